@@ -1,0 +1,1 @@
+"""Newsroom CMS: a GraphQL content API for news sites."""

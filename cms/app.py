@@ -1,0 +1,87 @@
+"""create_app(settings): /graphql (API and GraphiQL), /healthz, the playground's assets; engine lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cms import graphiql
+from cms.clock import Clock
+from cms.db import create_engine
+from cms.graphql.view import GraphQLEndpoint
+from cms.settings import Settings
+
+log = logging.getLogger("cms")
+
+
+class RequestId:
+    """Give every request an id (or keep the caller's X-Request-ID), echoed back and used in logs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
+        request_id = given or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    clock: Clock | None = None,
+    examples: Path = Path("schema/examples"),
+) -> Starlette:
+    """The ASGI app; tests pass their own engine and clock."""
+    engine = engine or create_engine(settings.async_database_url)
+    endpoint = GraphQLEndpoint(
+        engine=engine, clock=clock or Clock(), examples=examples, graphiql_enabled=settings.graphiql
+    )
+
+    async def healthz(request: Request) -> JSONResponse:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # reachability is the answer, whatever went wrong
+            log.exception("health check: database unreachable")
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Mount(graphiql.ASSET_URL, StaticFiles(directory=graphiql.ASSETS), name="graphiql"),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestId)
+    return app

@@ -1,0 +1,1 @@
+"""The domain: every newsroom rule lives here once, called by the GraphQL edge, the CLI and the importers."""

@@ -1,0 +1,159 @@
+"""Article filters and orders as SQL-expression builders, shared by every read path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, literal, not_, or_, select, true
+
+from cms.content import search
+from cms.content.categories import subtree_ids
+from cms.content.errors import BadInput
+from cms.content.pagination import SortKey
+from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag, Author, Source, UTCDateTime
+
+
+@dataclass(frozen=True)
+class DateRange:
+    gt: datetime | None = None
+    gte: datetime | None = None
+    lt: datetime | None = None
+    lte: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StringMatch:
+    eq: str | None = None
+    in_: tuple[str, ...] | None = None
+    contains: str | None = None
+    starts_with: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """The contract's ArticleFilter; frozen so it can key a batch of loads."""
+
+    status: tuple[str, ...] | None = None
+    search: str | None = None
+    language: str | None = None
+    tag: str | None = None
+    category: str | None = None
+    author: str | None = None
+    source: str | None = None
+    published_at: DateRange | None = None
+    updated_at: DateRange | None = None
+    title: StringMatch | None = None
+    and_: tuple[ArticleFilter, ...] | None = None
+    or_: tuple[ArticleFilter, ...] | None = None
+    not_: ArticleFilter | None = None
+
+
+class OrderField(StrEnum):
+    PUBLISHED_AT = "PUBLISHED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    CREATED_AT = "CREATED_AT"
+    TITLE = "TITLE"
+    RELEVANCE = "RELEVANCE"
+
+
+@dataclass(frozen=True)
+class ArticleOrder:
+    field: OrderField = OrderField.PUBLISHED_AT
+    descending: bool = True
+
+
+NO_FILTER = ArticleFilter()
+NEWEST_FIRST = ArticleOrder()
+
+
+def article_filter(f: ArticleFilter | None) -> ColumnElement[bool]:
+    """The WHERE clause of a filter; every condition is ANDed, `or` and `not` nest."""
+    if f is None:
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    if f.status is not None:
+        clauses.append(Article.status.in_(f.status))  # type: ignore[attr-defined]
+    if f.search is not None:
+        clauses.append(search.search_clause(f.search))
+    if f.language is not None:
+        clauses.append(Article.language == f.language)  # type: ignore[arg-type]
+    if f.tag is not None:
+        clauses.append(_related(ArticleTag.article_id, ArticleTag.tag == f.tag.strip().lower()))
+    if f.category is not None:
+        clauses.append(Article.category_id.in_(subtree_ids(f.category)))  # type: ignore[union-attr]
+    if f.author is not None:
+        author = select(Author.id).where(Author.slug == f.author).scalar_subquery()
+        clauses.append(_related(ArticleAuthor.article_id, ArticleAuthor.author_id == author))
+    if f.source is not None:
+        source = select(Source.id).where(Source.slug == f.source).scalar_subquery()
+        clauses.append(_related(ArticleSource.article_id, ArticleSource.source_id == source))
+    if f.published_at is not None:
+        clauses.append(_in_range(Article.published_at, f.published_at))
+    if f.updated_at is not None:
+        clauses.append(_in_range(Article.updated_at, f.updated_at))
+    if f.title is not None:
+        clauses.append(_matches(Article.title, f.title))
+    clauses.extend(article_filter(sub) for sub in f.and_ or ())
+    if f.or_ is not None:
+        clauses.append(or_(*(article_filter(sub) for sub in f.or_)) if f.or_ else literal(False))
+    if f.not_ is not None:
+        clauses.append(not_(article_filter(f.not_)))
+    return and_(true(), *clauses)
+
+
+def _related(article_column: Any, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists(select(article_column).where(article_column == Article.id, condition))
+
+
+def _in_range(column: Any, r: DateRange) -> ColumnElement[bool]:
+    bounds = [
+        column > r.gt if r.gt else None,
+        column >= r.gte if r.gte else None,
+        column < r.lt if r.lt else None,
+        column <= r.lte if r.lte else None,
+    ]
+    return and_(true(), *(bound for bound in bounds if bound is not None))
+
+
+def _matches(column: Any, m: StringMatch) -> ColumnElement[bool]:
+    clauses = []
+    if m.eq is not None:
+        clauses.append(column == m.eq)
+    if m.in_ is not None:
+        clauses.append(column.in_(m.in_))
+    if m.contains is not None:
+        clauses.append(column.icontains(m.contains, autoescape=True))
+    if m.starts_with is not None:
+        clauses.append(column.istartswith(m.starts_with, autoescape=True))
+    return and_(true(), *clauses)
+
+
+# Drafts have no publishedAt yet: they sort as the newest, i.e. first in the default newest-first order.
+NOT_YET_PUBLISHED = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _when(value: Any) -> str:
+    return value.isoformat()
+
+
+def article_sort(order: ArticleOrder, f: ArticleFilter | None) -> SortKey:
+    """The keyset sort for an order; RELEVANCE needs the filter's search words."""
+    tag = f"Article:{order.field.value}:{'DESC' if order.descending else 'ASC'}"
+    if order.field is OrderField.RELEVANCE:
+        query = f.search if f else None
+        if not query:
+            raise BadInput("orderBy RELEVANCE needs filter.search")
+        return SortKey(f"{tag}:{query}", search.relevance(query), Article.id, order.descending)
+    if order.field is OrderField.TITLE:
+        return SortKey(tag, Article.title, Article.id, order.descending)  # type: ignore[arg-type]
+    column = {
+        OrderField.PUBLISHED_AT: func.coalesce(
+            Article.published_at, literal(NOT_YET_PUBLISHED, UTCDateTime()), type_=UTCDateTime()
+        ),
+        OrderField.UPDATED_AT: Article.updated_at,
+        OrderField.CREATED_AT: Article.created_at,
+    }[order.field]
+    return SortKey(tag, column, Article.id, order.descending, dump=_when, load=datetime.fromisoformat)  # type: ignore[arg-type]

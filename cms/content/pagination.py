@@ -1,0 +1,133 @@
+"""Relay pagination in one place: page-size rules, opaque keyset cursors over (sort key, id), pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, UnaryExpression, select, tuple_
+
+from cms.content.errors import BadInput
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A validated request for one page: `size` items after/before a cursor, forwards or backwards."""
+
+    size: int
+    forward: bool = True
+    cursor: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        default: int = DEFAULT_PAGE_SIZE,
+    ) -> PageRequest:
+        """Check the arguments of a connection field the way the contract says."""
+        if first is not None and last is not None:
+            raise BadInput("give either first or last, not both")
+        if after is not None and before is not None:
+            raise BadInput("give either after or before, not both")
+        if last is not None or before is not None:
+            if after is not None or first is not None:
+                raise BadInput("paginate forwards (first/after) or backwards (last/before), not both")
+            return cls(size=_checked("last", last, default), forward=False, cursor=before)
+        return cls(size=_checked("first", first, default), forward=True, cursor=after)
+
+
+def _checked(name: str, value: int | None, default: int) -> int:
+    if value is None:
+        return default
+    if not 1 <= value <= MAX_PAGE_SIZE:
+        raise BadInput(f"{name} must be between 1 and {MAX_PAGE_SIZE}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One ordering of one list: its SQL key, direction, and how the key travels inside a cursor.
+
+    `tag` names the list and the order; a cursor made under one tag is refused under another.
+    """
+
+    tag: str
+    key: ColumnElement[Any]
+    id_column: ColumnElement[Any]
+    descending: bool
+    dump: Callable[[Any], Any] = lambda value: value
+    load: Callable[[Any], Any] = lambda value: value
+
+    def order_by(self, forward: bool = True) -> list[UnaryExpression[Any]]:
+        """ORDER BY for this sort, reversed when walking backwards."""
+        descending = self.descending if forward else not self.descending
+        return [col.desc() if descending else col.asc() for col in (self.key, self.id_column)]
+
+    def cursor(self, key_value: Any, item_id: str | int) -> str:
+        payload = json.dumps([self.tag, self.dump(key_value), item_id], separators=(",", ":"))
+        return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+    def seek(self, cursor: str, forward: bool = True) -> ColumnElement[bool]:
+        """Keyset condition: the rows strictly after (or before) the cursor's row in this order."""
+        value, item_id = self._decode(cursor)
+        ahead = self.descending == forward
+        pair = tuple_(self.key, self.id_column)
+        return pair < (value, item_id) if ahead else pair > (value, item_id)
+
+    def _decode(self, cursor: str) -> tuple[Any, str | int]:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            tag, value, item_id = json.loads(raw)
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as error:
+            raise BadInput(f"malformed cursor: {cursor!r}") from error
+        if tag != self.tag or not isinstance(item_id, str | int):
+            raise BadInput("this cursor belongs to another list or order")
+        try:
+            return self.load(value), item_id
+        except (TypeError, ValueError) as error:
+            raise BadInput(f"malformed cursor: {cursor!r}") from error
+
+
+@dataclass(frozen=True)
+class Page(Generic[R]):
+    """One page of rows in display order, with the Relay page flags."""
+
+    rows: Sequence[R]
+    has_next: bool
+    has_previous: bool
+
+
+def page_of(rows: Sequence[R], request: PageRequest) -> Page[R]:
+    """Trim the one extra row fetched to learn whether more exist, and restore display order."""
+    more = len(rows) > request.size
+    rows = rows[: request.size]
+    if request.forward:
+        return Page(rows=rows, has_next=more, has_previous=request.cursor is not None)
+    return Page(rows=rows[::-1], has_next=request.cursor is not None, has_previous=more)
+
+
+def keyset_page(
+    columns: Sequence[Any], *, sort: SortKey, where: Sequence[ColumnElement[bool]], page: PageRequest
+) -> Select[Any]:
+    """SELECT one page (plus one row, to learn whether more exist) of any list under a keyset sort."""
+    conditions = list(where)
+    if page.cursor is not None:
+        conditions.append(sort.seek(page.cursor, page.forward))
+    return (
+        select(*columns, sort.key.label("sort_key"))
+        .where(*conditions)
+        .order_by(*sort.order_by(page.forward))
+        .limit(page.size + 1)
+    )

@@ -1,0 +1,34 @@
+"""Who may see what: the one predicate per entity that every read path applies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, true
+
+from cms.content.roles import Role, Viewer
+from cms.models import Article, ArticleStatus
+
+
+def can_preview(viewer: Viewer) -> bool:
+    """PREVIEW and above read drafts, items in review, scheduled and archived articles."""
+    return viewer.role.at_least(Role.PREVIEW)
+
+
+def can_edit(viewer: Viewer) -> bool:
+    return viewer.role.at_least(Role.EDITOR)
+
+
+def article_visible(viewer: Viewer, now: datetime) -> ColumnElement[bool]:
+    """The public reader sees an article only when it is PUBLISHED and its publishedAt has passed."""
+    if can_preview(viewer):
+        return true()
+    return and_(
+        Article.status == ArticleStatus.PUBLISHED.value,  # type: ignore[arg-type]
+        Article.published_at <= now,  # type: ignore[operator]
+    )
+
+
+def author_email_visible(viewer: Viewer) -> bool:
+    """Author emails are for editors only."""
+    return can_edit(viewer)

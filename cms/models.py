@@ -1,0 +1,194 @@
+"""Every table, in one metadata for Alembic. No behaviour: the rules live in `cms.content`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always handed back timezone-aware (SQLite forgets the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ArticleStatus(StrEnum):
+    DRAFT = "DRAFT"
+    IN_REVIEW = "IN_REVIEW"
+    PUBLISHED = "PUBLISHED"
+    ARCHIVED = "ARCHIVED"
+
+
+class SourceKind(StrEnum):
+    NEWS_AGENCY = "NEWS_AGENCY"
+    PUBLICATION = "PUBLICATION"
+    ORGANIZATION = "ORGANIZATION"
+    WEBSITE = "WEBSITE"
+    PERSON = "PERSON"
+    OTHER = "OTHER"
+
+
+class SourceRole(StrEnum):
+    ORIGIN = "ORIGIN"
+    WIRE = "WIRE"
+    REFERENCE = "REFERENCE"
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Author(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=40)
+    slug: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    name: str = Field(max_length=200)
+    bio: str | None = Field(default=None, sa_column=Column(Text))
+    avatar_url: str | None = Field(default=None, max_length=2000)
+    email: str | None = Field(default=None, max_length=320)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Category(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=40)
+    slug: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    parent_id: str | None = Field(
+        default=None, sa_column=Column(String(40), ForeignKey("category.id"), index=True)
+    )
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Source(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=40)
+    slug: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    url: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Article(SQLModel, table=True):
+    """An article; body_html, body_text, derived_excerpt and word_count are derived on every write."""
+
+    __table_args__ = (
+        UniqueConstraint("slug", "language", name="uq_article_slug_language"),
+        Index("ix_article_status_published_at", "status", "published_at"),
+        Index("ix_article_updated_at", "updated_at"),
+        Index("ix_article_created_at", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    slug: str = Field(max_length=200)
+    language: str = Field(max_length=35)
+    title: str = Field(max_length=300)
+    subtitle: str | None = Field(default=None, max_length=300)
+    excerpt: str | None = Field(default=None, sa_column=Column(Text))
+    derived_excerpt: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str = Field(sa_column=Column(Text, nullable=False))
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    word_count: int = 0
+    status: str = Field(max_length=20)
+    published_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    category_id: str | None = Field(
+        default=None, sa_column=Column(String(40), ForeignKey("category.id"), index=True)
+    )
+    translation_group: str | None = Field(default=None, max_length=40, index=True)
+    cover_image: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    seo: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    version: int = 1
+
+
+class ArticleAuthor(SQLModel, table=True):
+    """The byline: authors of an article in order."""
+
+    __tablename__ = "article_author"
+    __table_args__ = (Index("ix_article_author_author", "author_id", "article_id"),)
+
+    article_id: str = Field(
+        sa_column=Column(String(40), ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    author_id: str = Field(sa_column=Column(String(40), ForeignKey("author.id"), primary_key=True))
+    position: int
+
+
+class ArticleSource(SQLModel, table=True):
+    """A source attribution: which source, in what role, citing what page, in the order given."""
+
+    __tablename__ = "article_source"
+    __table_args__ = (Index("ix_article_source_source", "source_id", "role", "article_id"),)
+
+    article_id: str = Field(
+        sa_column=Column(String(40), ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    position: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    source_id: str = Field(sa_column=Column(String(40), ForeignKey("source.id"), nullable=False))
+    role: str = Field(max_length=20)
+    url: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ArticleTag(SQLModel, table=True):
+    __tablename__ = "article_tag"
+    __table_args__ = (Index("ix_article_tag_tag", "tag", "article_id"),)
+
+    article_id: str = Field(
+        sa_column=Column(String(40), ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tag: str = Field(sa_column=Column(String(50), primary_key=True))
+    position: int
+
+
+class Revision(SQLModel, table=True):
+    """A full snapshot of an article at one version, with who made it."""
+
+    __table_args__ = (UniqueConstraint("article_id", "version", name="uq_revision_article_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(
+        sa_column=Column(String(40), ForeignKey("article.id", ondelete="CASCADE"), nullable=False)
+    )
+    version: int
+    created_at: datetime = _ts()
+    actor: str = Field(max_length=200)
+    title: str = Field(max_length=300)
+    status: str = Field(max_length=20)
+    snapshot: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ChangeEvent(SQLModel, table=True):
+    """An append-only log of what changed, in a strictly increasing sequence, for the change feed."""
+
+    __tablename__ = "change_event"
+
+    sequence: int | None = Field(default=None, primary_key=True)
+    action: str = Field(max_length=10)
+    typename: str = Field(max_length=20)
+    entity_id: str = Field(max_length=40, index=True)
+    occurred_at: datetime = _ts()
+    actor: str = Field(max_length=200)

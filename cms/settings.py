@@ -1,0 +1,57 @@
+"""Settings from CMS_* environment variables, read once and passed in (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite:///var/cms.db"
+
+
+def async_database_url(url: str) -> str:
+    """Turn the plain URL a user writes into one naming the async driver we ship.
+
+    `sqlite:///x.db` -> `sqlite+aiosqlite:///x.db`, `postgres(ql)://...` -> `postgresql+asyncpg://...`;
+    a URL that already names a driver is kept as it is.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"CMS_DATABASE_URL is not a URL: {url!r}")
+    if "+" in scheme:
+        return url
+    if scheme == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if scheme in ("postgres", "postgresql"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ValueError(f"CMS_DATABASE_URL: unsupported database {scheme!r} (use sqlite:// or postgresql://)")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app and the CLI need to know about their surroundings."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    seeds_path: Path = field(default_factory=lambda: Path("seeds"))
+    graphiql: bool = True
+
+    @property
+    def async_database_url(self) -> str:
+        return async_database_url(self.database_url)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read CMS_DATABASE_URL, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL, CMS_SEEDS, CMS_GRAPHIQL."""
+        env = os.environ if environ is None else environ
+        return cls(
+            database_url=env.get("CMS_DATABASE_URL", DEFAULT_DATABASE_URL),
+            host=env.get("CMS_HOST", "127.0.0.1"),
+            port=int(env.get("CMS_PORT", "8000")),
+            log_level=env.get("CMS_LOG_LEVEL", "info"),
+            seeds_path=Path(env.get("CMS_SEEDS", "seeds")),
+            graphiql=env.get("CMS_GRAPHIQL", "1").lower() not in ("0", "false", "no", "off"),
+        )
