@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -64,13 +65,16 @@ class Loaders:
         self.article_count_by_author_id = self._article_counts(lambda ids, _: articles.author_links(ids))
         self.article_count_by_source_id = self._article_counts(articles.source_links)
         self.article_count_by_category_id = self._article_counts(articles.category_links)
-        self._category_tree: CategoryTree | None = None
+        self._category_tree: asyncio.Future[CategoryTree] | None = None
 
     async def category_tree(self) -> CategoryTree:
-        """The whole category tree, read once per request."""
+        """The whole category tree, read once per request however many resolvers ask at the same time."""
         if self._category_tree is None:
-            self._category_tree = CategoryTree.of(await self.context.fetch(category_statement()))
-        return self._category_tree
+            self._category_tree = asyncio.ensure_future(self._read_category_tree())
+        return await self._category_tree
+
+    async def _read_category_tree(self) -> CategoryTree:
+        return CategoryTree.of(await self.context.fetch(category_statement()))
 
     def _by_key(self, statement: Callable[[list[str]], Select[Any]], key: str) -> DataLoader[str, Any]:
         async def load(keys: list[str]) -> list[Any]:

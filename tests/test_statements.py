@@ -1,0 +1,89 @@
+"""A list page costs the same number of SQL statements whatever its size: every relation is batched."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from cms.content.editing import ArticleRecord, SourceRef, upsert_article
+from tests.conftest import NOW, StatementCounter, data
+
+EVERYTHING = """
+query ($first: Int!) {
+  articles(first: $first) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id slug title subtitle excerpt body(format: HTML) text: body(format: TEXT) status publishedAt
+      createdAt updatedAt language wordCount readingTimeMinutes version tags
+      coverImage { url alt } seo { title description canonicalUrl }
+      translations { slug language authors { name } }
+      authors { slug name bio avatarUrl email articles(first: 3) { totalCount nodes { slug } } }
+      category { slug name parent { slug } children { slug } path { slug name }
+                 articles(first: 3) { totalCount nodes { slug } } }
+      sources { role url note source { slug name kind url articles(first: 3, role: WIRE) { totalCount } } }
+    } }
+  }
+}
+"""
+
+
+async def _archive(engine: AsyncEngine, count: int) -> None:
+    """`count` more published articles with authors, sources, tags, and a translation published long
+    before, so that no translation is on the page itself (a loader's cache would spare it a statement)."""
+    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        for n in range(count):
+            record = ArticleRecord(
+                title=f"Archive story {n}",
+                body=f"Paragraph one of story {n}.\n\nParagraph two, with *emphasis*.",
+                status="PUBLISHED",
+                published_at=NOW - timedelta(hours=n // 2 + 1, days=3000 * (n % 2)),
+                authors=[f"Writer {n % 7}", f"Writer {(n + 1) % 7}"],
+                category=["Archive", f"Desk {n % 4}"],
+                tags=[f"tag{n % 5}", "archive"],
+                sources=[
+                    SourceRef(name=f"Agency {n % 3}", kind="NEWS_AGENCY", role="WIRE"),
+                    SourceRef(
+                        name=f"Paper {n % 2}", kind="PUBLICATION", role="ORIGIN", url="https://p.example"
+                    ),
+                ],
+                language="en" if n % 2 == 0 else "az",
+                slug=f"archive-story-{n - n % 2}",
+                translation_of=f"archive-story-{n - 1}" if n % 2 else None,
+            )
+            await upsert_article(session, record=record, actor="test", now=NOW)
+
+
+async def test_statement_count_does_not_grow_with_the_page(
+    seeded: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    await _archive(seeded, 220)
+    counts = {}
+    for first in (5, 100):
+        with StatementCounter(seeded) as counter:
+            result = await data(client, EVERYTHING, {"first": first})
+        assert len(result["articles"]["edges"]) == first
+        counts[first] = counter.count
+    assert counts[5] == counts[100]
+    assert counts[100] <= 16, counts
+
+
+@pytest.mark.parametrize(
+    ("query", "most"),
+    [
+        (
+            '{ article(slug: "unesco-mission-nagorno-karabakh") { title authors { name } sources { role } } }',
+            3,
+        ),
+        ("{ articles(first: 20) { nodes { title category { path { name } } authors { name } } } }", 3),
+    ],
+)
+async def test_common_pages_take_few_statements(
+    seeded: AsyncEngine, client: httpx.AsyncClient, query: str, most: int
+) -> None:
+    with StatementCounter(seeded) as counter:
+        await data(client, query)
+    assert counter.count <= most
