@@ -1,0 +1,52 @@
+"""The served schema holds all of the contract, the SDL artifact is current, and the examples run."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from graphql import build_schema, parse, validate
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cms.graphql.schema import schema
+from tests.conftest import IN_CI, ROOT, data
+from tests.schema_compat import contract_violations
+
+CONTRACT = ROOT / "schema" / "contract.graphql"
+SHARED_CONTRACT = ROOT.parent / "shared" / "design" / "contract.graphql"
+EXAMPLES = sorted((ROOT / "schema" / "examples").glob("*.graphql"))
+
+
+def test_the_served_schema_contains_the_whole_contract() -> None:
+    assert contract_violations(CONTRACT.read_text(), schema.as_str()) == []
+
+
+def test_the_project_copy_of_the_contract_is_the_design() -> None:
+    if not SHARED_CONTRACT.exists():
+        assert not IN_CI, "CI runs beside shared/: the contract must be there to compare"
+        pytest.skip("shared/ is not beside this checkout")
+    assert CONTRACT.read_text() == SHARED_CONTRACT.read_text()
+
+
+def test_the_schema_artifact_matches_the_served_schema() -> None:
+    assert (ROOT / "schema" / "schema.graphql").read_text() == schema.as_str() + "\n", "run `cms schema`"
+
+
+def test_there_are_the_three_example_pages() -> None:
+    assert {p.stem for p in EXAMPLES} >= {"front_page", "article_page", "category_page"}
+
+
+@pytest.mark.parametrize("document", EXAMPLES, ids=lambda p: p.stem)
+def test_examples_are_valid_against_the_served_schema(document: object) -> None:
+    served = build_schema(schema.as_str())
+    assert validate(served, parse(document.read_text())) == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("document", EXAMPLES, ids=lambda p: p.stem)
+async def test_examples_run_on_the_samples(
+    seeded: AsyncEngine, client: httpx.AsyncClient, document: object
+) -> None:
+    variables = json.loads(document.with_suffix(".json").read_text())  # type: ignore[attr-defined]
+    result = await data(client, document.read_text(), variables)  # type: ignore[attr-defined]
+    assert all(value is not None for value in result.values())

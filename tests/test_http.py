@@ -1,0 +1,142 @@
+"""The HTTP edge: GraphQL over HTTP status codes, masked failures, health, and the offline playground."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cms.content import articles
+from tests.conftest import data, error_codes, gql
+
+
+async def test_malformed_json_is_a_400_with_a_message(engine: AsyncEngine, client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/graphql", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "Unable to parse request body as JSON"
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [("{ articles(first: ", "GRAPHQL_VALIDATION_FAILED"), ("{ nope }", "GRAPHQL_VALIDATION_FAILED")],
+)
+async def test_malformed_or_invalid_graphql_is_a_400(
+    engine: AsyncEngine, client: httpx.AsyncClient, query: str, code: str
+) -> None:
+    response = await client.post("/graphql", json={"query": query})
+    assert response.status_code == 400
+    assert error_codes(response.json()) == [code]
+
+
+async def test_a_request_without_a_query_is_a_400(engine: AsyncEngine, client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"variables": {}})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_reads_work_over_get_for_caching(seeded: AsyncEngine, client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", params={"query": "{ articles(first: 1) { totalCount } }"})
+    assert response.status_code == 200
+    assert response.json()["data"]["articles"]["totalCount"] == 11
+
+
+async def test_unknown_slugs_and_ids_give_null(seeded: AsyncEngine, client: httpx.AsyncClient) -> None:
+    query = """{ a: article(slug: "no-such") { id } b: author(slug: "nobody") { id }
+        c: category(slug: "x") { id } d: source(slug: "y") { id }
+        e: node(id: "art_nothing") { id } f: node(id: "garbage") { id }
+        g: article(id: "cat_123") { id } }"""
+    assert set((await data(client, query)).values()) == {None}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ article { id } }",
+        '{ article(id: "x", slug: "y") { id } }',
+        "{ author { id } }",
+        "{ source { id } }",
+    ],
+)
+async def test_lookups_need_exactly_one_of_id_or_slug(
+    seeded: AsyncEngine, client: httpx.AsyncClient, query: str
+) -> None:
+    assert error_codes(await gql(client, query)) == ["BAD_USER_INPUT"]
+
+
+async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
+    seeded: AsyncEngine,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(row: object) -> str:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(articles, "excerpt_of", broken)
+    with caplog.at_level(logging.ERROR):
+        response = await client.post(
+            "/graphql", json={"query": "{ articles { nodes { slug } } }"}, headers={"x-request-id": "req-42"}
+        )
+    body = response.json()
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == "req-42"
+    assert body["errors"][0]["message"] == "Internal server error"
+    assert body["errors"][0]["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-42"}
+    assert "secret internals" not in response.text
+    assert any("req-42" in record.getMessage() for record in caplog.records)
+
+
+async def test_mutations_need_a_token(engine: AsyncEngine, client: httpx.AsyncClient) -> None:
+    body = await gql(client, 'mutation { createArticle(input: {title: "x"}) { userErrors { code } } }')
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_viewer_is_the_public_reader(engine: AsyncEngine, client: httpx.AsyncClient) -> None:
+    assert await data(client, "{ viewer { role tokenName } }") == {
+        "viewer": {"role": "READER", "tokenName": None}
+    }
+
+
+async def test_healthz_reports_the_database(engine: AsyncEngine, client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_healthz_reports_an_unreachable_database(tmp_path: object) -> None:
+    from cms.app import create_app
+    from cms.db import create_engine
+    from cms.settings import Settings
+
+    engine = create_engine("sqlite+aiosqlite:////nonexistent-folder/x.db")
+    app = create_app(Settings(), engine=engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        response = await http.get("/healthz")
+    await engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+
+
+async def test_graphiql_is_served_with_local_assets_and_the_examples(
+    engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    page = await client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "Newsroom CMS" in page.text
+    assert "https://" not in page.text
+    assert "http://" not in page.text
+    assert "query FrontPage" in page.text
+    for asset in (
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+    ):
+        assert f"/graphiql/static/{asset}" in page.text
+        response = await client.get(f"/graphiql/static/{asset}")
+        assert response.status_code == 200
+        assert len(response.content) > 5000
