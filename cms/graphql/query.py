@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import strawberry
 from sqlalchemy import Select
@@ -11,7 +12,7 @@ from cms.content import articles, authors, categories, sources
 from cms.content.errors import BadInput
 from cms.content.ids import typename_of
 from cms.content.lookups import by_id_or_slug, require_one_of
-from cms.content.pagination import PageRequest, page_of
+from cms.content.pagination import PageRequest, SortKey, page_of
 from cms.graphql.changes import ChangeFeed, change_feed
 from cms.graphql.context import Info
 from cms.graphql.enums import Role, SourceKind
@@ -21,6 +22,8 @@ from cms.graphql.pagination import Connection, connection
 from cms.models import Author as AuthorRow
 from cms.models import Category as CategoryRow
 from cms.models import Source as SourceRow
+
+T = TypeVar("T")
 
 
 @strawberry.type
@@ -35,6 +38,18 @@ async def _count(info: Info, statement: Select[Any]) -> int:
 
 async def _page(info: Info, statement: Select[Any], page: PageRequest) -> Any:
     return page_of(await info.context.fetch(statement), page)
+
+
+async def _list(
+    info: Info,
+    page: PageRequest,
+    statement: Select[Any],
+    count: Select[Any],
+    sort: SortKey,
+    build: Callable[[Any], T],
+) -> Connection[T]:
+    """A root list: one page, and its total only when asked for."""
+    return connection(await _page(info, statement, page), sort, build, lambda: _count(info, count))
 
 
 async def _simple(info: Info, model: Any, id: str | None, slug: str | None) -> Any:
@@ -103,9 +118,7 @@ class Query:
             viewer=ctx.viewer, now=ctx.now, f=f, order=order_of(order_by), page=page
         )
         count = articles.count_statement(viewer=ctx.viewer, now=ctx.now, f=f)
-        return connection(
-            await _page(info, statement, page), sort, Article.from_row, lambda: _count(info, count)
-        )
+        return await _list(info, page, statement, count, sort, Article.from_row)
 
     @strawberry.field
     async def author(
@@ -119,9 +132,14 @@ class Query:
         self, info: Info, first: int | None = None, after: str | None = None, search: str | None = None
     ) -> Connection[Author]:
         page = PageRequest.of(first=first, after=after)
-        rows = await _page(info, authors.page_statement(search=search, page=page), page)
-        count = authors.count_statement(search=search)
-        return connection(rows, authors.BY_NAME, Author.from_row, lambda: _count(info, count))
+        return await _list(
+            info,
+            page,
+            authors.page_statement(search=search, page=page),
+            authors.count_statement(search=search),
+            authors.BY_NAME,
+            Author.from_row,
+        )
 
     @strawberry.field
     async def category(
@@ -136,9 +154,14 @@ class Query:
     ) -> Connection[Category]:
         page = PageRequest.of(first=first, after=after)
         roots = bool(roots_only)
-        rows = await _page(info, categories.page_statement(roots_only=roots, page=page), page)
-        count = categories.count_statement(roots_only=roots)
-        return connection(rows, categories.BY_NAME, Category.from_row, lambda: _count(info, count))
+        return await _list(
+            info,
+            page,
+            categories.page_statement(roots_only=roots, page=page),
+            categories.count_statement(roots_only=roots),
+            categories.BY_NAME,
+            Category.from_row,
+        )
 
     @strawberry.field
     async def source(
@@ -153,9 +176,14 @@ class Query:
     ) -> Connection[Source]:
         page = PageRequest.of(first=first, after=after)
         value = kind.value if kind else None
-        rows = await _page(info, sources.page_statement(kind=value, page=page), page)
-        count = sources.count_statement(kind=value)
-        return connection(rows, sources.BY_NAME, Source.from_row, lambda: _count(info, count))
+        return await _list(
+            info,
+            page,
+            sources.page_statement(kind=value, page=page),
+            sources.count_statement(kind=value),
+            sources.BY_NAME,
+            Source.from_row,
+        )
 
     @strawberry.field(
         description="Since: the cursor of the previous call, or null for everything. first: 1..1000."
