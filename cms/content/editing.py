@@ -18,6 +18,7 @@ from cms.content.categories import ensure_category_path
 from cms.content.errors import FieldError, InvalidInput
 from cms.content.ids import new_id
 from cms.content.markdown import derive_excerpt, render
+from cms.content.search import reindex
 from cms.content.slugs import check_slug, slugify
 from cms.content.sources import ensure_source
 from cms.models import (
@@ -155,6 +156,7 @@ async def upsert_article(
         + [ArticleTag(article_id=article.id, tag=tag, position=i) for i, tag in enumerate(tags)]
     )
     await session.flush()
+    await reindex(session, [article.id])
     state = await snapshot(session, article)
     session.add(
         Revision(article_id=article.id, version=article.version, created_at=now, actor=actor,

@@ -7,14 +7,20 @@ title hits above body hits. Issue 3 replaces the inside with SQLite FTS5 / Postg
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, case, exists, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cms.content.errors import BadInput
 from cms.models import Article, ArticleTag
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+
+async def reindex(session: AsyncSession, article_ids: Collection[str]) -> None:
+    """Bring the search index in step with these articles as the transaction now holds them."""
 
 
 def search_terms(query: str) -> list[str]:
