@@ -122,6 +122,7 @@ class Article(SQLModel, table=True):
     cover_image: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     seo: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     version: int = 1
+    content_hash: str | None = Field(default=None, max_length=64)
 
 
 class ArticleAuthor(SQLModel, table=True):
