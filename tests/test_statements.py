@@ -8,7 +8,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from cms.content.editing import ArticleRecord, SourceRef, upsert_article
+from cms.content.editing import upsert_article
+from cms.content.records import ArticleRecord, SourceRef
 from tests.conftest import NOW, StatementCounter, data
 
 EVERYTHING = """

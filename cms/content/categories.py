@@ -1,18 +1,14 @@
-"""The category tree: subtrees for filters and nested lists, breadcrumbs, and creating paths on import."""
+"""The category tree: subtrees for filters and nested lists, and breadcrumbs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content.ids import new_id
 from cms.content.pagination import PageRequest, SortKey, keyset_page
-from cms.content.slugs import slugify
 from cms.models import Category
 
 
@@ -62,47 +58,6 @@ class CategoryTree:
 def category_statement() -> Select[Any]:
     """Every category, the source of a request's CategoryTree."""
     return select(*Category.__table__.columns)  # type: ignore[attr-defined]
-
-
-async def ensure_category_path(session: AsyncSession, *, names: Sequence[str], now: datetime) -> str:
-    """Find or create each level of a path of names (or slugs) and return the id of the last.
-
-    A new level takes the slug of its name; when another branch already holds that slug, the parent's
-    slug is put in front (`world-culture`), since category slugs are unique across the tree.
-    """
-    parent: Category | None = None
-    for name in names:
-        label = name.strip()
-        level = await _child(session, parent, label)
-        if level is None:
-            slug = slugify(label)
-            if await session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
-                slug = slugify(f"{parent.slug} {label}") if parent else f"{slug}-{new_id('Category')[-6:]}"
-            level = Category(
-                id=new_id("Category"),
-                slug=slug,
-                name=label,
-                parent_id=parent.id if parent else None,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(level)
-            await session.flush()
-        parent = level
-    if parent is None:
-        raise ValueError("a category path needs at least one name")
-    return parent.id
-
-
-async def _child(session: AsyncSession, parent: Category | None, label: str) -> Category | None:
-    parent_id = parent.id if parent else None
-    siblings = (
-        await session.scalars(select(Category).where(Category.parent_id == parent_id))  # type: ignore[arg-type]
-    ).all()
-    for sibling in siblings:
-        if sibling.name.lower() == label.lower() or sibling.slug == label or sibling.slug == slugify(label):
-            return sibling
-    return None
 
 
 BY_NAME = SortKey("Category:NAME:ASC", Category.name, Category.id, descending=False)  # type: ignore[arg-type]

@@ -1,245 +1,360 @@
 """Writing articles: validate, resolve references, derive, and record a revision and a change event.
 
-Everything that writes an article goes through `upsert_article`, in the caller's transaction.
+Everything that writes articles goes through `write_articles`, in the caller's transaction. It costs a few
+statements per batch of CHUNK articles whatever their number, so an editor's one change and an import of
+50,000 articles take the same path. Unchanged content (the same content hash) writes nothing.
 """
 
 from __future__ import annotations
 
-import json
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content.authors import ensure_author
-from cms.content.categories import ensure_category_path
-from cms.content.errors import FieldError, InvalidInput
-from cms.content.ids import new_id
+from cms.content.batches import batched
+from cms.content.directory import Directory, change_events
+from cms.content.documents import Document, article_document, attribution, content_hash, dumps
+from cms.content.errors import BadInput, DomainError, FieldError, InvalidInput, InvalidRecord
+from cms.content.ids import new_id, typename_of
 from cms.content.markdown import derive_excerpt, render
+from cms.content.records import ArticleRecord, SourceRef
 from cms.content.search import reindex
 from cms.content.slugs import check_slug, slugify
-from cms.content.sources import ensure_source
 from cms.models import (
     Article,
     ArticleAuthor,
     ArticleSource,
     ArticleStatus,
     ArticleTag,
-    Author,
     ChangeEvent,
     Revision,
-    Source,
     SourceRole,
 )
 
 Outcome = Literal["created", "updated", "unchanged"]
+Row = dict[str, Any]
+CHUNK = 500
+LIMITS = {"title": 300, "subtitle": 300, "excerpt": 1000, "body": 1_000_000, "tag": 50}
+MAX_ITEMS = {"tags": 30, "authors": 10, "sources": 20}
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+_ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
+_EVENTS: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
-class SourceRef:
-    """A source named in a content file: found by slug or name, created with kind and url if new."""
-
-    name: str
-    role: str = SourceRole.ORIGIN.value
-    kind: str | None = None
-    source_url: str | None = None
-    url: str | None = None
-    note: str | None = None
+class Written:
+    outcome: Outcome
+    id: str
 
 
 @dataclass
-class ArticleRecord:
-    """An article as content files and editors give it: references by name or slug."""
+class _Plan:
+    """One record with its references resolved to ids, and what it will be written over."""
 
-    title: str | None
-    body: str = ""
-    slug: str | None = None
-    language: str = "en"
-    subtitle: str | None = None
-    excerpt: str | None = None
-    status: str = ArticleStatus.DRAFT.value
-    published_at: datetime | None = None
-    authors: list[str] = field(default_factory=list)
-    category: list[str] | None = None
-    tags: list[str] = field(default_factory=list)
-    sources: list[SourceRef] = field(default_factory=list)
-    cover_image: dict[str, Any] | None = None
-    seo: dict[str, Any] | None = None
-    translation_of: str | None = None
-    id: str | None = None
-
-
-def _validate(record: ArticleRecord) -> list[FieldError]:
-    errors = []
-    if not record.title or not record.title.strip():
-        errors.append(FieldError(("title",), "REQUIRED", "an article needs a title"))
-    if record.status not in ArticleStatus.__members__:
-        errors.append(FieldError(("status",), "INVALID", f"unknown status {record.status!r}"))
-    needs_date = record.status in (ArticleStatus.PUBLISHED, ArticleStatus.ARCHIVED)
-    if needs_date and record.published_at is None:
-        errors.append(
-            FieldError(("publishedAt",), "REQUIRED", f"a {record.status} article needs publishedAt")
-        )
-    for index, ref in enumerate(record.sources):
-        if ref.role not in SourceRole.__members__:
-            errors.append(
-                FieldError(("sources", str(index), "role"), "INVALID", f"unknown role {ref.role!r}")
-            )
-    return errors
+    position: int
+    record: ArticleRecord
+    slug: str
+    title: str
+    tags: list[str]
+    authors: list[str]
+    category: str | None
+    sources: list[tuple[str, SourceRef]]
+    id: str = ""
+    existing: Row | None = None
+    group: str = ""
+    content: Row = field(default_factory=dict)
 
 
 async def upsert_article(
     session: AsyncSession, *, record: ArticleRecord, actor: str, now: datetime
 ) -> tuple[Outcome, str]:
-    """Create or update the article with this slug and language; unchanged content writes nothing."""
-    errors = _validate(record)
-    if errors:
-        raise InvalidInput(errors)
-    assert record.title is not None
+    """Create or update one article (matched by id, else slug and language); its errors as InvalidInput."""
     try:
-        slug = check_slug(record.slug) if record.slug else slugify(record.title)
-    except ValueError as error:
-        raise InvalidInput([FieldError(("slug",), "INVALID", str(error))]) from error
-    authors = [await ensure_author(session, name=name, now=now) for name in record.authors]
-    category_id = (
-        await ensure_category_path(session, names=record.category, now=now) if record.category else None
-    )
-    sources = [
-        (await ensure_source(session, name=ref.name, kind=ref.kind, url=ref.source_url, now=now), ref)
-        for ref in record.sources
+        (written,) = await write_articles(session, [record], actor=actor, now=now)
+    except InvalidRecord as error:
+        raise error.error from None
+    return written.outcome, written.id
+
+
+async def write_articles(
+    session: AsyncSession,
+    records: Sequence[ArticleRecord],
+    *,
+    actor: str,
+    now: datetime,
+    directory: Directory | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Written]:
+    """Check every record, then write what changed in batches; one bad record raises InvalidRecord before
+    anything of the batch is written (the caller's transaction takes care of earlier batches)."""
+    directory = directory or await Directory.load(session, now)
+    plans = []
+    for position, record in enumerate(records):
+        try:
+            plans.append(_resolve(position, record, directory))
+        except InvalidRecord:
+            raise
+        except DomainError as error:
+            raise InvalidRecord(position, error) from error
+    await _match(session, plans)
+    await _group(session, plans)
+    await directory.flush(session, actor=actor)
+    changed = []
+    for plan in plans:
+        plan.content = _content(plan)
+        digest = content_hash(plan.content)
+        if plan.existing is None or plan.existing["content_hash"] != digest:
+            plan.content["hash"] = digest
+            changed.append(plan)
+    if progress:
+        progress(len(plans) - len(changed))
+    for chunk in batched(changed, CHUNK):
+        await _write(session, list(chunk), directory, actor=actor, now=now)
+        if progress:
+            progress(len(chunk))
+    return [
+        Written(("updated" if plan.existing else "created") if plan in changed else "unchanged", plan.id)
+        for plan in plans
     ]
+
+
+def _resolve(position: int, record: ArticleRecord, directory: Directory) -> _Plan:
+    errors = _check(record)
+    title = (record.title or "").strip()
+    slug = ""
+    try:
+        slug = check_slug(record.slug) if record.slug else slugify(title)
+    except BadInput as error:
+        errors.append(FieldError(("slug",), "INVALID", error.message))
+    if not slug and title:
+        errors.append(FieldError(("slug",), "INVALID", "the title gives no slug: set one"))
+    strict = record.existing_only
+    authors = [directory.author(ref, existing_only=strict) for ref in record.authors]
+    category = directory.category(record.category, existing_only=strict) if record.category else None
+    sources = [directory.source(ref, existing_only=strict) for ref in record.sources]
+    errors += [_unknown(("authors", str(i)), "author", ref) for i, (a, ref) in
+               enumerate(zip(authors, record.authors, strict=True)) if not a]  # fmt: skip
+    if record.category and not category:
+        errors.append(_unknown(("category",), "category", "/".join(record.category)))
+    errors += [_unknown(("sources", str(i)), "source", ref.name) for i, (s, ref) in
+               enumerate(zip(sources, record.sources, strict=True)) if not s]  # fmt: skip
+    if errors:
+        raise InvalidRecord(position, InvalidInput(errors))
     tags = list(dict.fromkeys(tag.strip().lower() for tag in record.tags if tag.strip()))
-    group = await _translation_group(session, record.translation_of) if record.translation_of else None
-
-    article = await session.scalar(
-        select(Article).where(Article.slug == slug, Article.language == record.language)
-    )
-    outcome: Outcome = "updated" if article else "created"
-    if article is None:
-        article = Article(id=record.id or new_id("Article"), slug=slug, language=record.language,
-                          created_at=now, version=0)  # fmt: skip
-    elif await snapshot(session, article) == _proposed(article, record, slug, authors, category_id, tags,
-                                                         sources, group):  # fmt: skip
-        return "unchanged", article.id
-
-    rendered = render(record.body)
-    article.title = record.title.strip()
-    article.subtitle = record.subtitle
-    article.excerpt = record.excerpt
-    article.body = record.body
-    article.body_html = rendered.html
-    article.body_text = rendered.text
-    article.derived_excerpt = derive_excerpt(rendered.text)
-    article.word_count = rendered.word_count
-    article.status = record.status
-    article.published_at = record.published_at
-    article.updated_at = now
-    article.category_id = category_id
-    article.translation_group = group or article.translation_group or article.id
-    article.cover_image = record.cover_image
-    article.seo = record.seo
-    article.version += 1
-    session.add(article)
-    await session.flush()
-    for table in (ArticleAuthor, ArticleSource, ArticleTag):
-        await session.execute(delete(table).where(table.article_id == article.id))  # type: ignore[attr-defined]
-    session.add_all(
-        [ArticleAuthor(article_id=article.id, author_id=a.id, position=i) for i, a in enumerate(authors)]
-        + [
-            ArticleSource(
-                article_id=article.id, position=i, source_id=s.id, role=r.role, url=r.url, note=r.note
-            )
-            for i, (s, r) in enumerate(sources)
-        ]
-        + [ArticleTag(article_id=article.id, tag=tag, position=i) for i, tag in enumerate(tags)]
-    )
-    await session.flush()
-    await reindex(session, [article.id])
-    state = await snapshot(session, article)
-    session.add(
-        Revision(article_id=article.id, version=article.version, created_at=now, actor=actor,
-                 title=article.title, status=article.status, snapshot=json.dumps(state, ensure_ascii=False))
-    )  # fmt: skip
-    session.add(
-        ChangeEvent(action="UPSERT", typename="Article", entity_id=article.id, occurred_at=now, actor=actor)
-    )
-    await session.flush()
-    return outcome, article.id
+    return _Plan(position, record, slug, title, tags, [a for a in authors if a], category,
+                 [(s, ref) for s, ref in zip(sources, record.sources, strict=True) if s])  # fmt: skip
 
 
-async def _translation_group(session: AsyncSession, slug: str) -> str:
-    target = await session.scalar(select(Article).where(Article.slug == slug).order_by(Article.language))
-    if target is None:
-        raise InvalidInput([FieldError(("translationOf",), "NOT_FOUND", f"no article with slug {slug!r}")])
-    return target.translation_group or target.id
+def _unknown(path: tuple[str, ...], what: str, ref: str) -> FieldError:
+    return FieldError(path, "NOT_FOUND", f"no {what} {ref!r}")
 
 
-def _proposed(
-    article: Article,
-    record: ArticleRecord,
-    slug: str,
-    authors: list[Author],
-    category_id: str | None,
-    tags: list[str],
-    sources: list[tuple[Source, SourceRef]],
-    group: str | None,
-) -> dict[str, Any]:
+def _check(record: ArticleRecord) -> list[FieldError]:
+    """The rules of a well-formed article, every broken one reported."""
+    errors = []
+    if not (record.title or "").strip():
+        errors.append(FieldError(("title",), "REQUIRED", "an article needs a title"))
+    for name in ("title", "subtitle", "excerpt", "body"):
+        value = getattr(record, name)
+        if value is not None and len(value) > LIMITS[name]:
+            message = f"{name} is longer than {LIMITS[name]:,} characters"
+            errors.append(FieldError((name,), "TOO_LONG", message))
+    for name, most in MAX_ITEMS.items():
+        if len(getattr(record, name)) > most:
+            errors.append(FieldError((name,), "TOO_MANY", f"at most {most} {name}"))
+    errors += [FieldError(("tags", str(i)), "TOO_LONG", f"a tag is at most {LIMITS['tag']} characters")
+               for i, tag in enumerate(record.tags) if len(tag.strip()) > LIMITS["tag"]]  # fmt: skip
+    if record.status not in ArticleStatus.__members__:
+        errors.append(FieldError(("status",), "INVALID", f"unknown status {record.status!r}"))
+    if record.status in (ArticleStatus.PUBLISHED, ArticleStatus.ARCHIVED) and record.published_at is None:
+        message = f"a {record.status} article needs publishedAt"
+        errors.append(FieldError(("publishedAt",), "REQUIRED", message))
+    if not _LANGUAGE.match(record.language or ""):
+        errors.append(FieldError(("language",), "INVALID", f"not a language tag: {record.language!r}"))
+    if record.id is not None and typename_of(record.id) != "Article":
+        errors.append(FieldError(("id",), "INVALID", f"not an article id: {record.id!r}"))
+    for i, ref in enumerate(record.sources):
+        if ref.role not in SourceRole.__members__:
+            errors.append(FieldError(("sources", str(i), "role"), "INVALID", f"unknown role {ref.role!r}"))
+        for name, url in (("url", ref.url), ("sourceUrl", ref.source_url)):
+            if url is not None and not _web_url(url):
+                message = f"not an http(s) URL: {url!r}"
+                errors.append(FieldError(("sources", str(i), name), "INVALID", message))
+    return errors
+
+
+def _web_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+async def _match(session: AsyncSession, plans: list[_Plan]) -> None:
+    """Find what each record updates: the article with its id, else with its slug and language."""
+    ids = [p.record.id for p in plans if p.record.id]
+    slugs = sorted({p.slug for p in plans})
+    columns = [_ARTICLE.c[name] for name in ("id", "slug", "language", "content_hash", "version",
+                                              "translation_group", "created_at")]  # fmt: skip
+    found: dict[str, Row] = {}
+    for chunk in batched(slugs + ids, CHUNK):
+        statement = select(*columns).where(or_(_ARTICLE.c.slug.in_(chunk), _ARTICLE.c.id.in_(chunk)))
+        found |= {row["id"]: dict(row) for row in (await session.execute(statement)).mappings()}
+    by_key = {(row["slug"], row["language"]): row for row in found.values()}
+    seen: dict[tuple[str, str] | str, int] = {}
+    for plan in plans:
+        by_id = found.get(plan.record.id) if plan.record.id else None
+        by_slug = by_key.get((plan.slug, plan.record.language))
+        if by_id and by_slug and by_id is not by_slug:
+            raise _duplicate(plan, f"another article has the slug {plan.slug!r} in {plan.record.language}")
+        plan.existing = by_id or by_slug
+        plan.id = plan.existing["id"] if plan.existing else plan.record.id or new_id("Article")
+        for key in ((plan.slug, plan.record.language), plan.id):
+            if key in seen:
+                raise _duplicate(plan, f"the same article ({key!r}) is also record {seen[key] + 1} here")
+            seen[key] = plan.position
+
+
+def _duplicate(plan: _Plan, message: str) -> InvalidRecord:
+    return InvalidRecord(plan.position, InvalidInput([FieldError(("slug",), "DUPLICATE", message)]))
+
+
+async def _group(session: AsyncSession, plans: list[_Plan]) -> None:
+    """Set each plan's translation group: the id of the original it (or its original) translates."""
+    refs = sorted({p.record.translation_of for p in plans if p.record.translation_of})
+    in_batch = {p.id: p for p in plans}
+    stored: list[Row] = []
+    for chunk in batched(refs, CHUNK):
+        statement = select(_ARTICLE.c.id, _ARTICLE.c.slug, _ARTICLE.c.translation_group).where(
+            or_(_ARTICLE.c.slug.in_(chunk), _ARTICLE.c.id.in_(chunk))
+        )
+        stored += [dict(r) for r in (await session.execute(statement)).mappings() if r["id"] not in in_batch]
+
+    def group_of(plan: _Plan, trail: tuple[str, ...] = ()) -> str:
+        ref = plan.record.translation_of
+        if not ref:
+            return plan.id
+        if plan.id in trail:
+            raise _bad_translation(plan, "translations form a cycle")
+        target = _translation_target(ref, plan, in_batch, stored)
+        if isinstance(target, _Plan):
+            return group_of(target, (*trail, plan.id))
+        return str(target["translation_group"] or target["id"])
+
+    for plan in plans:
+        plan.group = group_of(plan)
+
+
+def _translation_target(ref: str, plan: _Plan, in_batch: dict[str, _Plan], stored: list[Row]) -> _Plan | Row:
+    """The article `translationOf` names: by id, else the one with that slug, else the one original of it."""
+    if ref in in_batch:
+        target: _Plan | Row = in_batch[ref]
+    else:
+        candidates: list[_Plan | Row] = [p for p in in_batch.values() if p.slug == ref and p is not plan]
+        candidates += [row for row in stored if row["id"] == ref or row["slug"] == ref]
+        if len(candidates) > 1:
+            candidates = [c for c in candidates if _is_original(c)]
+        if len(candidates) != 1:
+            problem = "names no article" if not candidates else "names several articles: give the id"
+            raise _bad_translation(plan, f"translationOf {ref!r} {problem}")
+        target = candidates[0]
+    if target is plan:
+        raise _bad_translation(plan, "an article cannot be a translation of itself")
+    return target
+
+
+def _is_original(candidate: _Plan | Row) -> bool:
+    if isinstance(candidate, _Plan):
+        return not candidate.record.translation_of
+    return candidate["translation_group"] in (None, candidate["id"])
+
+
+def _bad_translation(plan: _Plan, message: str) -> InvalidRecord:
+    return InvalidRecord(plan.position, InvalidInput([FieldError(("translationOf",), "NOT_FOUND", message)]))
+
+
+def _content(plan: _Plan) -> Row:
+    """What the article says, references by id: the content hash covers exactly this."""
+    record = plan.record
     return {
-        "id": article.id,
-        "slug": slug,
-        "language": record.language,
-        "title": (record.title or "").strip(),
-        "subtitle": record.subtitle,
-        "excerpt": record.excerpt,
-        "body": record.body,
-        "status": record.status,
+        "slug": plan.slug, "language": record.language, "title": plan.title, "subtitle": record.subtitle,
+        "excerpt": record.excerpt, "body": record.body, "status": record.status,
         "publishedAt": record.published_at.isoformat() if record.published_at else None,
-        "authors": [a.slug for a in authors],
-        "category": category_id,
-        "tags": tags,
-        "sources": [{"source": s.slug, "role": r.role, "url": r.url, "note": r.note} for s, r in sources],
-        "coverImage": record.cover_image,
-        "seo": record.seo,
-        "translationGroup": group or article.translation_group or article.id,
-    }
+        "authors": plan.authors, "category": plan.category, "tags": plan.tags,
+        "sources": [[s, ref.role, ref.url, ref.note] for s, ref in plan.sources],
+        "coverImage": record.cover_image, "seo": record.seo, "group": plan.group,
+    }  # fmt: skip
 
 
-async def snapshot(session: AsyncSession, article: Article) -> dict[str, Any]:
-    """The article as it stands, references by slug: stored with each revision, compared on upsert."""
-    authors = (
-        await session.scalars(
-            select(Author.slug).join(ArticleAuthor).where(ArticleAuthor.article_id == article.id)
-            .order_by(ArticleAuthor.position)
-        )
-    ).all()  # fmt: skip
-    sources = (
-        await session.execute(
-            select(Source.slug, ArticleSource.role, ArticleSource.url, ArticleSource.note).join(ArticleSource)
-            .where(ArticleSource.article_id == article.id).order_by(ArticleSource.position)
-        )
-    ).all()  # fmt: skip
-    tags = (
-        await session.scalars(
-            select(ArticleTag.tag).where(ArticleTag.article_id == article.id).order_by(ArticleTag.position)
-        )
-    ).all()
+def _row(plan: _Plan, now: datetime) -> Row:
+    record, existing = plan.record, plan.existing
+    rendered = render(record.body)
     return {
-        "id": article.id,
-        "slug": article.slug,
-        "language": article.language,
-        "title": article.title,
-        "subtitle": article.subtitle,
-        "excerpt": article.excerpt,
-        "body": article.body,
-        "status": article.status,
-        "publishedAt": article.published_at.isoformat() if article.published_at else None,
-        "authors": list(authors),
-        "category": article.category_id,
-        "tags": list(tags),
-        "sources": [{"source": s, "role": r, "url": u, "note": n} for s, r, u, n in sources],
-        "coverImage": article.cover_image,
-        "seo": article.seo,
-        "translationGroup": article.translation_group,
-    }
+        "id": plan.id, "slug": plan.slug, "language": record.language, "title": plan.title,
+        "subtitle": record.subtitle, "excerpt": record.excerpt, "body": record.body,
+        "body_html": rendered.html, "body_text": rendered.text, "word_count": rendered.word_count,
+        "derived_excerpt": derive_excerpt(rendered.text), "status": record.status,
+        "published_at": record.published_at,
+        "created_at": existing["created_at"] if existing else record.created_at or now,
+        "updated_at": now if existing else record.updated_at or now,
+        "category_id": plan.category, "translation_group": plan.group, "cover_image": record.cover_image,
+        "seo": record.seo, "version": existing["version"] + 1 if existing else 1,
+        "content_hash": plan.content["hash"],
+    }  # fmt: skip
+
+
+async def _write(
+    session: AsyncSession, plans: list[_Plan], directory: Directory, *, actor: str, now: datetime
+) -> None:
+    rows = [_row(plan, now) for plan in plans]
+    created = [row for row, plan in zip(rows, plans, strict=True) if plan.existing is None]
+    updated = [row for row, plan in zip(rows, plans, strict=True) if plan.existing is not None]
+    if created:
+        await session.execute(insert(_ARTICLE), created)
+    if updated:
+        columns = [c.name for c in _ARTICLE.columns if c.name not in ("id", "created_at")]
+        statement = update(_ARTICLE).where(_ARTICLE.c.id == bindparam("_id"))
+        statement = statement.values({c: bindparam(c) for c in columns})
+        values = [{"_id": row["id"], **{c: row[c] for c in columns}} for row in updated]
+        await session.execute(statement, values)  # type: ignore[arg-type]
+        ids = [row["id"] for row in updated]
+        for link in (ArticleAuthor, ArticleSource, ArticleTag):
+            await session.execute(delete(link).where(link.article_id.in_(ids)))  # type: ignore[attr-defined]
+    links: list[tuple[type[Any], list[Row]]] = [
+        (ArticleAuthor, [{"article_id": p.id, "author_id": a, "position": i}
+                         for p in plans for i, a in enumerate(p.authors)]),
+        (ArticleSource, [{"article_id": p.id, "position": i, "source_id": s, "role": ref.role, "url": ref.url,
+                          "note": ref.note} for p in plans for i, (s, ref) in enumerate(p.sources)]),
+        (ArticleTag, [{"article_id": p.id, "tag": t, "position": i}
+                      for p in plans for i, t in enumerate(p.tags)]),
+    ]  # fmt: skip
+    for model, values in links:
+        if values:
+            await session.execute(insert(model.__table__), values)
+    await reindex(session, [plan.id for plan in plans])
+    revisions = [
+        {"article_id": row["id"], "version": row["version"], "created_at": now, "actor": actor,
+         "title": row["title"], "status": row["status"],
+         "snapshot": dumps(_snapshot(row, plan, directory)).decode()}
+        for row, plan in zip(rows, plans, strict=True)
+    ]  # fmt: skip
+    await session.execute(insert(Revision.__table__), revisions)  # type: ignore[attr-defined]
+    await session.execute(insert(_EVENTS), change_events("Article", [p.id for p in plans], now, actor))
+
+
+def _snapshot(row: Row, plan: _Plan, directory: Directory) -> Document:
+    """The revision's copy: the export form, the translation's original named by id."""
+    return article_document(
+        row,
+        authors=[directory.authors.slug(a) for a in plan.authors],
+        category=directory.categories.slug(plan.category) if plan.category else None,
+        tags=plan.tags,
+        sources=[
+            attribution(directory.sources.slug(s), r.role, r.url, r.note) for s, r in plan.sources
+        ],
+        translation_of=plan.group if plan.group != plan.id else None,
+    )

@@ -42,3 +42,13 @@ class InvalidInput(DomainError):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__("; ".join(f"{'.'.join(e.field)}: {e.message}" for e in errors))
         self.errors = errors
+
+
+class InvalidRecord(DomainError):
+    """One record of a batch cannot be written: its position lets an import name the file and line."""
+
+    def __init__(self, position: int, error: DomainError) -> None:
+        super().__init__(error.message)
+        self.position = position
+        self.error = error
+        self.code = error.code

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from cms.content.editing import ArticleRecord
+from cms.content.records import ArticleRecord
 from cms.files.errors import ContentFileError
 from cms.files.records import record_from_front_matter
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from cms.content.editing import ArticleRecord, SourceRef
+from cms.content.records import ArticleRecord, SourceRef
 from cms.files.errors import ContentFileError
 
 FIELDS = {
