@@ -1,18 +1,24 @@
-"""The `cms` command: serve | migrate | seed | schema."""
+"""The `cms` command: serve | migrate | seed | import | export | schema."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
 from cms.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
 app = typer.Typer(help="Newsroom CMS: a GraphQL content API.", no_args_is_help=True, add_completion=False)
 SCHEMA_FILE = Path("schema/schema.graphql")
+_PLURALS = {"source": "sources", "author": "authors", "category": "categories", "article": "articles"}
 
 
 @app.command()
@@ -54,30 +60,102 @@ def seed(
     if_empty: Annotated[bool, typer.Option(help="Load only into a database with no articles.")] = False,
 ) -> None:
     """Load sample content (.md, .txt captures with their .yaml); loading it twice changes nothing."""
+    settings = Settings.from_env()
+    _load(paths or [settings.seeds_path], actor="seed", if_empty=if_empty)
+
+
+@app.command(name="import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders: .md, .txt (+ .yaml), .ndjson")],
+) -> None:
+    """Import content files in one transaction: one bad record (named by file and line) writes nothing."""
+    _load(paths, actor="import", if_empty=False)
+
+
+def _load(paths: list[Path], *, actor: str, if_empty: bool) -> None:
     from cms.clock import Clock
+    from cms.files.importer import import_paths, is_empty
+
+    async def run(engine: AsyncEngine) -> str:
+        if if_empty and not await is_empty(engine):
+            return "database already has content; seeds not loaded"
+        with _progress("importing") as (started, advance):
+            summary = await import_paths(
+                engine, paths, actor=actor, now=Clock().now(), started=started, progress=advance
+            )
+        return str(summary)
+
+    typer.echo(_with_engine(run))
+
+
+@app.command()
+def export(
+    out: Annotated[
+        Path | None, typer.Option(help="The NDJSON file to write; default: standard output")
+    ] = None,
+) -> None:
+    """Export everything (drafts too, ids kept) as NDJSON that `cms import` takes back unchanged."""
+    from cms.files.exporter import export_ndjson
+
+    async def run(engine: AsyncEngine) -> str:
+        with _progress("exporting") as (started, advance), _output(out) as stream:
+            counts = await export_ndjson(engine, stream, started=started, progress=advance)
+        return ", ".join(f"{counts[kind]} {plural}" for kind, plural in _PLURALS.items())
+
+    typer.echo(f"exported {_with_engine(run)}" + (f" to {out}" if out else ""), err=True)
+
+
+def _with_engine(run: Callable[[AsyncEngine], Awaitable[str]]) -> str:
+    """Run against CMS_DATABASE_URL; content and database problems end in one clear line and status 1."""
+    from sqlalchemy.exc import DBAPIError
+
     from cms.db import create_engine
     from cms.files.errors import ContentFileError
-    from cms.files.importer import import_paths, is_empty
 
     settings = Settings.from_env()
 
-    async def run() -> str:
+    async def main() -> str:
         engine = create_engine(settings.async_database_url)
         try:
-            if if_empty and not await is_empty(engine):
-                return "database already has content; seeds not loaded"
-            counts = await import_paths(
-                engine, paths or [settings.seeds_path], actor="seed", now=Clock().now()
-            )
-            return ", ".join(f"{counts[k]} {k}" for k in ("created", "updated", "unchanged"))
+            return await run(engine)
         finally:
             await engine.dispose()
 
     try:
-        typer.echo(asyncio.run(run()))
+        return asyncio.run(main())
     except ContentFileError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
+        message = f"error: {error}"
+    except (DBAPIError, OSError) as error:
+        cause = getattr(error, "orig", None) or error
+        message = f"error: {settings.database_url}: {cause} (has `cms migrate` run on it?)"
+    typer.echo(message, err=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
+    """A progress bar on standard error: the total once known, then what is done."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield (lambda total: bar.update(task, total=total)), (lambda done: bar.advance(task, done))
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[IO[bytes]]:
+    """Standard output, or a file that appears only once it is complete."""
+    if path is None:
+        yield sys.stdout.buffer
+        return
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("wb") as stream:
+            yield stream
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @app.command()

@@ -62,8 +62,8 @@ async def test_seeding_twice_changes_nothing(engine: AsyncEngine) -> None:
     counts = await _counts(engine)
     second = await import_paths(engine, [SEEDS], actor="test", now=NOW)
     files = len([p for p in SEEDS.iterdir() if p.suffix in (".md", ".txt")])
-    assert first["created"] == files >= 13
-    assert second == {"unchanged": files}
+    assert first.articles["created"] == files >= 13
+    assert second.articles == {"unchanged": files}
     assert await _counts(engine) == counts
 
 

@@ -28,4 +28,3 @@ def _matching(search: str | None) -> ColumnElement[bool]:
         Author.name.icontains(search, autoescape=True),  # type: ignore[attr-defined]
         Author.slug.icontains(search, autoescape=True),  # type: ignore[attr-defined]
     )
-

@@ -353,8 +353,6 @@ def _snapshot(row: Row, plan: _Plan, directory: Directory) -> Document:
         authors=[directory.authors.slug(a) for a in plan.authors],
         category=directory.categories.slug(plan.category) if plan.category else None,
         tags=plan.tags,
-        sources=[
-            attribution(directory.sources.slug(s), r.role, r.url, r.note) for s, r in plan.sources
-        ],
+        sources=[attribution(directory.sources.slug(s), r.role, r.url, r.note) for s, r in plan.sources],
         translation_of=plan.group if plan.group != plan.id else None,
     )

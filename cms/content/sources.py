@@ -23,4 +23,3 @@ def page_statement(*, kind: str | None, page: PageRequest) -> Select[Any]:
 
 def count_statement(*, kind: str | None) -> Select[Any]:
     return select(func.count()).select_from(Source).where(_of_kind(kind))
-

@@ -1,36 +1,80 @@
-"""Import content files in one transaction: all or nothing, the same writes as every other way in."""
+"""Import content files in one transaction: all or nothing, through the same writes as every other way in."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from cms.content.editing import upsert_article
-from cms.content.errors import DomainError
+from cms.content.directory import Directory
+from cms.content.editing import write_articles
+from cms.content.errors import DomainError, InvalidRecord
+from cms.content.records import ArticleRecord
 from cms.files.errors import ContentFileError
-from cms.files.reader import read_records
+from cms.files.reader import LoadedRecord, read_records
 from cms.models import Article
+
+OUTCOMES = ("created", "updated", "unchanged")
+
+
+@dataclass
+class Summary:
+    """What an import did: articles and the authors, sources and categories given in full."""
+
+    articles: Counter[str] = field(default_factory=Counter)
+    others: Counter[str] = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        line = f"{sum(self.articles.values())} articles: " + ", ".join(
+            f"{self.articles[o]} {o}" for o in OUTCOMES
+        )
+        if self.others:
+            line += "; authors, sources, categories: " + ", ".join(f"{self.others[o]} {o}" for o in OUTCOMES)
+        return line
 
 
 async def import_paths(
-    engine: AsyncEngine, paths: Iterable[Path], *, actor: str, now: datetime
-) -> Counter[str]:
-    """Read every file, then write them all in one transaction; counts created, updated, unchanged."""
+    engine: AsyncEngine,
+    paths: Iterable[Path],
+    *,
+    actor: str,
+    now: datetime,
+    started: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Summary:
+    """Read every file, then write it all in one transaction. `started` hears how many articles there are,
+    `progress` how many more are done."""
     loaded = read_records(paths)
-    outcomes: Counter[str] = Counter()
-    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+    articles = [item for item in loaded if isinstance(item.record, ArticleRecord)]
+    if started:
+        started(len(articles))
+    summary = Summary()
+    async with AsyncSession(engine) as session, session.begin():
+        directory = await Directory.load(session, now)
         for item in loaded:
-            try:
-                outcome, _ = await upsert_article(session, record=item.record, actor=actor, now=now)
-            except DomainError as error:
-                raise ContentFileError(item.path, item.line, error.message) from error
-            outcomes[outcome] += 1
-    return outcomes
+            if not isinstance(item.record, ArticleRecord):
+                try:
+                    summary.others[directory.put(item.record)] += 1
+                except DomainError as error:
+                    raise _located(item, error) from error
+        try:
+            written = await write_articles(
+                session, [item.record for item in articles],  # type: ignore[misc]
+                actor=actor, now=now, directory=directory, progress=progress,
+            )  # fmt: skip
+        except InvalidRecord as error:
+            raise _located(articles[error.position], error) from error
+        summary.articles.update(w.outcome for w in written)
+    return summary
+
+
+def _located(item: LoadedRecord, error: DomainError) -> ContentFileError:
+    return ContentFileError(item.path, item.line, error.message)
 
 
 async def is_empty(engine: AsyncEngine) -> bool:

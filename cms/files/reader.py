@@ -1,4 +1,4 @@
-"""Read content files and folders into article records, in name order, each with its file and line."""
+"""Read content files and folders into records, in name order, each with its file and line."""
 
 from __future__ import annotations
 
@@ -11,16 +11,17 @@ import yaml
 
 from cms.content.records import ArticleRecord
 from cms.files.errors import ContentFileError
+from cms.files.ndjson import Record, read_ndjson
 from cms.files.records import record_from_front_matter
 
-SUFFIXES = (".md", ".txt")
+SUFFIXES = (".md", ".txt", ".ndjson")
 
 
 @dataclass(frozen=True)
 class LoadedRecord:
     path: Path
     line: int
-    record: ArticleRecord
+    record: Record
 
 
 def content_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -31,22 +32,24 @@ def content_files(paths: Iterable[Path]) -> Iterator[Path]:
         elif path.suffix in SUFFIXES:
             yield path
         elif path.exists():
-            raise ContentFileError(path, 1, f"unsupported file type {path.suffix!r} (use .md or .txt)")
+            raise ContentFileError(path, 1, f"unsupported file type {path.suffix!r} (.md, .txt or .ndjson)")
         else:
             raise ContentFileError(path, 1, "no such file or folder")
 
 
 def read_records(paths: Iterable[Path]) -> list[LoadedRecord]:
     """Read every record first, so a bad file stops the import before anything is written."""
-    return [_read(path) for path in content_files(paths)]
+    return [loaded for path in content_files(paths) for loaded in _read(path)]
 
 
-def _read(path: Path) -> LoadedRecord:
+def _read(path: Path) -> Iterable[LoadedRecord]:
+    if path.suffix == ".ndjson":
+        return [LoadedRecord(path, line, record) for line, record in read_ndjson(path)]
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ContentFileError(path, 1, f"cannot read: {error}") from error
-    return _read_markdown(path, text) if path.suffix == ".md" else _read_capture(path, text)
+    return [_read_markdown(path, text) if path.suffix == ".md" else _read_capture(path, text)]
 
 
 def _read_markdown(path: Path, text: str) -> LoadedRecord:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ def record_from_front_matter(
                 raise fail(f"{key} must be text")
             setattr(record, _attribute(key), value)
     if "publishedAt" in meta:
-        record.published_at = _datetime(meta["publishedAt"], fail)
+        record.published_at = moment("publishedAt", meta["publishedAt"], fail)
     if "category" in meta:
         record.category = _category_path(meta["category"], fail)
     if "authors" in meta:
@@ -57,7 +57,8 @@ def _attribute(key: str) -> str:
     return {"translationOf": "translation_of", "coverImage": "cover_image"}.get(key, key)
 
 
-def _datetime(value: Any, fail: Any) -> datetime | None:
+def moment(key: str, value: Any, fail: Callable[[str], ContentFileError]) -> datetime | None:
+    """A date or date-time (YAML gives both; JSON gives text), as an aware UTC datetime."""
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -68,9 +69,9 @@ def _datetime(value: Any, fail: Any) -> datetime | None:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise fail(f"publishedAt is not an ISO 8601 date: {value!r}") from None
+            raise fail(f"{key} is not an ISO 8601 date: {value!r}") from None
     else:
-        raise fail(f"publishedAt is not a date: {value!r}")
+        raise fail(f"{key} is not a date: {value!r}")
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
