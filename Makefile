@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema clean
+.PHONY: run test lint schema clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/cms schema --check
 	$(BIN)/pytest
+
+## make bench: generate 50,000 articles (BENCH_ARTICLES=2000 for a quick run), time import and export, load
+## the CMS and the raw-SQL baseline with wrk; prints the table and writes bench/RESULTS.md
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

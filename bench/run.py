@@ -1,0 +1,492 @@
+"""The benchmark of issue 3: the CMS under load, next to a raw-SQL baseline, on a generated newsroom archive.
+
+    make bench                        # 50,000 articles: generate (cached), import, export, load, walk
+    BENCH_ARTICLES=2000 make bench    # the same, quickly, on 2,000 articles
+
+Steps: generate the archive (bench/generate.py, cached in var/bench/ by size and seed); migrate a fresh
+var/bench/bench.db and time `cms import` and `cms export`; serve the CMS as `make run` does (`cms serve`,
+127.0.0.1, a free port) and load it with wrk (32 connections, 2 threads, 10 s after a 2 s warm-up, bodies
+rotating over slugs, categories and words from the database) for the front page, article pages, category
+pages and searches; walk every published article 100 a page as a static-site build would; then serve the
+baseline (bench/baseline.py) on the same database and load its front and article pages the same way.
+SQL statements per request are counted in-process. The table is printed and written to bench/RESULTS.md.
+Every step has a timeout, traffic goes to 127.0.0.1 only, and the servers are stopped on exit, error or
+Ctrl-C. Both servers run at CMS_LOG_LEVEL=warning, so neither writes an access-log line per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import event
+from starlette.types import ASGIApp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import baseline  # noqa: E402
+from bench.generate import write_archive  # noqa: E402
+from cms.app import create_app  # noqa: E402
+from cms.db import create_engine  # noqa: E402
+from cms.settings import Settings, async_database_url  # noqa: E402
+
+ARTICLES = int(os.environ.get("BENCH_ARTICLES", "50000"))
+SEED = 1
+VAR = ROOT / "var" / "bench"
+DATABASE = VAR / "bench.db"
+EXPORT = VAR / "export.ndjson"
+LUA = ROOT / "bench" / "graphql.lua"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+EXAMPLES = ROOT / "schema" / "examples"
+HOST = "127.0.0.1"
+BIN = Path(sys.executable).parent
+CMS_SERVER = [str(BIN / "cms"), "serve"]  # as `make run` serves it
+BASELINE_SERVER = [str(BIN / "python"), str(ROOT / "bench" / "baseline.py")]
+CONNECTIONS, THREADS, WARM_UP, DURATION, REQUEST_TIMEOUT = 32, 2, 2, 10, 10
+WALK_PAGE = 100
+SAMPLES = 1000  # slugs (and at most as many words) the load rotates over
+
+Json = dict[str, Any]
+
+CARD = (EXAMPLES / "front_page.graphql").read_text()
+CARD = CARD[CARD.index("fragment ArticleCard") :]
+SEARCH = f"""query Search($q: String!) {{
+  articles(filter: {{search: $q}}, first: 20) {{
+    nodes {{ ...ArticleCard }}
+    pageInfo {{ hasNextPage endCursor }}
+    totalCount
+  }}
+}}
+
+{CARD}"""
+WALK = """query Walk($first: Int!, $after: String) {
+  articles(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id slug language title publishedAt body(format: HTML)
+      authors { slug name }
+      category { slug name path { slug name } }
+      sources { role url note source { slug name kind url } }
+      tags
+    }
+  }
+}"""
+
+
+def example(name: str) -> str:
+    return (EXAMPLES / f"{name}.graphql").read_text()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One kind of page under load: its request bodies, rotated through by wrk."""
+
+    name: str
+    label: str
+    bodies: list[Json]
+
+    @property
+    def file(self) -> Path:
+        return VAR / f"{self.name}.bodies"
+
+
+@dataclass(frozen=True)
+class Load:
+    """What wrk measured for one scenario on one server."""
+
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    failed: int
+
+
+@dataclass(frozen=True)
+class Walk:
+    seconds: float
+    articles: int
+    pages: int
+
+
+def scenarios(database: Path) -> list[Scenario]:
+    """The front page, then article pages, category pages and searches over what the database holds."""
+    rng = random.Random(SEED)
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        visible = "status = 'PUBLISHED' AND published_at <= ?"
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        pages = db.execute(
+            f"SELECT slug, language FROM article WHERE {visible} ORDER BY id", (now,)
+        ).fetchall()
+        categories = [row[0] for row in db.execute("SELECT slug FROM category ORDER BY slug")]
+        titles = [
+            row[0] for row in db.execute(f"SELECT title FROM article WHERE {visible} ORDER BY id", (now,))
+        ]
+    words = sorted(
+        {word.lower() for title in titles for word in re.findall(r"\w{5,}", title) if word.isalpha()}
+    )
+    front = {"query": example("front_page"), "variables": {"first": 20}}
+    return [
+        Scenario("front", "Front page (20 cards)", [front]),
+        Scenario(
+            "article",
+            "Article page",
+            [
+                {"query": example("article_page"), "variables": {"slug": slug, "language": language}}
+                for slug, language in rng.sample(pages, min(SAMPLES, len(pages)))
+            ],
+        ),
+        Scenario(
+            "category",
+            "Category page (20 cards)",
+            [
+                {"query": example("category_page"), "variables": {"slug": slug, "first": 20}}
+                for slug in categories
+            ],
+        ),
+        Scenario(
+            "search",
+            "Search (20 cards)",
+            [
+                {"query": SEARCH, "variables": {"q": word}}
+                for word in rng.sample(words, min(SAMPLES, len(words)))
+            ],
+        ),
+    ]
+
+
+def main() -> None:
+    for name in ("SIGTERM", "SIGHUP"):  # stop the servers when `make` is stopped, as Ctrl-C does
+        signal.signal(getattr(signal, name), _exit)
+    if not (wrk := shutil.which("wrk")):
+        raise SystemExit("bench: wrk is needed (apt-get install wrk)")
+    console = Console()
+    VAR.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "CMS_DATABASE_URL": f"sqlite:///{DATABASE}",
+        "CMS_LOG_LEVEL": "warning",
+        "CMS_HOST": HOST,
+    }
+    figures = prepare(console, env)
+    cases = scenarios(DATABASE)
+    for scenario in cases:
+        lines = (json.dumps(body, ensure_ascii=False) + "\n" for body in scenario.bodies)
+        scenario.file.write_text("".join(lines))
+    statements = asyncio.run(count_statements(cases))
+    loads: dict[tuple[str, str], Load] = {}
+    with _serving(CMS_SERVER, env, "cms") as (cms, port):
+        for scenario in cases:
+            console.print(f"[bold]CMS[/] {scenario.label}")
+            loads[scenario.name, "CMS"] = _load(wrk, port, scenario)
+        console.print("[bold]CMS[/] static-site walk")
+        walk = _walk(port)
+        figures["Peak memory (VmHWM), CMS"] = _peak_memory(cms.pid)
+    with _serving(BASELINE_SERVER, env, "baseline") as (server, port):
+        for scenario in cases[:2]:
+            console.print(f"[bold]baseline[/] {scenario.label}")
+            loads[scenario.name, "baseline"] = _load(wrk, port, scenario)
+        figures["Peak memory (VmHWM), baseline"] = _peak_memory(server.pid)
+    figures["Static-site walk"] = (
+        f"{walk.seconds:.1f} s: {walk.articles:,} published articles in {walk.pages} pages of {WALK_PAGE} "
+        f"({walk.articles / walk.seconds:,.0f} articles/s, {statements['walk', 'CMS']:g} SQL statements "
+        "a page)"
+    )
+    for scenario in cases[:2]:
+        cms_load, base_load = loads[scenario.name, "CMS"], loads[scenario.name, "baseline"]
+        figures[f"CMS/baseline, {scenario.label.lower()}"] = (
+            f"{cms_load.per_second / base_load.per_second:.2f}× the requests/s, "
+            f"{cms_load.p50_ms / base_load.p50_ms:.1f}× the p50 latency"
+        )
+    report(console, cases, loads, statements, figures)
+
+
+def prepare(console: Console, env: dict[str, str]) -> dict[str, str]:
+    """The archive (generated once per size and seed), a fresh database, and the import and export timings."""
+    archive = VAR / f"articles-{ARTICLES}-seed{SEED}.ndjson"
+    figures = {"Archive": f"{archive.relative_to(ROOT)} (cached)"}
+    if not archive.exists():
+        console.print(f"[bold]generating {ARTICLES:,} articles[/] -> {archive.relative_to(ROOT)}")
+        seconds = _timed(lambda: _generate(archive))
+        figures["Archive"] = f"{archive.relative_to(ROOT)}, generated in {seconds:.1f} s"
+    for path in (DATABASE, DATABASE.with_name("bench.db-wal"), DATABASE.with_name("bench.db-shm")):
+        path.unlink(missing_ok=True)
+    _cms(env, "migrate", timeout=120)
+    console.print(f"[bold]cms import[/] {archive.relative_to(ROOT)}")
+    imported = _timed(lambda: _cms(env, "import", str(archive), timeout=120 + ARTICLES * 0.05))
+    console.print(f"[bold]cms export[/] --out {EXPORT.relative_to(ROOT)}")
+    exported = _timed(lambda: _cms(env, "export", "--out", str(EXPORT), timeout=60 + ARTICLES * 0.01))
+    figures["cms import"] = f"{imported:.1f} s ({ARTICLES / imported:,.0f} articles/s)"
+    figures["cms export"] = f"{exported:.1f} s ({ARTICLES / exported:,.0f} articles/s)"
+    return figures
+
+
+async def count_statements(cases: list[Scenario]) -> dict[tuple[str, str], float]:
+    """SQL statements per request, counted in-process: the CMS's engine events, the baseline's counter."""
+    url = f"sqlite:///{DATABASE}"
+    engine = create_engine(async_database_url(url))
+    count = [0]
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *_: count.__setitem__(0, count[0] + 1))
+    cms = create_app(Settings(database_url=url), engine=engine, examples=EXAMPLES)
+    base = baseline.create_app(str(DATABASE))
+    base_count = base.state.database
+
+    def counted(server: str) -> Callable[[], int]:
+        return (lambda: count[0]) if server == "CMS" else (lambda: base_count.statements)
+
+    hundred = {**cases[0].bodies[0], "variables": {"first": 100}}
+    walk = {"query": WALK, "variables": {"first": WALK_PAGE, "after": None}}
+    plan = [(s.name, s.bodies[:5], "CMS") for s in cases] + [
+        ("front100", [hundred], "CMS"),
+        ("walk", [walk], "CMS"),
+    ]
+    plan += [(s.name, s.bodies[:5], "baseline") for s in cases[:2]] + [("front100", [hundred], "baseline")]
+    found: dict[tuple[str, str], float] = {}
+    for name, bodies, server in plan:
+        app: ASGIApp = cms if server == "CMS" else base
+        found[name, server] = await _per_request(app, counted(server), bodies)
+    await engine.dispose()
+    return found
+
+
+async def _per_request(app: ASGIApp, counter: Callable[[], int], bodies: list[Json]) -> float:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+        before = counter()
+        for body in bodies:
+            response = await client.post("/graphql", json=body)
+            _answer(response.status_code, response.json())
+        return (counter() - before) / len(bodies)
+
+
+def report(
+    console: Console,
+    cases: list[Scenario],
+    loads: dict[tuple[str, str], Load],
+    statements: dict[tuple[str, str], float],
+    figures: dict[str, str],
+) -> None:
+    """The table on the terminal and in bench/RESULTS.md, with the machine it ran on."""
+    headers = ["Scenario", "Server", "Requests/s", "p50 ms", "p99 ms", "SQL/request", "Failed"]
+    rows = []
+    for (name, server), load in loads.items():
+        label = next(s.label for s in cases if s.name == name)
+        sql = f"{statements[name, server]:g}"
+        if name == "front":
+            sql += f" ({statements['front100', server]:g} at first: 100)"
+        rows.append(
+            [
+                label,
+                server,
+                f"{load.per_second:,.0f}",
+                f"{load.p50_ms:.1f}",
+                f"{load.p99_ms:.1f}",
+                sql,
+                str(load.failed),
+            ]
+        )
+    table = Table(*headers, title=f"{ARTICLES:,} articles")
+    for row in rows:
+        table.add_row(*row)
+    more = Table("Figure", "Value")
+    for name, value in figures.items():
+        more.add_row(name, value)
+    console.print(table, more)
+    machine = _machine()
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`make bench` (bench/run.py) on {machine['date']}, commit {machine['commit']}: "
+        f"{ARTICLES:,} generated articles (seed {SEED}), SQLite. wrk: {CONNECTIONS} connections, {THREADS} "
+        f"threads, {DURATION} s per scenario after a {WARM_UP} s warm-up, on the same machine as the server. "
+        "Each server is one uvicorn process at log level warning.",
+        "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory']} RAM, {machine['system']}, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}.",
+        "",
+        _markdown(headers, rows),
+        "",
+        _markdown(["Figure", "Value"], [[name, value] for name, value in figures.items()]),
+        "",
+    ]
+    RESULTS.write_text("\n".join(lines))
+    console.print(f"written to {RESULTS.relative_to(ROOT)}")
+
+
+def _markdown(headers: list[str], rows: list[list[str]]) -> str:
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in [headers, ["---"] * len(headers), *rows])
+
+
+def _machine() -> dict[str, str]:
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    cpu = re.search(r"^model name\s*:\s*(.+)$", info, re.M)
+    memory = re.search(r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
+    commit = _git("rev-parse", "--short", "HEAD")
+    dirty = (
+        " (with uncommitted changes in the tree)"
+        if _git("status", "--porcelain", "--untracked-files=no")
+        else ""
+    )
+    return {
+        "cpu": cpu.group(1).strip() if cpu else platform.processor() or "unknown CPU",
+        "cores": str(os.cpu_count()),
+        "memory": f"{int(memory.group(1)) / 2**20:.1f} GiB" if memory else "? GiB",
+        "system": f"{platform.system()} {platform.release()}",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit + dirty,
+    }
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
+
+
+def _generate(archive: Path) -> None:
+    """Write to a temporary name first, so an interrupted run never leaves a half archive in the cache."""
+    partial = archive.with_suffix(".partial")
+    write_archive(partial, ARTICLES, SEED)
+    partial.replace(archive)
+
+
+def _cms(env: dict[str, str], *args: str, timeout: float) -> None:
+    subprocess.run([str(BIN / "cms"), *args], env=env, cwd=ROOT, check=True, timeout=timeout)
+
+
+def _timed(step: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    step()
+    return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def _serving(
+    command: list[str], env: dict[str, str], name: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A server on a free port of 127.0.0.1, healthy before it is used and stopped whatever happens."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port = probe.getsockname()[1]
+    log = VAR / f"{name}.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            command, env={**env, "CMS_PORT": str(port)}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not _healthy(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(
+                    f"bench: the {name} server did not start; see {log}:\n{log.read_text()[-2000:]}"
+                )
+            time.sleep(0.1)
+        yield server, port
+    finally:
+        _stop(server)
+
+
+def _healthy(port: int) -> bool:
+    with contextlib.suppress(OSError, http.client.HTTPException):
+        connection = http.client.HTTPConnection(HOST, port, timeout=2)
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    return False
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+
+
+def _load(wrk: str, port: int, scenario: Scenario) -> Load:
+    """wrk over the scenario's bodies, after checking that a few of them are answered without errors."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT * 3)
+    for body in scenario.bodies[:3]:
+        _answer(*_post(connection, body))
+    connection.close()
+    url = f"http://{HOST}:{port}/graphql"
+    for seconds in (WARM_UP, DURATION):
+        command = [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", f"--timeout={REQUEST_TIMEOUT}s",
+                   "-s", str(LUA), url, "--", str(scenario.file)]  # fmt: skip
+        output = subprocess.run(
+            command, capture_output=True, text=True, check=True, timeout=seconds + 60
+        ).stdout
+    summary = json.loads(next(line for line in output.splitlines() if line.startswith('{"requests"')))
+    return Load(
+        per_second=summary["requests"] / summary["seconds"],
+        p50_ms=summary["p50"] / 1000,
+        p99_ms=summary["p99"] / 1000,
+        failed=summary["failed"] + summary["timeouts"],
+    )
+
+
+def _walk(port: int) -> Walk:
+    """A static-site build: every published article, 100 a page, following endCursor on one connection."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=120)
+    deadline = time.monotonic() + 120 + ARTICLES * 0.05
+    started = time.perf_counter()
+    after, articles, pages = None, 0, 0
+    while True:
+        body = {"query": WALK, "variables": {"first": WALK_PAGE, "after": after}}
+        data = _answer(*_post(connection, body))["articles"]
+        articles += len(data["nodes"])
+        pages += 1
+        if not data["pageInfo"]["hasNextPage"]:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit("bench: the static-site walk took too long")
+        after = data["pageInfo"]["endCursor"]
+    connection.close()
+    return Walk(seconds=time.perf_counter() - started, articles=articles, pages=pages)
+
+
+def _post(connection: http.client.HTTPConnection, body: Json) -> tuple[int, Json]:
+    connection.request("POST", "/graphql", json.dumps(body), {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    return response.status, json.loads(response.read())
+
+
+def _answer(status: int, body: Json) -> Json:
+    """The data of a successful answer; a benchmark of errors would measure nothing."""
+    if status != 200 or "errors" in body:
+        raise SystemExit(f"bench: the server answered {status}: {json.dumps(body)[:500]}")
+    data: Json = body["data"]
+    return data
+
+
+def _peak_memory(pid: int) -> str:
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(r"^VmHWM:\s*(\d+) kB", status, re.M)
+    return f"{int(found.group(1)) / 1024:.0f} MiB" if found else "unknown"
+
+
+def _exit(signum: int, _frame: object) -> NoReturn:
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    main()
