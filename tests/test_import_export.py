@@ -17,7 +17,9 @@ from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from cms.cli import app
+from cms.content.markdown import render
 from cms.db import create_engine
+from cms.files import importer
 from cms.files.errors import ContentFileError
 from cms.files.exporter import export_ndjson
 from cms.files.importer import import_paths
@@ -285,3 +287,14 @@ def test_import_and_export_on_a_named_postgres_database(
     exported = runner.invoke(app, ["export", "--out", str(tmp_path / "pg.ndjson")])
     assert exported.exit_code == 0, exported.output
     assert (tmp_path / "pg.ndjson").read_bytes().count(b'"type":"article"') >= 15
+
+
+async def test_a_big_import_renders_on_every_core_to_the_same_html(
+    engine: AsyncEngine, archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "PARALLEL_FROM", 100)
+    await import_paths(engine, [archive], actor="test", now=NOW)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(Article.body, Article.body_html, Article.word_count))).all()
+    assert len(rows) == 400
+    assert all((html, words) == (render(body).html, render(body).word_count) for body, html, words in rows)

@@ -7,7 +7,9 @@ statements per batch of CHUNK articles whatever their number, so an editor's one
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +24,7 @@ from cms.content.directory import Directory, change_events
 from cms.content.documents import Document, article_document, attribution, content_hash, dumps
 from cms.content.errors import BadInput, DomainError, FieldError, InvalidInput, InvalidRecord
 from cms.content.ids import new_id, typename_of
-from cms.content.markdown import derive_excerpt, render
+from cms.content.markdown import RenderedBody, RenderMany, derive_excerpt, render_here
 from cms.content.records import ArticleRecord, SourceRef
 from cms.content.search import reindex
 from cms.content.slugs import check_slug, slugify
@@ -53,7 +55,7 @@ class Written:
     id: str
 
 
-@dataclass
+@dataclass(eq=False)
 class _Plan:
     """One record with its references resolved to ids, and what it will be written over."""
 
@@ -69,6 +71,7 @@ class _Plan:
     existing: Row | None = None
     group: str = ""
     content: Row = field(default_factory=dict)
+    outcome: Outcome = "unchanged"
 
 
 async def upsert_article(
@@ -90,6 +93,7 @@ async def write_articles(
     now: datetime,
     directory: Directory | None = None,
     progress: Callable[[int], None] | None = None,
+    render_many: RenderMany = render_here,
 ) -> list[Written]:
     """Check every record, then write what changed in batches; one bad record raises InvalidRecord before
     anything of the batch is written (the caller's transaction takes care of earlier batches)."""
@@ -111,17 +115,20 @@ async def write_articles(
         digest = content_hash(plan.content)
         if plan.existing is None or plan.existing["content_hash"] != digest:
             plan.content["hash"] = digest
+            plan.outcome = "updated" if plan.existing else "created"
             changed.append(plan)
     if progress:
         progress(len(plans) - len(changed))
-    for chunk in batched(changed, CHUNK):
-        await _write(session, list(chunk), directory, actor=actor, now=now)
+    chunks = list(batched(changed, CHUNK))
+    upcoming = _render(render_many, chunks, 0)
+    for index, chunk in enumerate(chunks):
+        rendered = await upcoming
+        upcoming = _render(render_many, chunks, index + 1)  # the next batch renders while this one is written
+        await _write(session, chunk, rendered, directory, actor=actor, now=now)
         if progress:
             progress(len(chunk))
-    return [
-        Written(("updated" if plan.existing else "created") if plan in changed else "unchanged", plan.id)
-        for plan in plans
-    ]
+    upcoming.cancel()
+    return [Written(plan.outcome, plan.id) for plan in plans]
 
 
 def _resolve(position: int, record: ArticleRecord, directory: Directory) -> _Plan:
@@ -227,12 +234,18 @@ async def _group(session: AsyncSession, plans: list[_Plan]) -> None:
     """Set each plan's translation group: the id of the original it (or its original) translates."""
     refs = sorted({p.record.translation_of for p in plans if p.record.translation_of})
     in_batch = {p.id: p for p in plans}
-    stored: list[Row] = []
+    by_slug: defaultdict[str, list[_Plan | Row]] = defaultdict(list)
+    for p in plans:
+        by_slug[p.slug].append(p)
+    stored: dict[str, Row] = {}
     for chunk in batched(refs, CHUNK):
         statement = select(_ARTICLE.c.id, _ARTICLE.c.slug, _ARTICLE.c.translation_group).where(
             or_(_ARTICLE.c.slug.in_(chunk), _ARTICLE.c.id.in_(chunk))
         )
-        stored += [dict(r) for r in (await session.execute(statement)).mappings() if r["id"] not in in_batch]
+        for row in (await session.execute(statement)).mappings():
+            if row["id"] not in in_batch:
+                stored[row["id"]] = dict(row)
+                by_slug[row["slug"]].append(stored[row["id"]])
 
     def group_of(plan: _Plan, trail: tuple[str, ...] = ()) -> str:
         ref = plan.record.translation_of
@@ -240,7 +253,7 @@ async def _group(session: AsyncSession, plans: list[_Plan]) -> None:
             return plan.id
         if plan.id in trail:
             raise _bad_translation(plan, "translations form a cycle")
-        target = _translation_target(ref, plan, in_batch, stored)
+        target = _translation_target(ref, plan, in_batch.get(ref) or stored.get(ref), by_slug[ref])
         if isinstance(target, _Plan):
             return group_of(target, (*trail, plan.id))
         return str(target["translation_group"] or target["id"])
@@ -249,13 +262,13 @@ async def _group(session: AsyncSession, plans: list[_Plan]) -> None:
         plan.group = group_of(plan)
 
 
-def _translation_target(ref: str, plan: _Plan, in_batch: dict[str, _Plan], stored: list[Row]) -> _Plan | Row:
+def _translation_target(
+    ref: str, plan: _Plan, by_id: _Plan | Row | None, by_slug: list[_Plan | Row]
+) -> _Plan | Row:
     """The article `translationOf` names: by id, else the one with that slug, else the one original of it."""
-    if ref in in_batch:
-        target: _Plan | Row = in_batch[ref]
-    else:
-        candidates: list[_Plan | Row] = [p for p in in_batch.values() if p.slug == ref and p is not plan]
-        candidates += [row for row in stored if row["id"] == ref or row["slug"] == ref]
+    target = by_id
+    if target is None:
+        candidates = [c for c in by_slug if c is not plan]
         if len(candidates) > 1:
             candidates = [c for c in candidates if _is_original(c)]
         if len(candidates) != 1:
@@ -290,9 +303,15 @@ def _content(plan: _Plan) -> Row:
     }  # fmt: skip
 
 
-def _row(plan: _Plan, now: datetime) -> Row:
+def _render(
+    render_many: RenderMany, chunks: list[list[_Plan]], index: int
+) -> asyncio.Future[list[RenderedBody]]:
+    bodies = [plan.record.body for plan in chunks[index]] if index < len(chunks) else []
+    return asyncio.ensure_future(render_many(bodies))
+
+
+def _row(plan: _Plan, rendered: RenderedBody, now: datetime) -> Row:
     record, existing = plan.record, plan.existing
-    rendered = render(record.body)
     return {
         "id": plan.id, "slug": plan.slug, "language": record.language, "title": plan.title,
         "subtitle": record.subtitle, "excerpt": record.excerpt, "body": record.body,
@@ -308,9 +327,15 @@ def _row(plan: _Plan, now: datetime) -> Row:
 
 
 async def _write(
-    session: AsyncSession, plans: list[_Plan], directory: Directory, *, actor: str, now: datetime
+    session: AsyncSession,
+    plans: list[_Plan],
+    rendered: list[RenderedBody],
+    directory: Directory,
+    *,
+    actor: str,
+    now: datetime,
 ) -> None:
-    rows = [_row(plan, now) for plan in plans]
+    rows = [_row(plan, body, now) for plan, body in zip(plans, rendered, strict=True)]
     created = [row for row, plan in zip(rows, plans, strict=True) if plan.existing is None]
     updated = [row for row, plan in zip(rows, plans, strict=True) if plan.existing is not None]
     if created:

@@ -1,7 +1,7 @@
 """`cms export`: everything, drafts included, ids kept, as NDJSON that imports back to the same bytes.
 
-Sources and authors by slug, categories parents first, then articles oldest first, read in pages of
-PAGE articles with their bylines, sources and tags a statement each.
+Sources and authors by slug, categories parents first, then articles oldest first: their ids in order
+first, then pages of PAGE articles by id, with their bylines, sources and tags a statement each.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import Table, func, select, tuple_
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from cms.content.batches import batched
 from cms.content.directory import Directory
 from cms.content.documents import (
     article_document,
@@ -46,22 +47,20 @@ async def export_ndjson(
             out.write(dumps(document) + b"\n")
             counts[document["type"]] += 1
         references = await _translation_references(connection)
+        order = select(_ARTICLE.c.id).order_by(_ARTICLE.c.created_at, _ARTICLE.c.id)
+        ids = list((await connection.scalars(order)).all())
         if started:
-            started(await connection.scalar(select(func.count()).select_from(_ARTICLE)) or 0)
-        last: tuple[Any, str] | None = None
-        while True:
-            statement = select(*_COLUMNS).order_by(_ARTICLE.c.created_at, _ARTICLE.c.id).limit(PAGE)
-            if last is not None:
-                statement = statement.where(tuple_(_ARTICLE.c.created_at, _ARTICLE.c.id) > tuple_(*last))
-            rows = (await connection.execute(statement)).mappings().all()
-            if not rows:
-                break
+            started(len(ids))
+        for page in batched(ids, PAGE):
+            statement = select(*_COLUMNS).where(_ARTICLE.c.id.in_(page))
+            rows = sorted(
+                (await connection.execute(statement)).mappings().all(), key=lambda r: page.index(r["id"])
+            )
             for document in await _articles(connection, rows, directory, references):
                 out.write(dumps(document) + b"\n")
             counts["article"] += len(rows)
             if progress:
                 progress(len(rows))
-            last = (rows[-1]["created_at"], rows[-1]["id"])
     return counts
 
 

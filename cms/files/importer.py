@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cms.content.directory import Directory
 from cms.content.editing import write_articles
 from cms.content.errors import DomainError, InvalidRecord
+from cms.content.markdown import RenderMany, render_here, render_in_processes
 from cms.content.records import ArticleRecord
 from cms.files.errors import ContentFileError
 from cms.files.reader import LoadedRecord, read_records
 from cms.models import Article
 
 OUTCOMES = ("created", "updated", "unchanged")
+PARALLEL_FROM = 2000
 
 
 @dataclass
@@ -55,6 +58,8 @@ async def import_paths(
         started(len(articles))
     summary = Summary()
     async with AsyncSession(engine) as session, session.begin():
+        if engine.dialect.name == "sqlite":
+            await session.execute(text(f"PRAGMA cache_size=-{256 * 1024}"))  # KiB: big imports hit many pages
         directory = await Directory.load(session, now)
         for item in loaded:
             if not isinstance(item.record, ArticleRecord):
@@ -63,14 +68,25 @@ async def import_paths(
                 except DomainError as error:
                     raise _located(item, error) from error
         try:
-            written = await write_articles(
-                session, [item.record for item in articles],  # type: ignore[misc]
-                actor=actor, now=now, directory=directory, progress=progress,
-            )  # fmt: skip
+            async with _renderer(len(articles)) as render_many:
+                written = await write_articles(
+                    session, [item.record for item in articles],  # type: ignore[misc]
+                    actor=actor, now=now, directory=directory, progress=progress, render_many=render_many,
+                )  # fmt: skip
         except InvalidRecord as error:
             raise _located(articles[error.position], error) from error
         summary.articles.update(w.outcome for w in written)
     return summary
+
+
+@asynccontextmanager
+async def _renderer(count: int) -> AsyncIterator[RenderMany]:
+    """Every core renders Markdown for a big import; a small one is not worth starting processes for."""
+    if count < PARALLEL_FROM:
+        yield render_here
+        return
+    async with render_in_processes() as render_many:
+        yield render_many
 
 
 def _located(item: LoadedRecord, error: DomainError) -> ContentFileError:
