@@ -98,6 +98,7 @@ class Article(SQLModel, table=True):
         Index("ix_article_status_published_at", "status", "published_at"),
         Index("ix_article_updated_at", "updated_at"),
         Index("ix_article_created_at", "created_at"),
+        Index("ix_article_category_visible", "category_id", "status", "published_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -115,9 +116,7 @@ class Article(SQLModel, table=True):
     published_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
-    category_id: str | None = Field(
-        default=None, sa_column=Column(String(40), ForeignKey("category.id"), index=True)
-    )
+    category_id: str | None = Field(default=None, sa_column=Column(String(40), ForeignKey("category.id")))
     translation_group: str | None = Field(default=None, max_length=40, index=True)
     cover_image: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     seo: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,10 +14,24 @@ from cms.content.filters import ArticleFilter, ArticleOrder, article_filter, art
 from cms.content.markdown import reading_time_minutes
 from cms.content.pagination import PageRequest, SortKey, keyset_page
 from cms.content.roles import Viewer
-from cms.content.visibility import article_visible
-from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag, Author, Source
+from cms.content.visibility import article_visible, can_preview
+from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag, Author, Category, Source
 
 COLUMNS = list(Article.__table__.columns)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Links:
+    """How articles hang off parents: `pairs` selects (parent_key, key) rows, joined on `article_column`."""
+
+    pairs: Select[Any]
+    article_column: Any
+
+    def joined(self, *columns: Any) -> tuple[Select[Any], Any]:
+        """SELECT parent_key, columns FROM article JOIN the pairs; the pairs subquery for grouping."""
+        link = self.pairs.subquery("link")
+        statement = select(link.c.parent_key, *columns).select_from(Article)
+        return statement.join(link, link.c.key == self.article_column), link
 
 
 def _visible(viewer: Viewer, now: datetime, f: ArticleFilter | None = None) -> list[ColumnElement[bool]]:
@@ -27,7 +42,7 @@ def page_statement(
     *, viewer: Viewer, now: datetime, f: ArticleFilter | None, order: ArticleOrder, page: PageRequest
 ) -> tuple[Select[Any], SortKey]:
     """One page of the root `articles` list (one row more than asked, to know if there is more)."""
-    sort = article_sort(order, f)
+    sort = article_sort(order, f, unpublished_visible=can_preview(viewer))
     return keyset_page(COLUMNS, sort=sort, where=_visible(viewer, now, f), page=page), sort
 
 
@@ -38,78 +53,75 @@ def count_statement(*, viewer: Viewer, now: datetime, f: ArticleFilter | None) -
 
 def linked_page_statement(
     *,
-    links: Select[Any],
+    links: Links,
+    parents: int,
     viewer: Viewer,
     now: datetime,
     f: ArticleFilter | None,
     order: ArticleOrder,
     page: PageRequest,
 ) -> tuple[Select[Any], SortKey]:
-    """A page of articles for each of many parents in one statement (a window per parent).
+    """A page of articles for each of `parents` parents in one statement.
 
-    `links` selects (parent_key, article_id) pairs: an author's byline, a source's citations, a category
-    subtree. Rows come back grouped by parent_key, in page order within each parent.
+    Rows come back grouped by parent_key, in page order within each parent. One parent (an author or
+    category page) is a plain LIMIT that can walk the order's index; several are ranked by a window over
+    the narrow (parent, id, sort key) rows, and only each parent's first rows are read in full.
     """
-    sort = article_sort(order, f)
-    link = links.subquery("link")
+    sort = article_sort(order, f, unpublished_visible=can_preview(viewer))
     where = _visible(viewer, now, f)
     if page.cursor is not None:
         where.append(sort.seek(page.cursor, page.forward))
+    if parents == 1:
+        statement, _ = links.joined(*COLUMNS, sort.key.label("sort_key"))
+        return statement.where(*where).order_by(*sort.order_by(page.forward)).limit(page.size + 1), sort
+    ranking, link = links.joined(Article.id.label("ranked_id"), sort.key.label("sort_key"))  # type: ignore[attr-defined]
     rank = func.row_number().over(partition_by=link.c.parent_key, order_by=sort.order_by(page.forward))
-    ranked = (
-        select(link.c.parent_key, *COLUMNS, sort.key.label("sort_key"), rank.label("rank"))
-        .select_from(Article)
-        .join(link, link.c.article_id == Article.id)
-        .where(*where)
-        .subquery("ranked")
-    )
+    ranked = ranking.add_columns(rank.label("rank")).where(*where).subquery("ranked")
     statement = (
-        select(ranked).where(ranked.c.rank <= page.size + 1).order_by(ranked.c.parent_key, ranked.c.rank)
+        select(ranked.c.parent_key, *COLUMNS, ranked.c.sort_key)
+        .join_from(ranked, Article, Article.id == ranked.c.ranked_id)
+        .where(ranked.c.rank <= page.size + 1)
+        .order_by(ranked.c.parent_key, ranked.c.rank)
     )
     return statement, sort
 
 
 def linked_count_statement(
-    *, links: Select[Any], viewer: Viewer, now: datetime, f: ArticleFilter | None
+    *, links: Links, viewer: Viewer, now: datetime, f: ArticleFilter | None
 ) -> Select[Any]:
     """totalCount per parent for `linked_page_statement`, in one statement."""
-    link = links.subquery("link")
-    return (
-        select(link.c.parent_key, func.count())
-        .select_from(Article)
-        .join(link, link.c.article_id == Article.id)
-        .where(*_visible(viewer, now, f))
-        .group_by(link.c.parent_key)
-    )
+    statement, link = links.joined(func.count())
+    return statement.where(*_visible(viewer, now, f)).group_by(link.c.parent_key)
 
 
-def author_links(author_ids: Iterable[str]) -> Select[Any]:
-    return select(
-        ArticleAuthor.author_id.label("parent_key"),  # type: ignore[attr-defined]
-        ArticleAuthor.article_id.label("article_id"),  # type: ignore[attr-defined]
-    ).where(ArticleAuthor.author_id.in_(list(author_ids)))  # type: ignore[attr-defined]
+def author_links(author_ids: Iterable[str]) -> Links:
+    return Links(
+        select(ArticleAuthor.author_id.label("parent_key"), ArticleAuthor.article_id.label("key"))  # type: ignore[attr-defined]
+        .where(ArticleAuthor.author_id.in_(list(author_ids))),  # type: ignore[attr-defined]
+        Article.id,
+    )  # fmt: skip
 
 
-def source_links(source_ids: Iterable[str], role: str | None) -> Select[Any]:
-    statement = select(
+def source_links(source_ids: Iterable[str], role: str | None) -> Links:
+    pairs = select(
         ArticleSource.source_id.label("parent_key"),  # type: ignore[attr-defined]
-        ArticleSource.article_id.label("article_id"),  # type: ignore[attr-defined]
+        ArticleSource.article_id.label("key"),  # type: ignore[attr-defined]
     ).where(ArticleSource.source_id.in_(list(source_ids)))  # type: ignore[attr-defined]
     if role is not None:
-        statement = statement.where(ArticleSource.role == role)
-    return statement.distinct()
+        pairs = pairs.where(ArticleSource.role == role)
+    return Links(pairs.distinct(), Article.id)
 
 
-def category_links(category_ids: Iterable[str], include_descendants: bool) -> Select[Any]:
+def category_links(category_ids: Iterable[str], include_descendants: bool) -> Links:
+    """Categories (with their subtrees) as (category, category in it) pairs, joined on article.category_id."""
     ids = list(category_ids)
-    if not include_descendants:
-        return select(Article.category_id.label("parent_key"), Article.id.label("article_id")).where(  # type: ignore[union-attr,attr-defined]
-            Article.category_id.in_(ids)  # type: ignore[union-attr]
+    if include_descendants:
+        pairs = subtree_pairs(ids).subquery("pairs")
+        return Links(
+            select(pairs.c.root_id.label("parent_key"), pairs.c.id.label("key")), Article.category_id
         )
-    pairs = subtree_pairs(ids).subquery("pairs")
-    return select(pairs.c.root_id.label("parent_key"), Article.id.label("article_id")).join(  # type: ignore[attr-defined]
-        pairs, pairs.c.id == Article.category_id
-    )
+    own = select(Category.id.label("parent_key"), Category.id.label("key")).where(Category.id.in_(ids))  # type: ignore[attr-defined]
+    return Links(own, Article.category_id)
 
 
 def by_ids_statement(ids: Iterable[str], *, viewer: Viewer, now: datetime) -> Select[Any]:

@@ -139,8 +139,12 @@ def _when(value: Any) -> str:
     return value.isoformat()
 
 
-def article_sort(order: ArticleOrder, f: ArticleFilter | None) -> SortKey:
-    """The keyset sort for an order; RELEVANCE needs the filter's search words."""
+def article_sort(order: ArticleOrder, f: ArticleFilter | None, *, unpublished_visible: bool) -> SortKey:
+    """The keyset sort for an order; RELEVANCE needs the filter's search words.
+
+    Only readers who see unpublished articles meet a missing publishedAt; for everyone else PUBLISHED_AT is
+    the plain column, so the (status, published_at) index serves the order and a page stops after its rows.
+    """
     tag = f"Article:{order.field.value}:{'DESC' if order.descending else 'ASC'}"
     if order.field is OrderField.RELEVANCE:
         query = f.search if f else None
@@ -152,7 +156,9 @@ def article_sort(order: ArticleOrder, f: ArticleFilter | None) -> SortKey:
     column = {
         OrderField.PUBLISHED_AT: func.coalesce(
             Article.published_at, literal(NOT_YET_PUBLISHED, UTCDateTime()), type_=UTCDateTime()
-        ),
+        )
+        if unpublished_visible
+        else Article.published_at,
         OrderField.UPDATED_AT: Article.updated_at,
         OrderField.CREATED_AT: Article.created_at,
     }[order.field]

@@ -39,7 +39,7 @@ class ArticleListKey:
     option: Hashable = None  # the source role, or whether a category includes its descendants
 
 
-LinkBuilder = Callable[[Sequence[str], Any], Select[Any]]
+LinkBuilder = Callable[[Sequence[str], Any], articles.Links]
 
 
 class Loaders:
@@ -97,15 +97,16 @@ class Loaders:
         return shapes
 
     def _article_pages(self, links: LinkBuilder) -> DataLoader[ArticleListKey, tuple[Page[Any], SortKey]]:
-        """Pages of articles for many parents: one windowed statement per distinct argument shape."""
+        """Pages of articles for many parents: one statement per distinct argument shape."""
         ctx = self.context
 
         async def load(keys: list[ArticleListKey]) -> list[tuple[Page[Any], SortKey]]:
             pages: dict[tuple[Any, ...], tuple[Page[Any], SortKey]] = {}
             for (f, order, page, option), parents in self._shapes(keys).items():
                 statement, sort = articles.linked_page_statement(
-                    links=links(parents, option), viewer=ctx.viewer, now=ctx.now, f=f, order=order, page=page
-                )
+                    links=links(parents, option), parents=len(parents), viewer=ctx.viewer, now=ctx.now, f=f,
+                    order=order, page=page,
+                )  # fmt: skip
                 groups = _grouped(await ctx.fetch(statement), "parent_key")
                 for parent in parents:
                     pages[(parent, f, order, page, option)] = (page_of(groups.get(parent, []), page), sort)
