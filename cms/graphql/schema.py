@@ -1,10 +1,17 @@
-"""The served schema: root types, error handling and safety limits."""
+"""The served schema: root types, error handling, safety limits, and parsed and validated documents cached."""
 
 from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -17,6 +24,12 @@ from cms.graphql.query import Query
 MAX_DEPTH = 12
 MAX_ALIASES = 60
 MAX_TOKENS = 5000
+DOCUMENTS_CACHED = 512
+# The limiters' rules are built once: rule classes made per request would miss the validation cache.
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
 
 
 class Schema(strawberry.Schema):
@@ -43,9 +56,10 @@ def build_schema() -> Schema:
         types=[Article, Author, Category, Source],
         extensions=[
             ErrorCodes,
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: AddValidationRules(LIMIT_RULES),
+            lambda: ParserCache(maxsize=DOCUMENTS_CACHED),
+            lambda: ValidationCache(maxsize=DOCUMENTS_CACHED),
         ],
         config=StrawberryConfig(auto_camel_case=True),
     )
