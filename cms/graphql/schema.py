@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import lru_cache
+
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, parse
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -30,6 +33,22 @@ LIMIT_RULES = [
     *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
 ]
+
+
+_parse = lru_cache(maxsize=DOCUMENTS_CACHED)(parse)
+
+
+class ParsedDocuments(SchemaExtension):
+    """Parse each document text once. A text that does not parse is left to Strawberry, which parses it
+    again and reports the syntax error the usual way (strawberry's ParserCache lets it escape instead)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = _parse(context.query, **context.parse_options)
+        except GraphQLError:
+            pass
+        yield
 
 
 class Schema(strawberry.Schema):
@@ -58,7 +77,7 @@ def build_schema() -> Schema:
             ErrorCodes,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: AddValidationRules(LIMIT_RULES),
-            lambda: ParserCache(maxsize=DOCUMENTS_CACHED),
+            ParsedDocuments,
             lambda: ValidationCache(maxsize=DOCUMENTS_CACHED),
         ],
         config=StrawberryConfig(auto_camel_case=True),
