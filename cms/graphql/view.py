@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -53,6 +54,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if result.data is None and result.errors and all(error.path is None for error in result.errors):
             kwargs["sub_response"].status_code = 400
         return result
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)  # its JSONDecodeError is json's, so a bad body is still a 400
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql.page(str(request.url.path), self.examples))
