@@ -9,7 +9,8 @@ var/bench/bench.db and time `cms import` and `cms export`; serve the CMS as `mak
 rotating over slugs, categories and words from the database) for the front page, article pages, category
 pages and searches; walk every published article 100 a page as a static-site build would; then serve the
 baseline (bench/baseline.py) on the same database and load its front and article pages the same way.
-SQL statements per request are counted in-process. The table is printed and written to bench/RESULTS.md.
+SQL statements per request are counted in-process, where the baseline's answers are also checked against
+the CMS's (the same JSON, key order included). The table is printed and written to bench/RESULTS.md.
 Every step has a timeout, traffic goes to 127.0.0.1 only, and the servers are stopped on exit, error or
 Ctrl-C. Both servers run at CMS_LOG_LEVEL=warning, so neither writes an access-log line per request.
 """
@@ -65,6 +66,7 @@ BIN = Path(sys.executable).parent
 CMS_SERVER = [str(BIN / "cms"), "serve"]  # as `make run` serves it
 BASELINE_SERVER = [str(BIN / "python"), str(ROOT / "bench" / "baseline.py")]
 CONNECTIONS, THREADS, WARM_UP, DURATION, REQUEST_TIMEOUT = 32, 2, 2, 10, 10
+SETTLE_TIMEOUT = 300
 WALK_PAGE = 100
 SAMPLES = 1000  # slugs (and at most as many words) the load rotates over
 
@@ -188,7 +190,9 @@ def main() -> None:
         "CMS_LOG_LEVEL": "warning",
         "CMS_HOST": HOST,
     }
+    busy = os.getloadavg()[0]  # other work on the machine skews every figure: say how much there was
     figures = prepare(console, env)
+    figures["Load average (1 min) before the run"] = f"{busy:.2f} on {os.cpu_count()} cores"
     cases = scenarios(DATABASE)
     for scenario in cases:
         lines = (json.dumps(body, ensure_ascii=False) + "\n" for body in scenario.bodies)
@@ -215,8 +219,8 @@ def main() -> None:
     for scenario in cases[:2]:
         cms_load, base_load = loads[scenario.name, "CMS"], loads[scenario.name, "baseline"]
         figures[f"CMS/baseline, {scenario.label.lower()}"] = (
-            f"{cms_load.per_second / base_load.per_second:.2f}× the requests/s, "
-            f"{cms_load.p50_ms / base_load.p50_ms:.1f}× the p50 latency"
+            f"{cms_load.per_second / base_load.per_second:.2g}× the requests/s, "
+            f"{cms_load.p50_ms / base_load.p50_ms:.3g}× the p50 latency"
         )
     report(console, cases, loads, statements, figures)
 
@@ -242,40 +246,51 @@ def prepare(console: Console, env: dict[str, str]) -> dict[str, str]:
 
 
 async def count_statements(cases: list[Scenario]) -> dict[tuple[str, str], float]:
-    """SQL statements per request, counted in-process: the CMS's engine events, the baseline's counter."""
+    """SQL statements per request, counted in-process (the CMS's engine events, the baseline's counter), and
+    a check that the baseline gives the CMS's very answers on this database: else it would prove nothing."""
     url = f"sqlite:///{DATABASE}"
     engine = create_engine(async_database_url(url))
-    count = [0]
-    event.listen(engine.sync_engine, "before_cursor_execute", lambda *_: count.__setitem__(0, count[0] + 1))
-    cms = create_app(Settings(database_url=url), engine=engine, examples=EXAMPLES)
+    cms_statements = [0]
+    event.listen(
+        engine.sync_engine,
+        "before_cursor_execute",
+        lambda *_: cms_statements.__setitem__(0, cms_statements[0] + 1),
+    )
     base = baseline.create_app(str(DATABASE))
-    base_count = base.state.database
-
-    def counted(server: str) -> Callable[[], int]:
-        return (lambda: count[0]) if server == "CMS" else (lambda: base_count.statements)
-
+    servers: dict[str, tuple[ASGIApp, Callable[[], int]]] = {
+        "CMS": (
+            create_app(Settings(database_url=url), engine=engine, examples=EXAMPLES),
+            lambda: cms_statements[0],
+        ),
+        "baseline": (base, lambda: base.state.database.statements),
+    }
     hundred = {**cases[0].bodies[0], "variables": {"first": 100}}
     walk = {"query": WALK, "variables": {"first": WALK_PAGE, "after": None}}
-    plan = [(s.name, s.bodies[:5], "CMS") for s in cases] + [
-        ("front100", [hundred], "CMS"),
-        ("walk", [walk], "CMS"),
-    ]
-    plan += [(s.name, s.bodies[:5], "baseline") for s in cases[:2]] + [("front100", [hundred], "baseline")]
+    shared = {s.name: s.bodies[:5] for s in cases[:2]} | {"front100": [hundred]}
+    plans = {"CMS": {s.name: s.bodies[:5] for s in cases} | shared | {"walk": [walk]}, "baseline": shared}
     found: dict[tuple[str, str], float] = {}
-    for name, bodies, server in plan:
-        app: ASGIApp = cms if server == "CMS" else base
-        found[name, server] = await _per_request(app, counted(server), bodies)
+    answers: dict[tuple[str, str], list[str]] = {}
+    for server, (app, counter) in servers.items():
+        for name, bodies in plans[server].items():
+            found[name, server], answers[name, server] = await _per_request(app, counter, bodies)
     await engine.dispose()
+    differ = [name for name in shared if answers[name, "CMS"] != answers[name, "baseline"]]
+    if differ:
+        raise SystemExit(f"bench: the baseline does not answer as the CMS does: {', '.join(differ)}")
     return found
 
 
-async def _per_request(app: ASGIApp, counter: Callable[[], int], bodies: list[Json]) -> float:
+async def _per_request(
+    app: ASGIApp, counter: Callable[[], int], bodies: list[Json]
+) -> tuple[float, list[str]]:
+    """Statements per request, and the answers as JSON text (key order included)."""
+    answers = []
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
         before = counter()
         for body in bodies:
             response = await client.post("/graphql", json=body)
-            _answer(response.status_code, response.json())
-        return (counter() - before) / len(bodies)
+            answers.append(json.dumps(_answer(response.status_code, response.json())))
+        return (counter() - before) / len(bodies), answers
 
 
 def report(
@@ -404,12 +419,23 @@ def _serving(
         _stop(server)
 
 
-def _healthy(port: int) -> bool:
+def _healthy(port: int, timeout: float = 2) -> bool:
     with contextlib.suppress(OSError, http.client.HTTPException):
-        connection = http.client.HTTPConnection(HOST, port, timeout=2)
+        connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
         connection.request("GET", "/healthz")
         return connection.getresponse().status == 200
     return False
+
+
+def _settle(port: int) -> None:
+    """Wait until the server has finished what a load left in flight (wrk stops, the server does not), so
+    each measurement starts from an idle server: /healthz answers at once again."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while time.monotonic() < deadline:
+        asked = time.monotonic()
+        if _healthy(port, timeout=SETTLE_TIMEOUT) and time.monotonic() - asked < 0.5:
+            return
+    raise SystemExit(f"bench: the server was still busy after {SETTLE_TIMEOUT} s")
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
@@ -424,18 +450,22 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
 
 def _load(wrk: str, port: int, scenario: Scenario) -> Load:
     """wrk over the scenario's bodies, after checking that a few of them are answered without errors."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT * 3)
+    connection = http.client.HTTPConnection(HOST, port, timeout=SETTLE_TIMEOUT)
     for body in scenario.bodies[:3]:
         _answer(*_post(connection, body))
     connection.close()
     url = f"http://{HOST}:{port}/graphql"
     for seconds in (WARM_UP, DURATION):
+        _settle(port)
         command = [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", f"--timeout={REQUEST_TIMEOUT}s",
                    "-s", str(LUA), url, "--", str(scenario.file)]  # fmt: skip
         output = subprocess.run(
             command, capture_output=True, text=True, check=True, timeout=seconds + 60
         ).stdout
-    summary = json.loads(next(line for line in output.splitlines() if line.startswith('{"requests"')))
+    found = next((line for line in output.splitlines() if line.startswith('{"requests"')), None)
+    if found is None:
+        raise SystemExit(f"bench: wrk printed no summary:\n{output}")
+    summary = json.loads(found)
     return Load(
         per_second=summary["requests"] / summary["seconds"],
         p50_ms=summary["p50"] / 1000,
@@ -446,6 +476,7 @@ def _load(wrk: str, port: int, scenario: Scenario) -> Load:
 
 def _walk(port: int) -> Walk:
     """A static-site build: every published article, 100 a page, following endCursor on one connection."""
+    _settle(port)
     connection = http.client.HTTPConnection(HOST, port, timeout=120)
     deadline = time.monotonic() + 120 + ARTICLES * 0.05
     started = time.perf_counter()
