@@ -298,3 +298,15 @@ async def test_a_big_import_renders_on_every_core_to_the_same_html(
         rows = (await connection.execute(select(Article.body, Article.body_html, Article.word_count))).all()
     assert len(rows) == 400
     assert all((html, words) == (render(body).html, render(body).word_count) for body, html, words in rows)
+
+
+async def test_an_import_leaves_the_planner_statistics_fresh(engine: AsyncEngine) -> None:
+    """Without statistics SQLite may walk the whole (status, published_at) index to find translations."""
+    await import_paths(engine, [SEEDS], actor="test", now=NOW)
+    statistics = (
+        "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'article'"
+        if engine.dialect.name == "sqlite"
+        else "SELECT count(*) FROM pg_stats WHERE tablename = 'article'"
+    )
+    async with engine.connect() as connection:
+        assert await connection.scalar(text(statistics))

@@ -17,6 +17,7 @@ from cms.content.editing import write_articles
 from cms.content.errors import DomainError, InvalidRecord
 from cms.content.markdown import RenderMany, render_here, render_in_processes
 from cms.content.records import ArticleRecord
+from cms.db import analyze
 from cms.files.errors import ContentFileError
 from cms.files.reader import LoadedRecord, read_records
 from cms.models import Article
@@ -76,6 +77,8 @@ async def import_paths(
         except InvalidRecord as error:
             raise _located(articles[error.position], error) from error
         summary.articles.update(w.outcome for w in written)
+    if summary.articles["created"] + summary.articles["updated"]:
+        await analyze(engine)
     return summary
 
 
