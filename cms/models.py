@@ -95,7 +95,7 @@ class Article(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("slug", "language", name="uq_article_slug_language"),
-        Index("ix_article_status_published_at", "status", "published_at"),
+        Index("ix_article_visible_order", "status", "published_at", "id", "category_id"),
         Index("ix_article_updated_at", "updated_at"),
         Index("ix_article_created_at", "created_at"),
         Index("ix_article_category_visible", "category_id", "status", "published_at"),
