@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import strawberry
 
 from cms.content import articles, revisions
+from cms.content.categories import CategoryTree
 from cms.content.errors import Forbidden
 from cms.content.pagination import PageRequest, page_of
 from cms.content.visibility import author_email_visible, can_edit
@@ -89,7 +92,41 @@ async def _article_list(
     )
     page, sort = await getattr(loaders, f"articles_by_{loader_name}").load(key)
     count = getattr(loaders, f"article_count_by_{loader_name}")
-    return connection(page, sort, Article.from_row, lambda: count.load(key))
+    result = connection(page, sort, Article.from_row, lambda: count.load(key))
+    await with_relations(info, result.nodes())
+    return result
+
+
+RELATIONS = ("authors", "tags", "sources")
+
+
+def _names(selections: Sequence[Any]) -> set[str]:
+    """Every field (and fragment) name anywhere under these selections."""
+    names: set[str] = set()
+    for selection in selections:
+        names.add(getattr(selection, "name", ""))
+        names |= _names(selection.selections)
+    return names
+
+
+async def with_relations(info: Info, items: list[Article]) -> list[Article]:
+    """Load what the query asks of these articles (bylines, tags, sources: a batched statement each; the
+    category tree) before their fields resolve, so those fields need no coroutine, loader call and task
+    per article. Sibling lists ask in the same tick, so their loads share the same statements."""
+    if not items:
+        return items
+    wanted = _names(info.selected_fields)
+    loaders = info.context.loaders
+    ids = [article.id for article in items]
+    names = [name for name in RELATIONS if name in wanted]
+    found = await asyncio.gather(
+        *(getattr(loaders, f"{name}_by_article_id").load_many(ids) for name in names)
+    )
+    tree = await loaders.category_tree() if "category" in wanted else None
+    for position, article in enumerate(items):
+        article.related = {name: rows[position] for name, rows in zip(names, found, strict=True)}
+        article.tree = tree
+    return items
 
 
 @strawberry.type
@@ -219,9 +256,12 @@ class Article(Node):
     reading_time_minutes: int
     version: int
     row: strawberry.Private[Any]
+    related: strawberry.Private[dict[str, list[Any]]]
+    tree: strawberry.Private[CategoryTree | None]
 
     @classmethod
     def from_row(cls, row: Any) -> Article:
+        """An article without its relations: list resolvers hand it to `with_relations` before use."""
         return cls(
             id=row.id,
             slug=row.slug,
@@ -237,6 +277,8 @@ class Article(Node):
             reading_time_minutes=articles.reading_time(row),
             version=row.version,
             row=row,
+            related={},
+            tree=None,
         )
 
     @strawberry.field(description="Stored as Markdown; HTML is rendered and sanitised.")
@@ -250,34 +292,28 @@ class Article(Node):
         if not self.row.translation_group:
             return []
         rows = await info.context.loaders.translations_by_group.load(self.row.translation_group)
-        return [Article.from_row(row) for row in rows if row.id != self.id]
+        return await with_relations(info, [Article.from_row(row) for row in rows if row.id != self.id])
 
     @strawberry.field(description="Byline order.")
-    async def authors(self, info: Info) -> list[Author]:
-        return [
-            Author.from_row(row) for row in await info.context.loaders.authors_by_article_id.load(self.id)
-        ]
+    def authors(self) -> list[Author]:
+        return [Author.from_row(row) for row in self.related["authors"]]
 
     @strawberry.field(description="Primary category.")
-    async def category(self, info: Info) -> Category | None:
-        if not self.row.category_id:
-            return None
-        tree = await info.context.loaders.category_tree()
-        row = tree.by_id.get(self.row.category_id)
+    def category(self) -> Category | None:
+        row = self.tree.by_id.get(self.row.category_id) if self.tree and self.row.category_id else None
         return Category.from_row(row) if row else None
 
     @strawberry.field
-    async def tags(self, info: Info) -> list[str]:
-        return [row.tag for row in await info.context.loaders.tags_by_article_id.load(self.id)]
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.related["tags"]]
 
     @strawberry.field(description="Provenance, in the order given.")
-    async def sources(self, info: Info) -> list[SourceAttribution]:
-        rows = await info.context.loaders.sources_by_article_id.load(self.id)
+    def sources(self) -> list[SourceAttribution]:
         return [
             SourceAttribution(
                 source=Source.from_row(r), role=SourceRole(r.role), url=r.cited_url, note=r.note
             )
-            for r in rows
+            for r in self.related["sources"]
         ]
 
     @strawberry.field

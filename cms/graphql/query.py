@@ -17,7 +17,7 @@ from cms.graphql.changes import ChangeFeed, change_feed
 from cms.graphql.context import Info
 from cms.graphql.enums import Role, SourceKind
 from cms.graphql.inputs import ArticleFilter, ArticleOrder, filter_of, order_of
-from cms.graphql.nodes import Article, Author, Category, Node, Source
+from cms.graphql.nodes import Article, Author, Category, Node, Source, with_relations
 from cms.graphql.pagination import Connection, connection
 from cms.models import Author as AuthorRow
 from cms.models import Category as CategoryRow
@@ -66,7 +66,7 @@ class Query:
         match typename_of(id):
             case "Article":
                 row = await loaders.article_by_id.load(id)
-                return Article.from_row(row) if row else None
+                return (await with_relations(info, [Article.from_row(row)]))[0] if row else None
             case "Author":
                 row = await loaders.author_by_id.load(id)
                 return Author.from_row(row) if row else None
@@ -98,7 +98,7 @@ class Query:
             )
             rows = await ctx.fetch(statement)
             row = rows[0] if rows else None
-        return Article.from_row(row) if row else None
+        return (await with_relations(info, [Article.from_row(row)]))[0] if row else None
 
     @strawberry.field
     async def articles(
@@ -118,7 +118,9 @@ class Query:
             viewer=ctx.viewer, now=ctx.now, f=f, order=order_of(order_by), page=page
         )
         count = articles.count_statement(viewer=ctx.viewer, now=ctx.now, f=f)
-        return await _list(info, page, statement, count, sort, Article.from_row)
+        result = await _list(info, page, statement, count, sort, Article.from_row)
+        await with_relations(info, result.nodes())
+        return result
 
     @strawberry.field
     async def author(
