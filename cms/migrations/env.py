@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 import cms.models  # noqa: F401  (registers every table on the metadata)
 from cms.db import create_engine
+from cms.migrate import modelled
 
 target_metadata = SQLModel.metadata
 
@@ -20,6 +21,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=modelled,
     )
     with context.begin_transaction():
         context.run_migrations()
