@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
-    """One request's state. Its statements share one connection (one snapshot), taken in turn."""
+    """One request's state. Its statements share one connection, taken in turn. They do not yet share one
+    snapshot: SQLite's driver opens no transaction for reads, PostgreSQL reads at READ COMMITTED."""
 
     engine: AsyncEngine
     viewer: Viewer
