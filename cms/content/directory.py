@@ -100,9 +100,7 @@ class Directory:
         found = self.sources.find(ref.name, existing_only=existing_only)
         if found or existing_only or not ref.name.strip():
             return found
-        kind = ref.kind or SourceKind.OTHER.value
-        if kind not in SourceKind.__members__:
-            raise BadInput(f"unknown source kind {kind!r}")
+        kind = _source_kind(ref.kind or SourceKind.OTHER.value)
         name = ref.name.strip()
         return self.sources.create(self._new("Source", slug=slugify(name), name=name, kind=kind,
                                              url=ref.source_url))  # fmt: skip
@@ -163,8 +161,7 @@ class Directory:
         if isinstance(record, AuthorRecord):
             return self.authors, values
         if isinstance(record, SourceRecord):
-            if record.kind not in SourceKind.__members__:
-                raise BadInput(f"unknown source kind {record.kind!r}")
+            _source_kind(record.kind)
             return self.sources, values
         parent = None
         if record.parent is not None:
@@ -204,6 +201,12 @@ class Directory:
             kind.created, kind.updated = [], []
         if events:
             await session.execute(insert(ChangeEvent.__table__), events)  # type: ignore[attr-defined]
+
+
+def _source_kind(kind: str) -> str:
+    if kind not in SourceKind.__members__:
+        raise BadInput(f"unknown source kind {kind!r}")
+    return kind
 
 
 def change_events(typename: str, ids: Iterable[str], now: datetime, actor: str) -> list[Row]:
