@@ -269,15 +269,20 @@ def _translation_target(
     target = by_id
     if target is None:
         candidates = [c for c in by_slug if c is not plan]
-        if len(candidates) > 1:
-            candidates = [c for c in candidates if _is_original(c)]
-        if len(candidates) != 1:
+        originals = [c for c in candidates if _is_original(c)]
+        if not slug_names_one(len(candidates), len(originals)):
             problem = "names no article" if not candidates else "names several articles: give the id"
             raise _bad_translation(plan, f"translationOf {ref!r} {problem}")
-        target = candidates[0]
+        target = candidates[0] if len(candidates) == 1 else originals[0]
     if target is plan:
         raise _bad_translation(plan, "an article cannot be a translation of itself")
     return target
+
+
+def slug_names_one(articles: int, originals: int) -> bool:
+    """A `translationOf` slug finds its article when one other article has that slug, or when one of
+    several is an original: the rule imports follow and exports write slugs by."""
+    return articles == 1 or originals == 1
 
 
 def _is_original(candidate: _Plan | Row) -> bool:

@@ -24,6 +24,7 @@ from cms.content.documents import (
     dumps,
     source_document,
 )
+from cms.content.editing import slug_names_one
 from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag
 
 PAGE = 1000
@@ -100,7 +101,7 @@ async def _translation_references(connection: AsyncConnection) -> dict[str, str]
             continue
         slug = slug_of.get(group)
         others = with_slug[slug] - (row.slug == slug)
-        references[row.id] = slug if slug and (others == 1 or originals[slug] == 1) else group
+        references[row.id] = slug if slug and slug_names_one(others, originals[slug]) else group
     return references
 
 
