@@ -41,7 +41,6 @@ from typing import Any, NoReturn
 import httpx
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import event
 from starlette.types import ASGIApp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from bench import baseline  # noqa: E402
 from bench.generate import write_archive  # noqa: E402
 from cms.app import create_app  # noqa: E402
-from cms.db import create_engine  # noqa: E402
+from cms.db import StatementCounter, create_engine  # noqa: E402
 from cms.settings import Settings, async_database_url  # noqa: E402
 
 ARTICLES = int(os.environ.get("BENCH_ARTICLES", "50000"))
@@ -250,17 +249,12 @@ async def count_statements(cases: list[Scenario]) -> dict[tuple[str, str], float
     a check that the baseline gives the CMS's very answers on this database: else it would prove nothing."""
     url = f"sqlite:///{DATABASE}"
     engine = create_engine(async_database_url(url))
-    cms_statements = [0]
-    event.listen(
-        engine.sync_engine,
-        "before_cursor_execute",
-        lambda *_: cms_statements.__setitem__(0, cms_statements[0] + 1),
-    )
+    counter = StatementCounter(engine).__enter__()
     base = baseline.create_app(str(DATABASE))
     servers: dict[str, tuple[ASGIApp, Callable[[], int]]] = {
         "CMS": (
             create_app(Settings(database_url=url), engine=engine, examples=EXAMPLES),
-            lambda: cms_statements[0],
+            lambda: counter.count,
         ),
         "baseline": (base, lambda: base.state.database.statements),
     }

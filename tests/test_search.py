@@ -20,9 +20,10 @@ from cms.content.pagination import PageRequest
 from cms.content.records import ArticleRecord
 from cms.content.roles import PUBLIC
 from cms.content.search import reindex, search_clause, words
+from cms.db import StatementCounter
 from cms.migrate import alembic_config
 from cms.models import Article
-from tests.conftest import NOW, StatementCounter, data, error_codes, gql
+from tests.conftest import NOW, data, error_codes, gql
 
 LIST = """
 query ($filter: ArticleFilter, $order: ArticleOrder, $first: Int, $after: String, $last: Int,

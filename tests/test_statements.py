@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cms.content.editing import upsert_article
 from cms.content.records import ArticleRecord, SourceRef
-from tests.conftest import NOW, StatementCounter, data
+from cms.db import StatementCounter
+from tests.conftest import NOW, data
 
 EVERYTHING = """
 query ($first: Int!) {

@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Executable
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info as StrawberryInfo
 
 from cms.content.roles import Viewer
+from cms.db import Snapshot, snapshot
 
 if TYPE_CHECKING:
     from cms.graphql.loaders import Loaders
@@ -20,15 +21,15 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
-    """One request's state. Its statements share one connection, taken in turn. They do not yet share one
-    snapshot: SQLite's driver opens no transaction for reads, PostgreSQL reads at READ COMMITTED."""
+    """One request's state. Its statements run in turn on one read-only snapshot (`cms.db.snapshot`), so a
+    response never mixes two states of the database."""
 
     engine: AsyncEngine
     viewer: Viewer
     now: datetime
     request_id: str
     statements: int = 0
-    _connection: AsyncConnection | None = None
+    _snapshot: Snapshot | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None
 
@@ -41,17 +42,17 @@ class Context:
         return self._loaders
 
     async def fetch(self, statement: Executable) -> Sequence[Any]:
-        """Run one read statement on the request's connection and return its rows."""
+        """Run one read statement in the request's snapshot and return its rows."""
         async with self._lock:
-            if self._connection is None:
-                self._connection = await self.engine.connect()
+            if self._snapshot is None:
+                self._snapshot = await snapshot(self.engine)
             self.statements += 1
-            return (await self._connection.execute(statement)).all()
+            return await self._snapshot.fetch(statement)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()
-            self._connection = None
+        if self._snapshot is not None:
+            await self._snapshot.close()
+            self._snapshot = None
 
 
 Info = StrawberryInfo[Context, None]

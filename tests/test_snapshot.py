@@ -1,0 +1,65 @@
+"""A request reads one consistent, read-only view of the database, and opening one never waits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cms.db import READERS, Snapshot, create_engine, snapshot
+from cms.files.importer import import_paths
+from cms.models import Article
+from cms.settings import async_database_url
+from tests.conftest import NOW, SEEDS
+
+TITLES = select(Article.title).order_by(Article.id)
+
+
+@contextlib.asynccontextmanager
+async def opened(engine: AsyncEngine) -> AsyncIterator[Snapshot]:
+    view = await snapshot(engine)
+    try:
+        yield view
+    finally:
+        await view.close()
+
+
+async def test_a_commit_after_the_first_read_is_not_seen_until_the_next_snapshot(seeded: AsyncEngine) -> None:
+    async with opened(seeded) as view:
+        before = await view.fetch(TITLES)
+        async with seeded.begin() as connection:
+            await connection.execute(update(Article).values(title="Changed meanwhile"))
+        assert await view.fetch(TITLES) == before
+    async with opened(seeded) as view:
+        assert {row.title for row in await view.fetch(TITLES)} == {"Changed meanwhile"}
+
+
+async def test_a_snapshot_cannot_write(seeded: AsyncEngine) -> None:
+    async with opened(seeded) as view:
+        with pytest.raises(DBAPIError):
+            await view.fetch(update(Article).values(title="Written by a reader"))
+    async with opened(seeded) as view:
+        assert "Written by a reader" not in {row.title for row in await view.fetch(TITLES)}
+
+
+async def test_more_concurrent_sqlite_snapshots_than_the_pool_keeps_all_open(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """SQLite reads run on a synchronous pool, and a pool that waited would block the event loop, and with it
+    the requests that would give a connection back. (PostgreSQL's async pool may wait: nothing is blocked.)"""
+    path = tmp_path / "cms.db"
+    shutil.copy(sqlite_template, path)
+    engine = create_engine(async_database_url(f"sqlite:///{path}"))
+    await import_paths(engine, [SEEDS], actor="test", now=NOW)
+    async with contextlib.AsyncExitStack() as stack:
+        views = [await stack.enter_async_context(opened(engine)) for _ in range(READERS + 4)]
+        results = await asyncio.gather(*(view.fetch(TITLES) for view in views))
+    await engine.dispose()
+    assert all(rows == results[0] and rows for rows in results)
