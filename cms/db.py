@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
@@ -27,7 +27,9 @@ class Snapshot(Protocol):
     """One request's reads: one connection and one consistent view of the database, from the first read to
     `close`, so a page never mixes states of two commits."""
 
-    async def fetch(self, statement: Executable) -> Sequence[Row[Any]]: ...
+    async def fetch(
+        self, statement: Executable, values: Mapping[str, Any] | None = None
+    ) -> Sequence[Row[Any]]: ...
 
     async def close(self) -> None: ...
 
@@ -69,8 +71,10 @@ class _SqliteSnapshot:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    async def fetch(self, statement: Executable) -> Sequence[Row[Any]]:
-        return self.connection.execute(statement).all()
+    async def fetch(
+        self, statement: Executable, values: Mapping[str, Any] | None = None
+    ) -> Sequence[Row[Any]]:
+        return self.connection.execute(statement, values).all()
 
     async def close(self) -> None:
         self.connection.close()
@@ -80,8 +84,10 @@ class _AsyncSnapshot:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
-    async def fetch(self, statement: Executable) -> Sequence[Row[Any]]:
-        return (await self.connection.execute(statement)).all()
+    async def fetch(
+        self, statement: Executable, values: Mapping[str, Any] | None = None
+    ) -> Sequence[Row[Any]]:
+        return (await self.connection.execute(statement, values)).all()
 
     async def close(self) -> None:
         await self.connection.close()

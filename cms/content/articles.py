@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select
 
 from cms.content.categories import subtree_pairs
 from cms.content.filters import ArticleFilter, ArticleOrder, article_filter, article_sort
 from cms.content.markdown import reading_time_minutes
 from cms.content.pagination import PageRequest, SortKey, keyset_page
-from cms.content.roles import Viewer
+from cms.content.reads import NOW, Read, in_keys
+from cms.content.roles import Role, Viewer
 from cms.content.visibility import article_visible, can_preview
 from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag, Author, Category, Source
 
-COLUMNS = list(Article.__table__.columns)  # type: ignore[attr-defined]
+ARTICLE = Article.__table__  # type: ignore[attr-defined]
+COLUMNS = list(ARTICLE.columns)
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,9 @@ class Links:
         return statement.join(link, link.c.key == self.article_column), link
 
 
-def _visible(viewer: Viewer, now: datetime, f: ArticleFilter | None = None) -> list[ColumnElement[bool]]:
+def _visible(
+    viewer: Viewer, now: datetime | BindParameter[Any], f: ArticleFilter | None = None
+) -> list[ColumnElement[bool]]:
     return [article_visible(viewer, now), article_filter(f)]
 
 
@@ -124,60 +129,73 @@ def category_links(category_ids: Iterable[str], include_descendants: bool) -> Li
     return Links(own, Article.category_id)
 
 
-def by_ids_statement(ids: Iterable[str], *, viewer: Viewer, now: datetime) -> Select[Any]:
-    return select(*COLUMNS).where(Article.id.in_(list(ids)), *_visible(viewer, now))  # type: ignore[attr-defined]
+def by_ids_statement(ids: Iterable[str], *, viewer: Viewer, now: datetime) -> Read:
+    return Read(_by_ids(viewer.role), {"keys": list(ids), "now": now})
 
 
-def by_slug_statement(slug: str, language: str, *, viewer: Viewer, now: datetime) -> Select[Any]:
-    return select(*COLUMNS).where(
-        Article.slug == slug,  # type: ignore[arg-type]
-        Article.language == language,  # type: ignore[arg-type]
-        *_visible(viewer, now),
-    )
+def by_slug_statement(slug: str, language: str, *, viewer: Viewer, now: datetime) -> Read:
+    return Read(_by_slug(viewer.role), {"slug": slug, "language": language, "now": now})
 
 
-def translations_statement(groups: Iterable[str], *, viewer: Viewer, now: datetime) -> Select[Any]:
+def translations_statement(groups: Iterable[str], *, viewer: Viewer, now: datetime) -> Read:
     """Every visible article of the given translation groups, in language order."""
+    return Read(_translations(viewer.role), {"keys": list(groups), "now": now})
+
+
+def authors_statement(article_ids: Iterable[str]) -> Read:
+    """Bylines of many articles, in byline order."""
+    return Read(_AUTHORS, {"keys": list(article_ids)})
+
+
+def sources_statement(article_ids: Iterable[str]) -> Read:
+    """Source attributions of many articles, in the order given, with their sources."""
+    return Read(_SOURCES, {"keys": list(article_ids)})
+
+
+def tags_statement(article_ids: Iterable[str]) -> Read:
+    return Read(_TAGS, {"keys": list(article_ids)})
+
+
+@cache
+def _by_ids(role: Role) -> Select[Any]:
+    return select(*COLUMNS).where(in_keys(ARTICLE.c.id), *_visible(Viewer(role), NOW))
+
+
+@cache
+def _by_slug(role: Role) -> Select[Any]:
+    where = (ARTICLE.c.slug == bindparam("slug"), ARTICLE.c.language == bindparam("language"))
+    return select(*COLUMNS).where(*where, *_visible(Viewer(role), NOW))
+
+
+@cache
+def _translations(role: Role) -> Select[Any]:
     return (
         select(*COLUMNS)
-        .where(Article.translation_group.in_(list(groups)), *_visible(viewer, now))  # type: ignore[union-attr]
-        .order_by(Article.language, Article.id)
+        .where(in_keys(ARTICLE.c.translation_group), *_visible(Viewer(role), NOW))
+        .order_by(ARTICLE.c.language, ARTICLE.c.id)
     )
 
 
-def authors_statement(article_ids: Iterable[str]) -> Select[Any]:
-    """Bylines of many articles, in byline order."""
-    return (
-        select(ArticleAuthor.article_id, *Author.__table__.columns)  # type: ignore[attr-defined]
-        .join(Author, Author.id == ArticleAuthor.author_id)  # type: ignore[arg-type]
-        .where(ArticleAuthor.article_id.in_(list(article_ids)))  # type: ignore[attr-defined]
-        .order_by(ArticleAuthor.article_id, ArticleAuthor.position)
-    )
-
-
-def sources_statement(article_ids: Iterable[str]) -> Select[Any]:
-    """Source attributions of many articles, in the order given, with their sources."""
-    source = Source.__table__.columns  # type: ignore[attr-defined]
-    return (
-        select(
-            ArticleSource.article_id,
-            ArticleSource.role,
-            ArticleSource.url.label("cited_url"),  # type: ignore[union-attr]
-            ArticleSource.note,
-            *source,
-        )
-        .join(Source, Source.id == ArticleSource.source_id)  # type: ignore[arg-type]
-        .where(ArticleSource.article_id.in_(list(article_ids)))  # type: ignore[attr-defined]
-        .order_by(ArticleSource.article_id, ArticleSource.position)
-    )
-
-
-def tags_statement(article_ids: Iterable[str]) -> Select[Any]:
-    return (
-        select(ArticleTag.article_id, ArticleTag.tag)
-        .where(ArticleTag.article_id.in_(list(article_ids)))  # type: ignore[attr-defined]
-        .order_by(ArticleTag.article_id, ArticleTag.position)
-    )
+_BYLINE, _AUTHOR = ArticleAuthor.__table__.c, Author.__table__  # type: ignore[attr-defined]
+_AUTHORS = (
+    select(_BYLINE.article_id, *_AUTHOR.c)
+    .join(_AUTHOR, _AUTHOR.c.id == _BYLINE.author_id)
+    .where(in_keys(_BYLINE.article_id))
+    .order_by(_BYLINE.article_id, _BYLINE.position)
+)
+_CITED, _SOURCE = ArticleSource.__table__.c, Source.__table__  # type: ignore[attr-defined]
+_SOURCES = (
+    select(_CITED.article_id, _CITED.role, _CITED.url.label("cited_url"), _CITED.note, *_SOURCE.c)
+    .join(_SOURCE, _SOURCE.c.id == _CITED.source_id)
+    .where(in_keys(_CITED.article_id))
+    .order_by(_CITED.article_id, _CITED.position)
+)
+_TAGGED = ArticleTag.__table__.c  # type: ignore[attr-defined]
+_TAGS = (
+    select(_TAGGED.article_id, _TAGGED.tag)
+    .where(in_keys(_TAGGED.article_id))
+    .order_by(_TAGGED.article_id, _TAGGED.position)
+)
 
 
 def excerpt_of(row: Any) -> str:

@@ -58,10 +58,9 @@ class CategoryTree:
 TREE_COLUMNS = ("id", "slug", "name", "description", "parent_id")
 
 
-def category_statement() -> Select[Any]:
-    """Every category, the source of a request's CategoryTree: what the API shows of one (no timestamps,
-    whose conversion would cost two datetimes a category on every request that shows a category)."""
-    return select(*(Category.__table__.c[name] for name in TREE_COLUMNS))  # type: ignore[attr-defined]
+TREE = select(*(Category.__table__.c[name] for name in TREE_COLUMNS))  # type: ignore[attr-defined]
+"""Every category, the source of a request's CategoryTree: what the API shows of one (no timestamps, whose
+conversion would cost two datetimes a category on every request that shows a category)."""
 
 
 BY_NAME = SortKey("Category:NAME:ASC", Category.name, Category.id, descending=False)  # type: ignore[arg-type]

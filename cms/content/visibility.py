@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, true
+from sqlalchemy import BindParameter, ColumnElement, and_, true
 
 from cms.content.roles import Role, Viewer
 from cms.models import Article, ArticleStatus
@@ -19,8 +20,9 @@ def can_edit(viewer: Viewer) -> bool:
     return viewer.role.at_least(Role.EDITOR)
 
 
-def article_visible(viewer: Viewer, now: datetime) -> ColumnElement[bool]:
-    """The public reader sees an article only when it is PUBLISHED and its publishedAt has passed."""
+def article_visible(viewer: Viewer, now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
+    """The public reader sees an article only when it is PUBLISHED and its publishedAt has passed. `now` is
+    the request's clock reading, or a parameter that will carry it (`reads.NOW`)."""
     if can_preview(viewer):
         return true()
     return and_(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -41,13 +41,13 @@ class Context:
             self._loaders = Loaders(self)
         return self._loaders
 
-    async def fetch(self, statement: Executable) -> Sequence[Any]:
-        """Run one read statement in the request's snapshot and return its rows."""
+    async def fetch(self, statement: Executable, values: Mapping[str, Any] | None = None) -> Sequence[Any]:
+        """Run one read statement (with its parameters' values) in the request's snapshot; return its rows."""
         async with self._lock:
             if self._snapshot is None:
                 self._snapshot = await snapshot(self.engine)
             self.statements += 1
-            return await self._snapshot.fetch(statement)
+            return await self._snapshot.fetch(statement, values)
 
     async def close(self) -> None:
         if self._snapshot is not None:

@@ -8,13 +8,13 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
 from strawberry.dataloader import DataLoader
 
 from cms.content import articles
-from cms.content.categories import CategoryTree, category_statement
+from cms.content.categories import TREE, CategoryTree
 from cms.content.filters import ArticleFilter, ArticleOrder
 from cms.content.pagination import Page, PageRequest, SortKey, page_of
+from cms.content.reads import Read, by_keys
 from cms.graphql.context import Context
 from cms.models import Author, Source
 
@@ -50,8 +50,8 @@ class Loaders:
         self.article_by_id = self._by_key(
             lambda ids: articles.by_ids_statement(ids, viewer=context.viewer, now=context.now), "id"
         )
-        self.author_by_id = self._by_key(lambda ids: _by_ids(Author, ids), "id")
-        self.source_by_id = self._by_key(lambda ids: _by_ids(Source, ids), "id")
+        self.author_by_id = self._by_key(lambda ids: by_keys(Author.__table__, ids), "id")  # type: ignore[attr-defined]
+        self.source_by_id = self._by_key(lambda ids: by_keys(Source.__table__, ids), "id")  # type: ignore[attr-defined]
         self.authors_by_article_id = self._lists(articles.authors_statement, "article_id")
         self.sources_by_article_id = self._lists(articles.sources_statement, "article_id")
         self.tags_by_article_id = self._lists(articles.tags_statement, "article_id")
@@ -74,18 +74,18 @@ class Loaders:
         return await self._category_tree
 
     async def _read_category_tree(self) -> CategoryTree:
-        return CategoryTree.of(await self.context.fetch(category_statement()))
+        return CategoryTree.of(await self.context.fetch(TREE))
 
-    def _by_key(self, statement: Callable[[list[str]], Select[Any]], key: str) -> DataLoader[str, Any]:
+    def _by_key(self, read: Callable[[list[str]], Read], key: str) -> DataLoader[str, Any]:
         async def load(keys: list[str]) -> list[Any]:
-            found = {getattr(row, key): row for row in await self.context.fetch(statement(keys))}
+            found = {getattr(row, key): row for row in await self.context.fetch(*read(keys))}
             return [found.get(k) for k in keys]
 
         return DataLoader(load_fn=load)
 
-    def _lists(self, statement: Callable[[list[str]], Select[Any]], key: str) -> DataLoader[str, list[Any]]:
+    def _lists(self, read: Callable[[list[str]], Read], key: str) -> DataLoader[str, list[Any]]:
         async def load(keys: list[str]) -> list[list[Any]]:
-            groups = _grouped(await self.context.fetch(statement(keys)), key)
+            groups = _grouped(await self.context.fetch(*read(keys)), key)
             return [groups.get(k, []) for k in keys]
 
         return DataLoader(load_fn=load)
@@ -128,7 +128,3 @@ class Loaders:
             return [counts[(k.parent_id, k.f, k.option)] for k in keys]
 
         return DataLoader(load_fn=load)
-
-
-def _by_ids(model: Any, ids: list[str]) -> Select[Any]:
-    return select(*model.__table__.columns).where(model.id.in_(ids))

@@ -93,10 +93,8 @@ class Query:
                 raise BadInput("language goes with slug, not with id")
             row = await ctx.loaders.article_by_id.load(id) if typename_of(id) == "Article" else None
         else:
-            statement = articles.by_slug_statement(
-                slug or "", language or "en", viewer=ctx.viewer, now=ctx.now
-            )
-            rows = await ctx.fetch(statement)
+            read = articles.by_slug_statement(slug or "", language or "en", viewer=ctx.viewer, now=ctx.now)
+            rows = await ctx.fetch(*read)
             row = rows[0] if rows else None
         return (await with_relations(info, [Article.from_row(row)]))[0] if row else None
 
