@@ -196,7 +196,7 @@ def main() -> None:
     for scenario in cases:
         lines = (json.dumps(body, ensure_ascii=False) + "\n" for body in scenario.bodies)
         scenario.file.write_text("".join(lines))
-    statements = asyncio.run(count_statements(cases))
+    statements = asyncio.run(count_statements(cases, DATABASE))
     loads: dict[tuple[str, str], Load] = {}
     with _serving(CMS_SERVER, env, "cms") as (cms, port):
         for scenario in cases:
@@ -244,17 +244,17 @@ def prepare(console: Console, env: dict[str, str]) -> dict[str, str]:
     return figures
 
 
-async def count_statements(cases: list[Scenario]) -> dict[tuple[str, str], float]:
+async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[str, str], float]:
     """SQL statements per request, counted in-process (the CMS's engine events, the baseline's counter), and
     a check that the baseline gives the CMS's very answers on this database: else it would prove nothing."""
-    url = f"sqlite:///{DATABASE}"
+    url = f"sqlite:///{database}"
     engine = create_engine(async_database_url(url))
-    counter = StatementCounter(engine).__enter__()
-    base = baseline.create_app(str(DATABASE))
+    counting = StatementCounter(engine).__enter__()
+    base = baseline.create_app(str(database))
     servers: dict[str, tuple[ASGIApp, Callable[[], int]]] = {
         "CMS": (
             create_app(Settings(database_url=url), engine=engine, examples=EXAMPLES),
-            lambda: counter.count,
+            lambda: counting.count,
         ),
         "baseline": (base, lambda: base.state.database.statements),
     }

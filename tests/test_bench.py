@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench import run as runner
 from bench.baseline import create_app as baseline_app
 from bench.generate import TAGS, UNTIL, archive_lines, write_archive
 from cms.clock import FixedClock
@@ -191,3 +192,19 @@ async def test_the_baseline_costs_the_same_statements_whatever_the_page_size(
         other = await http.post("/graphql", json={"query": "query Other { viewer { role } }"})
     assert counts == [6, 6]
     assert other.status_code == 400
+
+
+@SQLITE_ONLY
+async def test_the_runner_counts_statements_where_the_baseline_agrees(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """`make bench`'s in-process step, on a small archive: the CMS's reads are counted (its snapshot's
+    included), the same at 20 and 100 cards, and the baseline's answers were checked equal to the CMS's."""
+    archive = tmp_path / "archive.ndjson"
+    write_archive(archive, 150, seed=7)
+    await import_paths(engine, [archive], actor="test", now=NOW)
+    database = Path(str(engine.url.database))
+    found = await runner.count_statements(runner.scenarios(database), database)
+    assert found["front", "CMS"] == found["front100", "CMS"] > 0
+    assert found["article", "CMS"] > 0
+    assert found["front", "baseline"] == found["front100", "baseline"] > 0
