@@ -16,10 +16,15 @@ READERS = 16
 
 
 def create_engine(async_url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, enforced foreign keys and a busy timeout on every connection."""
+    """The async engine that writes (and serves PostgreSQL's reads). SQLite gets WAL, enforced foreign keys
+    and a busy timeout on every connection, and transactions that take the write lock when they begin: a
+    deferred one that reads first fails at once (SQLITE_BUSY) if another writer commits before it writes."""
     engine = create_async_engine(async_url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_writer)
+        event.listen(
+            engine.sync_engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE")
+        )
     return engine
 
 
@@ -120,6 +125,11 @@ def _sqlite_reader(url: Any) -> Engine:
 def _read_only(dbapi_connection: Any, record: Any) -> None:
     _sqlite_pragmas(dbapi_connection, record)
     dbapi_connection.execute("PRAGMA query_only=ON")
+    dbapi_connection.isolation_level = None  # transactions are ours: the "begin" listener opens them
+
+
+def _sqlite_writer(dbapi_connection: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, record)
     dbapi_connection.isolation_level = None  # transactions are ours: the "begin" listener opens them
 
 

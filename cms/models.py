@@ -6,7 +6,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -99,6 +112,7 @@ class Article(SQLModel, table=True):
         Index("ix_article_updated_at", "updated_at"),
         Index("ix_article_created_at", "created_at"),
         Index("ix_article_category_visible", "category_id", "status", "published_at"),
+        Index("ix_article_publish_pending", "publish_pending", "published_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -122,6 +136,11 @@ class Article(SQLModel, table=True):
     seo: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     version: int = 1
     content_hash: str | None = Field(default=None, max_length=64)
+    publish_pending: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    """Scheduled: PUBLISHED with a publishedAt still ahead when written. The change feed gives the public its
+    UPSERT once that instant has passed (no job: the first feed read after it records the event)."""
 
 
 class ArticleAuthor(SQLModel, table=True):
@@ -185,6 +204,7 @@ class ChangeEvent(SQLModel, table=True):
     """An append-only log of what changed, in a strictly increasing sequence, for the change feed."""
 
     __tablename__ = "change_event"
+    __table_args__ = (Index("ix_change_event_public_sequence", "public", "sequence"),)
 
     sequence: int | None = Field(default=None, primary_key=True)
     action: str = Field(max_length=10)
@@ -192,3 +212,20 @@ class ChangeEvent(SQLModel, table=True):
     entity_id: str = Field(max_length=40, index=True)
     occurred_at: datetime = _ts()
     actor: str = Field(max_length=200)
+    public: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
+    """Whether the public could see the item before or after this change: only those reach the public feed."""
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token, stored only as the SHA-256 of its secret; revoked tokens are kept for the record."""
+
+    __tablename__ = "api_token"
+
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    created_at: datetime = _ts()
+    expires_at: datetime | None = _ts(nullable=True)
+    last_used_at: datetime | None = _ts(nullable=True)
+    revoked_at: datetime | None = _ts(nullable=True)

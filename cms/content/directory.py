@@ -6,7 +6,6 @@ each. The matching rules (by id, slug or name; the slug of a new item) live here
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
@@ -14,11 +13,12 @@ from typing import Any, Literal
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cms.content import changes
 from cms.content.errors import BadInput
 from cms.content.ids import new_id
 from cms.content.records import AuthorRecord, CategoryRecord, EntityRecord, SourceRecord, SourceRef
 from cms.content.slugs import check_slug, slugify
-from cms.models import Author, Category, ChangeEvent, Source, SourceKind
+from cms.models import Author, Category, Source, SourceKind
 
 Outcome = Literal["created", "updated", "unchanged"]
 Row = dict[str, Any]
@@ -197,21 +197,15 @@ class Directory:
                 )
                 rows = [{"_id": i, **{c: kind.rows[i][c] for c in columns}} for i in kind.updated]
                 await session.execute(statement, rows)  # type: ignore[arg-type]
-            events += change_events(kind.typename, kind.created + kind.updated, self.now, actor)
+            events += [
+                changes.event(kind.typename, i, now=self.now, actor=actor)
+                for i in kind.created + kind.updated
+            ]
             kind.created, kind.updated = [], []
-        if events:
-            await session.execute(insert(ChangeEvent.__table__), events)  # type: ignore[attr-defined]
+        await changes.append(session, events)
 
 
 def _source_kind(kind: str) -> str:
     if kind not in SourceKind.__members__:
         raise BadInput(f"unknown source kind {kind!r}")
     return kind
-
-
-def change_events(typename: str, ids: Iterable[str], now: datetime, actor: str) -> list[Row]:
-    """One UPSERT change event per item, for the change feed."""
-    return [
-        {"action": "UPSERT", "typename": typename, "entity_id": i, "occurred_at": now, "actor": actor}
-        for i in ids
-    ]

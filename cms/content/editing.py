@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cms.content import changes
 from cms.content.batches import batched
-from cms.content.directory import Directory, change_events
+from cms.content.directory import Directory
 from cms.content.documents import Document, article_document, attribution, content_hash, dumps
 from cms.content.errors import BadInput, DomainError, FieldError, InvalidInput, InvalidRecord
 from cms.content.ids import new_id, typename_of
@@ -28,13 +29,13 @@ from cms.content.markdown import RenderedBody, RenderMany, derive_excerpt, rende
 from cms.content.records import ArticleRecord, SourceRef
 from cms.content.search import reindex
 from cms.content.slugs import check_slug, slugify
+from cms.content.visibility import public_sees
 from cms.models import (
     Article,
     ArticleAuthor,
     ArticleSource,
     ArticleStatus,
     ArticleTag,
-    ChangeEvent,
     Revision,
     SourceRole,
 )
@@ -46,7 +47,6 @@ LIMITS = {"title": 300, "subtitle": 300, "excerpt": 1000, "body": 1_000_000, "ta
 MAX_ITEMS = {"tags": 30, "authors": 10, "sources": 20}
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
-_EVENTS: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,8 @@ async def _match(session: AsyncSession, plans: list[_Plan]) -> None:
     ids = [p.record.id for p in plans if p.record.id]
     slugs = sorted({p.slug for p in plans})
     columns = [_ARTICLE.c[name] for name in ("id", "slug", "language", "content_hash", "version",
-                                              "translation_group", "created_at")]  # fmt: skip
+                                              "translation_group", "created_at", "status",
+                                              "published_at")]  # fmt: skip
     found: dict[str, Row] = {}
     for chunk in batched(slugs + ids, CHUNK):
         statement = select(*columns).where(or_(_ARTICLE.c.slug.in_(chunk), _ARTICLE.c.id.in_(chunk)))
@@ -328,6 +329,7 @@ def _row(plan: _Plan, rendered: RenderedBody, now: datetime) -> Row:
         "category_id": plan.category, "translation_group": plan.group, "cover_image": record.cover_image,
         "seo": record.seo, "version": existing["version"] + 1 if existing else 1,
         "content_hash": plan.content["hash"],
+        "publish_pending": changes.scheduled(record.status, record.published_at, now),
     }  # fmt: skip
 
 
@@ -373,7 +375,15 @@ async def _write(
         for row, plan in zip(rows, plans, strict=True)
     ]  # fmt: skip
     await session.execute(insert(Revision.__table__), revisions)  # type: ignore[attr-defined]
-    await session.execute(insert(_EVENTS), change_events("Article", [p.id for p in plans], now, actor))
+    public = [public_sees(p.existing, now) or public_sees(row, now)
+              for p, row in zip(plans, rows, strict=True)]  # fmt: skip
+    await changes.append(
+        session,
+        [
+            changes.event("Article", plan.id, now=now, actor=actor, public=seen)
+            for plan, seen in zip(plans, public, strict=True)
+        ],
+    )
 
 
 def _snapshot(row: Row, plan: _Plan, directory: Directory) -> Document:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,15 @@ def article_visible(viewer: Viewer, now: datetime | BindParameter[Any]) -> Colum
         Article.status == ArticleStatus.PUBLISHED.value,  # type: ignore[arg-type]
         Article.published_at <= now,  # type: ignore[operator]
     )
+
+
+def public_sees(row: Mapping[str, Any] | None, now: datetime) -> bool:
+    """`article_visible` for the public, on an article row in hand (a write knows the row before and after
+    the change; asking the database again would cost a statement)."""
+    if row is None or row["status"] != ArticleStatus.PUBLISHED.value:
+        return False
+    published_at = row["published_at"]
+    return published_at is not None and published_at <= now
 
 
 def author_email_visible(viewer: Viewer) -> bool:

@@ -54,5 +54,10 @@ class Context:
             await self._snapshot.close()
             self._snapshot = None
 
+    async def renew(self) -> None:
+        """After a write: later reads take a new snapshot, and no loader answers from before the write."""
+        await self.close()
+        self._loaders = None
+
 
 Info = StrawberryInfo[Context, None]
