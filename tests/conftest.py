@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -15,11 +16,13 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
 
 from cms.app import create_app
 from cms.clock import FixedClock
+from cms.content import tokens
+from cms.content.roles import Role
 from cms.db import create_engine
 from cms.files.importer import import_paths
 from cms.migrate import upgrade
@@ -102,6 +105,46 @@ async def client(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.
     app = create_app(Settings(), engine=engine, clock=clock, examples=ROOT / "schema" / "examples")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+async def token_for(engine: AsyncEngine, role: Role, name: str | None = None, now: datetime = NOW) -> str:
+    """A fresh token of `role` (named after it unless `name` is given), issued the way every token is."""
+    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        issued = await tokens.create_token(
+            session, name=name or role.value.lower(), role=role, expires_at=None, now=now
+        )
+    return issued.token
+
+
+@contextlib.asynccontextmanager
+async def client_as(engine: AsyncEngine, clock: FixedClock, token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app `client` talks to (same engine and clock), sending `token` as a Bearer token."""
+    app = create_app(Settings(), engine=engine, clock=clock, examples=ROOT / "schema" / "examples")
+    headers = {"Authorization": f"Bearer {token}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as http:
+        yield http
+
+
+@pytest.fixture
+async def preview(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with a PREVIEW token named "preview"."""
+    async with client_as(engine, clock, await token_for(engine, Role.PREVIEW)) as http:
+        yield http
+
+
+@pytest.fixture
+async def editor(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with an EDITOR token named "editor"."""
+    async with client_as(engine, clock, await token_for(engine, Role.EDITOR)) as http:
+        yield http
+
+
+@pytest.fixture
+async def admin(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with an ADMIN token named "admin"."""
+    async with client_as(engine, clock, await token_for(engine, Role.ADMIN)) as http:
         yield http
 
 

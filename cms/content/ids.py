@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-PREFIXES = {"Article": "art", "Author": "aut", "Category": "cat", "Source": "src"}
+PREFIXES = {"Article": "art", "Author": "aut", "Category": "cat", "Source": "src", "ApiToken": "tok"}
 _TYPENAMES = {prefix: typename for typename, prefix in PREFIXES.items()}
 
 
