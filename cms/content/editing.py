@@ -186,6 +186,12 @@ def _check(record: ArticleRecord) -> list[FieldError]:
         errors.append(FieldError(("language",), "INVALID", f"not a language tag: {record.language!r}"))
     if record.id is not None and typename_of(record.id) != "Article":
         errors.append(FieldError(("id",), "INVALID", f"not an article id: {record.id!r}"))
+    for path, url in (
+        (("coverImage", "url"), (record.cover_image or {}).get("url")),
+        (("seo", "canonicalUrl"), (record.seo or {}).get("canonicalUrl")),
+    ):
+        if url is not None and not _web_url(url):
+            errors.append(FieldError(path, "INVALID", f"not an http(s) URL: {url!r}"))
     for i, ref in enumerate(record.sources):
         if ref.role not in SourceRole.__members__:
             errors.append(FieldError(("sources", str(i), "role"), "INVALID", f"unknown role {ref.role!r}"))

@@ -36,10 +36,13 @@ async def write(
     info: Info, needed: Role, change: Callable[[AsyncSession, str], Awaitable[T]]
 ) -> tuple[T | None, list[UserError]]:
     """Run `change(session, actor)` in one transaction for a caller with the `needed` role. InvalidInput
-    rolls it all back and comes back as userErrors. Later reads of the request see the change: its snapshot
-    and loaders are renewed."""
+    rolls it all back and comes back as userErrors. Reads after it see the change: the request's snapshot and
+    loaders are renewed."""
     actor = authorize(info, needed)
     context = info.context
+    await (
+        context.renew()
+    )  # hold one connection at a time: writers waiting on a row lock must not starve the pool
     try:
         async with AsyncSession(context.engine, expire_on_commit=False) as session, session.begin():
             result = await change(session, actor)
