@@ -1,4 +1,4 @@
-"""The `cms` command: serve | migrate | seed | import | export | schema."""
+"""The `cms` command: serve | migrate | seed | import | export | token | schema."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -16,7 +17,13 @@ from cms.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from cms.content.roles import Role
+
+T = TypeVar("T")
 app = typer.Typer(help="Newsroom CMS: a GraphQL content API.", no_args_is_help=True, add_completion=False)
+token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+FIRST_ADMIN_HINT = "No admin token yet: create one with  .venv/bin/cms token create --name admin --role ADMIN"
 SCHEMA_FILE = Path("schema/schema.graphql")
 _PLURALS = {"source": "sources", "author": "authors", "category": "categories", "article": "articles"}
 
@@ -32,6 +39,8 @@ def serve(
     from cms.app import create_app
 
     settings = Settings.from_env()
+    if not _with_engine(_has_admin):
+        typer.echo(FIRST_ADMIN_HINT)
     typer.echo(f"GraphiQL and the API: http://{host or settings.host}:{port or settings.port}/graphql")
     uvicorn.run(
         create_app(settings),
@@ -39,6 +48,17 @@ def serve(
         port=port or settings.port,
         log_level=settings.log_level,
     )
+
+
+async def _has_admin(engine: AsyncEngine) -> bool:
+    """Whether an ADMIN token works now: without one, nobody can create tokens through the API."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from cms.clock import Clock
+    from cms.content import tokens
+
+    async with AsyncSession(engine) as session:
+        return await tokens.has_admin(session, now=Clock().now())
 
 
 @app.command()
@@ -105,16 +125,18 @@ def export(
     typer.echo(f"exported {_with_engine(run)}" + (f" to {out}" if out else ""), err=True)
 
 
-def _with_engine(run: Callable[[AsyncEngine], Awaitable[str]]) -> str:
-    """Run against CMS_DATABASE_URL; content and database problems end in one clear line and status 1."""
+def _with_engine(run: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run against CMS_DATABASE_URL; input, content and database problems end in one clear line and
+    status 1."""
     from sqlalchemy.exc import DBAPIError
 
+    from cms.content.errors import DomainError
     from cms.db import create_engine
     from cms.files.errors import ContentFileError
 
     settings = Settings.from_env()
 
-    async def main() -> str:
+    async def main() -> T:
         engine = create_engine(settings.async_database_url)
         try:
             return await run(engine)
@@ -125,6 +147,8 @@ def _with_engine(run: Callable[[AsyncEngine], Awaitable[str]]) -> str:
         return asyncio.run(main())
     except ContentFileError as error:
         message = f"error: {error}"
+    except DomainError as error:
+        message = f"error: {error.message}"
     except (DBAPIError, OSError) as error:
         cause = getattr(error, "orig", None) or error
         message = f"error: {settings.database_url}: {cause} (has `cms migrate` run on it?)"
@@ -156,6 +180,104 @@ def _output(path: Path | None) -> Iterator[IO[bytes]]:
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="Who uses it; revisions name it as the actor of a change.")],
+    role: Annotated[str, typer.Option(help="READER, PREVIEW, EDITOR or ADMIN.")],
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            help="When it stops working: 2027-01-31 (midnight) or an ISO 8601 time; UTC unless given."
+        ),
+    ] = None,
+) -> None:
+    """Create a token and print it, this once: only its hash is stored."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from cms.clock import Clock
+    from cms.content import tokens
+
+    chosen = _role(role)
+    expires_at = _instant(expires) if expires is not None else None
+
+    async def run(engine: AsyncEngine) -> tokens.Issued:
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            return await tokens.create_token(
+                session, name=name, role=chosen, expires_at=expires_at, now=Clock().now()
+            )
+
+    issued = _with_engine(run)
+    typer.echo(issued.token)
+    typer.echo(
+        f"created {issued.row.id} ({issued.row.role}, {issued.row.name!r}): store the token now, "
+        "it will not be shown again",
+        err=True,
+    )
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Every token, revoked ones too; never a token or its hash."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from cms.content import tokens
+
+    async def run(engine: AsyncEngine) -> list[list[str]]:
+        async with AsyncSession(engine) as session:
+            rows = await tokens.list_tokens(session)
+        return [
+            [r.id, r.name, r.role, *map(_moment, (r.created_at, r.expires_at, r.last_used_at, r.revoked_at))]
+            for r in rows
+        ]
+
+    table = [["ID", "NAME", "ROLE", "CREATED", "EXPIRES", "LAST USED", "REVOKED"], *_with_engine(run)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(metavar="ID", help="As `cms token list` shows it.")],
+) -> None:
+    """Revoke a token: it fails from the next request on. The record stays, for `cms token list`."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from cms.clock import Clock
+    from cms.content import tokens
+
+    async def run(engine: AsyncEngine) -> str:
+        async with AsyncSession(engine) as session, session.begin():
+            row = await tokens.revoke_token(session, token_id=token_id, now=Clock().now())
+            return f"revoked {row.id} ({row.role}, {row.name!r})"
+
+    typer.echo(_with_engine(run))
+
+
+def _role(value: str) -> Role:
+    from cms.content.roles import Role
+
+    try:
+        return Role(value.upper())
+    except ValueError:
+        typer.echo(f"error: unknown role {value!r}: use one of {', '.join(Role)}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _instant(value: str) -> datetime:
+    """A date (its midnight) or an ISO 8601 time; UTC unless it names an offset."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"error: not a date or ISO 8601 time: {value!r} (e.g. 2027-01-31)", err=True)
+        raise typer.Exit(1) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _moment(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 @app.command()
