@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, text, update
+from sqlalchemy import Select, Table, insert, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cms.content.pagination import PageRequest, SortKey, keyset_page
+from cms.content.reads import NOW, Read
 from cms.models import Article, ArticleStatus, ChangeEvent
 
 Row = dict[str, Any]
@@ -59,3 +61,28 @@ async def record_due_publications(session: AsyncSession, *, now: datetime) -> in
     ids = list((await session.execute(due)).scalars())
     await append(session, [event("Article", i, now=now, actor="schedule") for i in ids])
     return len(ids)
+
+
+FEED = SortKey("Changes:SEQUENCE:ASC", EVENTS.c.sequence, EVENTS.c.sequence, descending=False)
+FEED_PAGE_MOST = 1000
+_DUE = select(ARTICLE.c.id).where(ARTICLE.c.publish_pending.is_(True), ARTICLE.c.published_at <= NOW).limit(1)
+
+
+def due(now: datetime) -> Read:
+    """Whether a scheduled publication awaits its event: a cheap read before any write is taken."""
+    return Read(_DUE, {"now": now})
+
+
+def feed_statement(
+    *, since: str | None, first: int | None, public_only: bool
+) -> tuple[Select[Any], PageRequest]:
+    """The events after the cursor `since` (one more than asked, to learn whether more exist); the public
+    reader's feed has only the events of items it could see before or after the change."""
+    page = PageRequest.of(first=first, after=since, default=100, most=FEED_PAGE_MOST)
+    visible = EVENTS.c.public.is_(True) if public_only else true()
+    columns = [EVENTS.c.sequence, EVENTS.c.typename, EVENTS.c.entity_id, EVENTS.c.occurred_at]
+    return keyset_page(columns, sort=FEED, where=[visible], page=page), page
+
+
+def feed_cursor(sequence: int) -> str:
+    return FEED.cursor(sequence, sequence)

@@ -35,6 +35,7 @@ class PageRequest:
         last: int | None = None,
         before: str | None = None,
         default: int = DEFAULT_PAGE_SIZE,
+        most: int = MAX_PAGE_SIZE,
     ) -> PageRequest:
         """Check the arguments of a connection field the way the contract says."""
         if first is not None and last is not None:
@@ -44,15 +45,15 @@ class PageRequest:
         if last is not None or before is not None:
             if after is not None or first is not None:
                 raise BadInput("paginate forwards (first/after) or backwards (last/before), not both")
-            return cls(size=_checked("last", last, default), forward=False, cursor=before)
-        return cls(size=_checked("first", first, default), forward=True, cursor=after)
+            return cls(size=_checked("last", last, default, most), forward=False, cursor=before)
+        return cls(size=_checked("first", first, default, most), forward=True, cursor=after)
 
 
-def _checked(name: str, value: int | None, default: int) -> int:
+def _checked(name: str, value: int | None, default: int, most: int) -> int:
     if value is None:
         return default
-    if not 1 <= value <= MAX_PAGE_SIZE:
-        raise BadInput(f"{name} must be between 1 and {MAX_PAGE_SIZE}, got {value}")
+    if not 1 <= value <= most:
+        raise BadInput(f"{name} must be between 1 and {most}, got {value}")
     return value
 
 
