@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-import strawberry
+from typing import Any
 
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cms.content.references import AUTHOR, CATEGORY, SOURCE, Entity, create_item, delete_item, update_item
 from cms.content.roles import Role
 from cms.graphql.context import Info
 from cms.graphql.enums import SourceKind
 from cms.graphql.nodes import Author, Category, Source
-from cms.graphql.writes import DeletePayload, UserError, not_yet
+from cms.graphql.writes import DeletePayload, UserError, write
+
+UNCHANGED = (
+    "Fields left null stay as they are; an update that changes nothing writes nothing (no change event)."
+)
 
 
-@strawberry.input
+INPUT = (
+    "Null (or absent) leaves a field as it is; an empty string clears an optional field. The slug is "
+    "derived from the name (transliterated; `-2`, `-3`... when taken) when absent on create or given as an "
+    "empty string."
+)
+
+
+@strawberry.input(description=INPUT)
 class AuthorInput:
     name: str | None = None
     slug: str | None = None
@@ -20,19 +35,23 @@ class AuthorInput:
     email: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description=INPUT)
 class CategoryInput:
     name: str | None = None
     slug: str | None = None
     description: str | None = None
-    parent: str | None = None
+    parent: str | None = strawberry.field(
+        default=None, description='The parent category\'s slug; "" makes the category a root.'
+    )
 
 
-@strawberry.input
+@strawberry.input(description=INPUT)
 class SourceInput:
     name: str | None = None
     slug: str | None = None
-    kind: SourceKind | None = None
+    kind: SourceKind | None = strawberry.field(
+        default=None, description="OTHER when absent on create, as imports do."
+    )
     url: str | None = None
 
 
@@ -56,38 +75,77 @@ class SourcePayload:
 
 @strawberry.type
 class ReferenceMutation:
-    @strawberry.mutation
-    def create_author(self, info: Info, input: AuthorInput) -> AuthorPayload:
-        not_yet(info, Role.EDITOR)
+    """Each mutation is one transaction through `cms.content.references`, for EDITOR and ADMIN."""
 
     @strawberry.mutation
-    def update_author(self, info: Info, id: strawberry.ID, input: AuthorInput) -> AuthorPayload:
-        not_yet(info, Role.EDITOR)
+    async def create_author(self, info: Info, input: AuthorInput) -> AuthorPayload:
+        row, errors = await _saved(info, AUTHOR, None, input)
+        return AuthorPayload(author=Author.from_row(row) if row is not None else None, user_errors=errors)
+
+    @strawberry.mutation(description=UNCHANGED)
+    async def update_author(self, info: Info, id: strawberry.ID, input: AuthorInput) -> AuthorPayload:
+        row, errors = await _saved(info, AUTHOR, id, input)
+        return AuthorPayload(author=Author.from_row(row) if row is not None else None, user_errors=errors)
 
     @strawberry.mutation(description="Refused (userErrors IN_USE) while articles name the author.")
-    def delete_author(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        not_yet(info, Role.EDITOR)
+    async def delete_author(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        return await _deleted(info, AUTHOR, id)
 
     @strawberry.mutation
-    def create_category(self, info: Info, input: CategoryInput) -> CategoryPayload:
-        not_yet(info, Role.EDITOR)
+    async def create_category(self, info: Info, input: CategoryInput) -> CategoryPayload:
+        row, errors = await _saved(info, CATEGORY, None, input)
+        return CategoryPayload(
+            category=Category.from_row(row) if row is not None else None, user_errors=errors
+        )
 
-    @strawberry.mutation(description="A parent cycle is a userError.")
-    def update_category(self, info: Info, id: strawberry.ID, input: CategoryInput) -> CategoryPayload:
-        not_yet(info, Role.EDITOR)
+    @strawberry.mutation(description=f"A parent cycle is a userError (CYCLE). {UNCHANGED}")
+    async def update_category(self, info: Info, id: strawberry.ID, input: CategoryInput) -> CategoryPayload:
+        row, errors = await _saved(info, CATEGORY, id, input)
+        return CategoryPayload(
+            category=Category.from_row(row) if row is not None else None, user_errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Refused (userErrors IN_USE) while articles or child categories are in it."
+    )
+    async def delete_category(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        return await _deleted(info, CATEGORY, id)
 
     @strawberry.mutation
-    def delete_category(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        not_yet(info, Role.EDITOR)
+    async def create_source(self, info: Info, input: SourceInput) -> SourcePayload:
+        row, errors = await _saved(info, SOURCE, None, input)
+        return SourcePayload(source=Source.from_row(row) if row is not None else None, user_errors=errors)
 
-    @strawberry.mutation
-    def create_source(self, info: Info, input: SourceInput) -> SourcePayload:
-        not_yet(info, Role.EDITOR)
+    @strawberry.mutation(description=UNCHANGED)
+    async def update_source(self, info: Info, id: strawberry.ID, input: SourceInput) -> SourcePayload:
+        row, errors = await _saved(info, SOURCE, id, input)
+        return SourcePayload(source=Source.from_row(row) if row is not None else None, user_errors=errors)
 
-    @strawberry.mutation
-    def update_source(self, info: Info, id: strawberry.ID, input: SourceInput) -> SourcePayload:
-        not_yet(info, Role.EDITOR)
+    @strawberry.mutation(description="Refused (userErrors IN_USE) while articles cite the source.")
+    async def delete_source(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        return await _deleted(info, SOURCE, id)
 
-    @strawberry.mutation
-    def delete_source(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        not_yet(info, Role.EDITOR)
+
+async def _saved(
+    info: Info, entity: Entity, id: str | None, input: AuthorInput | CategoryInput | SourceInput
+) -> tuple[Any, list[UserError]]:
+    """Create (no id) or update one item with the fields the input gives: null leaves a field as it is."""
+    values = {name: value for name, value in vars(input).items() if value is not None}
+    now = info.context.now
+
+    async def change(session: AsyncSession, actor: str) -> Any:
+        if id is None:
+            return await create_item(session, entity=entity, values=values, now=now, actor=actor)
+        return await update_item(session, entity=entity, id=id, values=values, now=now, actor=actor)
+
+    return await write(info, Role.EDITOR, change)
+
+
+async def _deleted(info: Info, entity: Entity, id: str) -> DeletePayload:
+    now = info.context.now
+
+    async def change(session: AsyncSession, actor: str) -> str:
+        return await delete_item(session, entity=entity, id=id, now=now, actor=actor)
+
+    deleted, errors = await write(info, Role.EDITOR, change)
+    return DeletePayload(deleted_id=strawberry.ID(deleted) if deleted else None, user_errors=errors)
