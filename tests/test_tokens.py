@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import shutil
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from click.testing import Result
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from typer.testing import CliRunner
 
@@ -19,8 +24,9 @@ from cms.cli import FIRST_ADMIN_HINT, app
 from cms.clock import FixedClock
 from cms.content import tokens
 from cms.content.roles import Role
-from cms.db import StatementCounter
+from cms.db import StatementCounter, create_engine
 from cms.models import ApiToken
+from cms.settings import async_database_url
 from tests.conftest import NOW, client_as, data, error_codes, gql, token_for
 
 VIEWER = "{ viewer { role tokenName } }"
@@ -357,3 +363,31 @@ async def test_serve_says_how_to_create_the_first_admin_token(
     assert with_admin.exit_code == 0, with_admin.output
     assert FIRST_ADMIN_HINT not in with_admin.stdout
     assert "/graphql" in with_admin.stdout
+
+
+async def test_a_busy_database_never_fails_a_request_over_its_last_used_at(
+    sqlite_template: Path, tmp_path: Path, clock: FixedClock
+) -> None:
+    """A long import holds SQLite's write lock: the token still works; lastUsedAt waits for a later use."""
+    path = tmp_path / "cms.db"
+    shutil.copy(sqlite_template, path)
+    engine = create_engine(async_database_url(f"sqlite:///{path}"))
+    event.listen(engine.sync_engine, "connect", _impatient)
+    token = await token_for(engine, Role.EDITOR)
+    lock = sqlite3.connect(path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        async with client_as(engine, clock, token) as http:
+            assert (await data(http, "{ viewer { role } }")) == {"viewer": {"role": "EDITOR"}}
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    async with AsyncSession(engine) as session:
+        assert (await session.execute(select(ApiToken.last_used_at))).scalar_one() is None
+    await engine.dispose()
+
+
+def _impatient(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=50")
+    cursor.close()

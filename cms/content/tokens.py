@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import string
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Executable, bindparam, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cms.content.errors import FieldError, InvalidInput, Unauthenticated
@@ -27,6 +29,7 @@ from cms.content.ids import new_id
 from cms.content.roles import Role, Viewer
 from cms.models import ApiToken
 
+log = logging.getLogger("cms.tokens")
 PREFIX = "cms_"
 SECRET_LENGTH = 30
 CHECKSUM_LENGTH = 6
@@ -112,16 +115,21 @@ async def authenticate(token: str, *, fetch: Fetch, now: datetime) -> Caller:
 async def record_use(engine: AsyncEngine, *, caller: Caller, now: datetime) -> None:
     """Set `lastUsedAt` in its own short transaction (the request's snapshot is read-only), at most once every
     USE_RECORDED_EVERY: within that, nothing is written. The condition is repeated in the UPDATE, so
-    concurrent requests and processes write it once, too."""
+    concurrent requests and processes write it once, too. A bookkeeping write never fails the request."""
     due = now - USE_RECORDED_EVERY
     if caller.last_used_at is not None and caller.last_used_at > due:
         return
-    async with AsyncSession(engine) as session, session.begin():
-        await session.execute(
-            update(ApiToken)
-            .where(_TOKEN.c.id == caller.token_id)
-            .where(or_(_TOKEN.c.last_used_at.is_(None), _TOKEN.c.last_used_at <= due))
-            .values(last_used_at=now)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            await session.execute(
+                update(ApiToken)
+                .where(_TOKEN.c.id == caller.token_id)
+                .where(or_(_TOKEN.c.last_used_at.is_(None), _TOKEN.c.last_used_at <= due))
+                .values(last_used_at=now)
+            )
+    except OperationalError:  # e.g. SQLite's write lock held past the busy timeout by a long import
+        log.warning(
+            "lastUsedAt of token %s not recorded: the database is busy", caller.token_id, exc_info=True
         )
 
 
