@@ -229,3 +229,42 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = _ts(nullable=True)
     last_used_at: datetime | None = _ts(nullable=True)
     revoked_at: datetime | None = _ts(nullable=True)
+
+
+class Webhook(SQLModel, table=True):
+    """A receiver of deliveries. The secret is stored as it is, unlike a token (only its hash): signing with
+    HMAC needs the key itself. It leaves the database as signatures, and once in createWebhook's answer."""
+
+    id: str = Field(primary_key=True, max_length=40)
+    url: str = Field(max_length=2000)
+    events: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    secret: str = Field(max_length=100)
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
+    created_at: datetime = _ts()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The outbox: one row per webhook and event of a change, queued in the change's own transaction. The
+    worker claims due rows, sends `body` (the exact bytes signed, UTF-8) and records how it went."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_webhook", "webhook_id", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    webhook_id: str = Field(
+        sa_column=Column(String(40), ForeignKey("webhook.id", ondelete="CASCADE"), nullable=False)
+    )
+    event: str = Field(max_length=30)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=20)
+    attempt: int = 0
+    response_code: int | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _ts()
+    attempted_at: datetime | None = _ts(nullable=True)
+    next_attempt_at: datetime | None = _ts(nullable=True)
+    """When a PENDING delivery is due: its next try, or the end of a claim's lease; null once it is done."""

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-PREFIXES = {"Article": "art", "Author": "aut", "Category": "cat", "Source": "src", "ApiToken": "tok"}
+PREFIXES = {
+    "Article": "art",
+    "Author": "aut",
+    "Category": "cat",
+    "Source": "src",
+    "ApiToken": "tok",
+    "Webhook": "whk",
+    "WebhookDelivery": "whd",
+}
 _TYPENAMES = {prefix: typename for typename, prefix in PREFIXES.items()}
 
 
