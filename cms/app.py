@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cms import graphiql
 from cms.clock import Clock
+from cms.content import webhooks
 from cms.db import create_engine
 from cms.graphql.view import GraphQLEndpoint
 from cms.settings import Settings
@@ -55,10 +56,12 @@ def create_app(
     clock: Clock | None = None,
     examples: Path = Path("schema/examples"),
 ) -> Starlette:
-    """The ASGI app; tests pass their own engine and clock."""
+    """The ASGI app; tests pass their own engine and clock. Its lifespan runs the webhook delivery worker
+    (unless `settings.webhooks` is off) and disposes of the engine."""
     engine = engine or create_engine(settings.async_database_url)
+    clock = clock or Clock()
     endpoint = GraphQLEndpoint(
-        engine=engine, clock=clock or Clock(), examples=examples, graphiql_enabled=settings.graphiql
+        engine=engine, clock=clock, examples=examples, graphiql_enabled=settings.graphiql
     )
 
     async def healthz(request: Request) -> JSONResponse:
@@ -72,7 +75,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        interval, attempts = settings.webhook_interval, settings.webhook_attempts
+        worker = webhooks.worker(engine, clock=clock, interval=interval, attempts=attempts)
+        async with worker if settings.webhooks else contextlib.nullcontext():
+            yield
         await engine.dispose()
 
     app = Starlette(

@@ -38,6 +38,12 @@ class Settings:
     log_level: str = "info"
     seeds_path: Path = field(default_factory=lambda: Path("seeds"))
     graphiql: bool = True
+    webhooks: bool = True
+    """Run the webhook delivery worker in this process (several processes may: they never send one twice)."""
+    webhook_interval: float = 1.0
+    """Seconds between the worker's ticks: how late a delivery or a scheduled publication's event can be."""
+    webhook_attempts: int = 6
+    """Attempts per delivery before it is FAILED (the waits between: cms.content.webhooks.retry_after)."""
 
     @property
     def async_database_url(self) -> str:
@@ -45,7 +51,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read CMS_DATABASE_URL, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL, CMS_SEEDS, CMS_GRAPHIQL."""
+        """Read CMS_DATABASE_URL, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL, CMS_SEEDS, CMS_GRAPHIQL, CMS_WEBHOOKS,
+        CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS."""
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("CMS_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -53,5 +60,12 @@ class Settings:
             port=int(env.get("CMS_PORT", "8000")),
             log_level=env.get("CMS_LOG_LEVEL", "info"),
             seeds_path=Path(env.get("CMS_SEEDS", "seeds")),
-            graphiql=env.get("CMS_GRAPHIQL", "1").lower() not in ("0", "false", "no", "off"),
+            graphiql=_on(env.get("CMS_GRAPHIQL", "1")),
+            webhooks=_on(env.get("CMS_WEBHOOKS", "1")),
+            webhook_interval=float(env.get("CMS_WEBHOOK_INTERVAL", "1")),
+            webhook_attempts=int(env.get("CMS_WEBHOOK_ATTEMPTS", "6")),
         )
+
+
+def _on(value: str) -> bool:
+    return value.lower() not in ("0", "false", "no", "off")

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content import changes
+from cms.content import changes, webhooks
 from cms.content.batches import batched
 from cms.content.directory import Directory
 from cms.content.documents import Document, article_document, attribution, content_hash, dumps
@@ -213,7 +213,7 @@ async def _match(session: AsyncSession, plans: list[_Plan]) -> None:
     slugs = sorted({p.slug for p in plans})
     columns = [_ARTICLE.c[name] for name in ("id", "slug", "language", "content_hash", "version",
                                               "translation_group", "created_at", "status",
-                                              "published_at")]  # fmt: skip
+                                              "published_at", "publish_pending")]  # fmt: skip
     found: dict[str, Row] = {}
     for chunk in batched(slugs + ids, CHUNK):
         statement = select(*columns).where(or_(_ARTICLE.c.slug.in_(chunk), _ARTICLE.c.id.in_(chunk)))
@@ -381,15 +381,12 @@ async def _write(
         for row, plan in zip(rows, plans, strict=True)
     ]  # fmt: skip
     await session.execute(insert(Revision.__table__), revisions)  # type: ignore[attr-defined]
-    public = [public_sees(p.existing, now) or public_sees(row, now)
-              for p, row in zip(plans, rows, strict=True)]  # fmt: skip
-    await changes.append(
-        session,
-        [
-            changes.event("Article", plan.id, now=now, actor=actor, public=seen)
-            for plan, seen in zip(plans, public, strict=True)
-        ],
-    )
+    await changes.append(session, [
+        changes.event("Article", plan.id, now=now, actor=actor,
+                      public=public_sees(plan.existing, now) or public_sees(row, now),
+                      webhook_events=webhooks.article_events(plan.existing, row, now=now))
+        for plan, row in zip(plans, rows, strict=True)
+    ])  # fmt: skip
 
 
 def _snapshot(row: Row, plan: _Plan, directory: Directory) -> Document:

@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content import changes
+from cms.content import changes, webhooks
 from cms.content.editing import write_articles
 from cms.content.errors import FieldError, InvalidInput, InvalidRecord
 from cms.content.ids import typename_of
@@ -129,8 +129,9 @@ async def delete_article(session: AsyncSession, *, id: str, actor: str, now: dat
     ).scalars().all() if row["translation_group"] else []  # fmt: skip
     await session.execute(delete(ARTICLE).where(ARTICLE.c.id == id))
     await reindex(session, [id])
-    await changes.append(session, [changes.event("Article", id, now=now, actor=actor, action="DELETE",
-                                                 public=public_sees(row, now))])  # fmt: skip
+    gone = changes.event("Article", id, now=now, actor=actor, action="DELETE", public=public_sees(row, now),
+                         webhook_events=webhooks.article_events(row, None, now=now))  # fmt: skip
+    await changes.append(session, [gone])
     if members and row["translation_group"] == id:
         original, *others = members
         rekeyed = [replace((await _current(session, original))[0], translation_of=None)]

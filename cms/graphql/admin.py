@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content import tokens
+from cms.content import tokens, webhooks
 from cms.content.roles import Role
 from cms.graphql.context import Info
 from cms.graphql.enums import WebhookEvent
 from cms.graphql.nodes import Node
-from cms.graphql.writes import DeletePayload, UserError, not_yet, write
+from cms.graphql.writes import DeletePayload, UserError, write
 from cms.models import ApiToken as ApiTokenRow
+from cms.models import Webhook as WebhookRow
 
 
 @strawberry.input
@@ -25,12 +27,23 @@ class WebhookInput:
 
 @strawberry.type
 class WebhookDelivery:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The X-CMS-Delivery header and the body's deliveryId.")
     event: WebhookEvent
-    attempt: int
-    status: str
-    response_code: int | None
+    attempt: int = strawberry.field(description="Attempts made so far.")
+    status: str = strawberry.field(description="PENDING (retried with backoff), DELIVERED or FAILED.")
+    response_code: int | None = strawberry.field(description="The HTTP status of the last attempt's answer.")
     created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> WebhookDelivery:
+        return cls(
+            id=strawberry.ID(row.id),
+            event=WebhookEvent(row.event),
+            attempt=row.attempt,
+            status=row.status,
+            response_code=row.response_code,
+            created_at=row.created_at,
+        )
 
 
 @strawberry.type
@@ -39,9 +52,19 @@ class Webhook(Node):
     events: list[WebhookEvent]
     active: bool
 
-    @strawberry.field
-    def deliveries(self, first: int | None = 20) -> list[WebhookDelivery]:
-        return []
+    @strawberry.field(description="Newest first; first: 1..100.")
+    async def deliveries(self, info: Info, first: int | None = 20) -> list[WebhookDelivery]:
+        rows = await info.context.fetch(*webhooks.recent_deliveries(self.id, first))
+        return [WebhookDelivery.from_row(row) for row in rows]
+
+    @classmethod
+    def from_row(cls, row: WebhookRow) -> Webhook:
+        return cls(
+            id=strawberry.ID(row.id),
+            url=row.url,
+            events=[WebhookEvent(e) for e in row.events],
+            active=row.active,
+        )
 
 
 @strawberry.type
@@ -103,10 +126,29 @@ class AdminMutation:
         revoked, errors = await write(info, Role.ADMIN, change)
         return DeletePayload(deleted_id=strawberry.ID(revoked) if revoked else None, user_errors=errors)
 
-    @strawberry.mutation(description="ADMIN only.")
-    def create_webhook(self, info: Info, input: WebhookInput) -> WebhookPayload:
-        not_yet(info, Role.ADMIN)
+    @strawberry.mutation(
+        description="ADMIN only. `secret` is shown this once: every delivery carries the header "
+        "X-CMS-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret>."
+    )
+    async def create_webhook(self, info: Info, input: WebhookInput) -> WebhookPayload:
+        async def change(session: AsyncSession, actor: str) -> webhooks.Created:
+            return await webhooks.create_webhook(
+                session,
+                url=input.url,
+                events=[webhooks.Event(e.value) for e in input.events],
+                description=input.description,
+                now=info.context.now,
+            )
 
-    @strawberry.mutation(description="ADMIN only.")
-    def delete_webhook(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        not_yet(info, Role.ADMIN)
+        created, errors = await write(info, Role.ADMIN, change)
+        if created is None:
+            return WebhookPayload(webhook=None, secret=None, user_errors=errors)
+        return WebhookPayload(webhook=Webhook.from_row(created.row), secret=created.secret, user_errors=[])
+
+    @strawberry.mutation(description="ADMIN only. With its deliveries: nothing more is sent to it.")
+    async def delete_webhook(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        async def change(session: AsyncSession, actor: str) -> str:
+            return await webhooks.delete_webhook(session, webhook_id=id)
+
+        deleted, errors = await write(info, Role.ADMIN, change)
+        return DeletePayload(deleted_id=strawberry.ID(deleted) if deleted else None, user_errors=errors)

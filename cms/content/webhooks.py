@@ -1,0 +1,361 @@
+"""Webhooks, the one place for their rules: which events a change triggers, the outbox, signing, delivery.
+
+A change queues its deliveries in its own transaction (`enqueue`, which `changes.append` calls), so a write
+that rolls back queues nothing and one that commits cannot lose them. The worker (`run`; one tick of it is
+`deliver_due`) claims due deliveries, commits, sends them with no transaction open, then records how each
+went. Claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL, so processes sharing a database never send one
+delivery twice; SQLite's write transactions take turns. A claim holds a delivery for LEASE: if the process
+sending it dies, it is sent again after that, as the next attempt. A receiver may so see a delivery twice (the
+same X-CMS-Delivery), never miss one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from cms.clock import Clock
+from cms.content import changes
+from cms.content.errors import FieldError, InvalidInput
+from cms.content.ids import new_id
+from cms.content.pagination import PageRequest
+from cms.content.reads import NOW, Read
+from cms.content.visibility import public_sees
+from cms.db import snapshot
+from cms.models import Webhook, WebhookDelivery
+
+log = logging.getLogger("cms.webhooks")
+WEBHOOK: Table = Webhook.__table__  # type: ignore[attr-defined]
+DELIVERY: Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
+URL_LENGTH = 2000
+DESCRIPTION_LENGTH = 1000
+SECRET_PREFIX = "whsec_"
+ATTEMPTS = 6
+TIMEOUT = 10.0
+"""Seconds a receiver has to answer a delivery."""
+LEASE = timedelta(minutes=1)
+"""How long a claim holds a delivery: well past TIMEOUT, so nobody sends it again while it is under way."""
+BATCH = 50
+"""Deliveries one tick claims and sends at once."""
+FIRST_RETRY = timedelta(seconds=10)
+BACKOFF = 6
+
+
+class Event(StrEnum):
+    ARTICLE_PUBLISHED = "ARTICLE_PUBLISHED"
+    ARTICLE_UNPUBLISHED = "ARTICLE_UNPUBLISHED"
+    ARTICLE_UPDATED = "ARTICLE_UPDATED"
+    ARTICLE_DELETED = "ARTICLE_DELETED"
+    CONTENT_CHANGED = "CONTENT_CHANGED"
+
+
+class Status(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+def article_events(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, *, now: datetime
+) -> tuple[Event, ...]:
+    """What an article change means to a receiver, from its row before (None: new) and after (None:
+    deleted): coming into the public's sight is ARTICLE_PUBLISHED, going out of it ARTICLE_UNPUBLISHED,
+    staying in it ARTICLE_UPDATED; a draft's edits are none of these. A scheduled article whose time has come
+    counts as unseen until its publication is recorded (`publish_pending`), so it is published once. Every
+    change also triggers CONTENT_CHANGED (`enqueue`)."""
+    if after is None:
+        return (Event.ARTICLE_DELETED,)
+    told = before is not None and public_sees(before, now) and not before["publish_pending"]
+    match told, public_sees(after, now):
+        case True, True:
+            return (Event.ARTICLE_UPDATED,)
+        case True, False:
+            return (Event.ARTICLE_UNPUBLISHED,)
+        case False, True:
+            return (Event.ARTICLE_PUBLISHED,)
+    return ()
+
+
+async def enqueue(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Queue, in the caller's transaction, a delivery of each change-log row's events (CONTENT_CHANGED and
+    its own `webhook_events`) to each active webhook subscribed to them."""
+    hooks = (await session.execute(select(WEBHOOK.c.id, WEBHOOK.c.events).where(WEBHOOK.c.active))).all()
+    deliveries = [
+        _delivery(hook.id, event, row)
+        for row in rows
+        for event in (Event.CONTENT_CHANGED, *row[changes.WEBHOOK_EVENTS])
+        for hook in hooks
+        if event in hook.events
+    ]
+    if deliveries:
+        await session.execute(insert(DELIVERY), deliveries)
+
+
+def _delivery(webhook_id: str, event: Event, change: Mapping[str, Any]) -> dict[str, Any]:
+    """A delivery row, due at once. Its body is what receivers parse; keep its keys stable (README)."""
+    id_, now = new_id("WebhookDelivery"), change["occurred_at"]
+    body = {
+        "deliveryId": id_, "webhookId": webhook_id, "event": event.value, "typename": change["typename"],
+        "id": change["entity_id"], "occurredAt": now.isoformat(),
+    }  # fmt: skip
+    return {
+        "id": id_, "webhook_id": webhook_id, "event": event.value, "body": orjson.dumps(body).decode(),
+        "status": Status.PENDING.value, "attempt": 0, "created_at": now, "next_attempt_at": now,
+    }  # fmt: skip
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The X-CMS-Signature header: `sha256=` and the hex HMAC-SHA256 of the raw body under the secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Created:
+    """A new webhook and its secret, to be shown once."""
+
+    row: Webhook
+    secret: str
+
+
+async def create_webhook(
+    session: AsyncSession, *, url: str, events: Sequence[Event], description: str | None, now: datetime
+) -> Created:
+    """A webhook for `events` at `url` (http or https, with a host); every problem as InvalidInput."""
+    url = url.strip()
+    description = (description or "").strip() or None
+    errors = []
+    if not url:
+        errors.append(FieldError(("input", "url"), "REQUIRED", "a webhook needs a URL"))
+    elif len(url) > URL_LENGTH:
+        message = f"url is longer than {URL_LENGTH:,} characters"
+        errors.append(FieldError(("input", "url"), "TOO_LONG", message))
+    elif not _web_url(url):
+        errors.append(FieldError(("input", "url"), "INVALID", f"not an http(s) URL with a host: {url!r}"))
+    if not events:
+        errors.append(FieldError(("input", "events"), "REQUIRED", "subscribe to at least one event"))
+    if description and len(description) > DESCRIPTION_LENGTH:
+        message = f"description is longer than {DESCRIPTION_LENGTH:,} characters"
+        errors.append(FieldError(("input", "description"), "TOO_LONG", message))
+    if errors:
+        raise InvalidInput(errors)
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    row = Webhook(
+        id=new_id("Webhook"), url=url, events=[e.value for e in dict.fromkeys(events)],
+        description=description, secret=secret, active=True, created_at=now,
+    )  # fmt: skip
+    session.add(row)
+    await session.flush()
+    return Created(row, secret)
+
+
+def _web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is no number, a bracketed host that is no IPv6 address
+        return False
+
+
+async def delete_webhook(session: AsyncSession, *, webhook_id: str) -> str:
+    """Delete a webhook with its deliveries (the foreign key cascades): nothing more is sent to it."""
+    statement = delete(WEBHOOK).where(WEBHOOK.c.id == webhook_id).returning(WEBHOOK.c.id)
+    if (await session.execute(statement)).scalar_one_or_none() is None:
+        raise InvalidInput([FieldError(("id",), "NOT_FOUND", f"no webhook has the id {webhook_id!r}")])
+    return webhook_id
+
+
+_RECENT = (
+    select(*DELIVERY.c)
+    .where(DELIVERY.c.webhook_id == bindparam("webhook_id"))
+    .order_by(DELIVERY.c.created_at.desc(), DELIVERY.c.id.desc())
+    .limit(bindparam("first"))
+)
+
+
+def recent_deliveries(webhook_id: str, first: int | None) -> Read:
+    """A webhook's deliveries, newest first; `first` is 1..100 (default 20) as for every list."""
+    size = PageRequest.of(first=first).size
+    return Read(_RECENT, {"webhook_id": webhook_id, "first": size})
+
+
+def retry_after(attempt: int) -> timedelta:
+    """The wait after failed attempt `attempt`: 10 s, 1 min, 6 min, 36 min, 3.6 h... (x BACKOFF each)."""
+    return FIRST_RETRY * BACKOFF ** (attempt - 1)
+
+
+_PENDING = (
+    select(DELIVERY.c.id)
+    .where(DELIVERY.c.status == Status.PENDING.value, DELIVERY.c.next_attempt_at <= NOW)
+    .limit(1)
+)
+_CLAIM = (
+    select(
+        DELIVERY.c.id, DELIVERY.c.event, DELIVERY.c.body, DELIVERY.c.attempt, WEBHOOK.c.url, WEBHOOK.c.secret
+    )
+    .join(WEBHOOK, WEBHOOK.c.id == DELIVERY.c.webhook_id)
+    .where(DELIVERY.c.status == Status.PENDING.value, DELIVERY.c.next_attempt_at <= NOW)
+    .order_by(DELIVERY.c.next_attempt_at, DELIVERY.c.id)
+    .limit(bindparam("batch"))
+    .with_for_update(skip_locked=True, of=DELIVERY)
+)
+_RECORD = (
+    update(DELIVERY)
+    .where(DELIVERY.c.id == bindparam("_id"), DELIVERY.c.attempt == bindparam("_attempt"))
+    .values(
+        status=bindparam("status"), response_code=bindparam("response_code"), error=bindparam("error"),
+        next_attempt_at=bindparam("next_attempt_at"),
+    )
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: str
+    event: str
+    body: str
+    attempt: int
+    url: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    delivery: _Claimed
+    response_code: int | None
+    error: str | None
+
+
+async def deliver_due(
+    engine: AsyncEngine,
+    *,
+    clock: Clock,
+    client: httpx.AsyncClient,
+    attempts: int = ATTEMPTS,
+    batch: int = BATCH,
+) -> int:
+    """One tick of the worker: record the scheduled publications whose time has come (so their events go
+    out with nobody reading the feed), then claim up to `batch` due deliveries, send them at once and record
+    each outcome. Returns how many were sent. Idle, it costs two short reads and writes nothing."""
+    now = clock.now()
+    reader = await snapshot(engine)
+    try:
+        publications = await reader.fetch(*changes.due(now))
+        deliveries = await reader.fetch(_PENDING, {"now": now})
+    finally:
+        await reader.close()
+    if publications:
+        async with AsyncSession(engine) as session, session.begin():
+            await changes.record_due_publications(session, now=now)
+    if not (publications or deliveries):
+        return 0
+    claimed = await _claim(engine, now=now, attempts=attempts, batch=batch)
+    outcomes = await asyncio.gather(*(_send(client, delivery) for delivery in claimed))
+    if outcomes:
+        await _record(engine, outcomes, now=clock.now(), attempts=attempts)
+    return len(claimed)
+
+
+async def _claim(engine: AsyncEngine, *, now: datetime, attempts: int, batch: int) -> list[_Claimed]:
+    """Take due deliveries for one attempt each, in a short transaction of their own. One whose attempts are
+    spent was due only because the process sending its last one died: it has FAILED."""
+    async with AsyncSession(engine) as session, session.begin():
+        rows = (await session.execute(_CLAIM, {"now": now, "batch": batch})).all()
+        spent = [row.id for row in rows if row.attempt >= attempts]
+        claimed = [
+            _Claimed(**{**row._mapping, "attempt": row.attempt + 1}) for row in rows if row.attempt < attempts
+        ]
+        if spent:
+            await session.execute(
+                update(DELIVERY).where(DELIVERY.c.id.in_(spent)).values(
+                    status=Status.FAILED.value, next_attempt_at=None,
+                    error="no outcome was recorded for the last attempt",
+                )
+            )  # fmt: skip
+        if claimed:
+            await session.execute(
+                update(DELIVERY).where(DELIVERY.c.id.in_([c.id for c in claimed])).values(
+                    attempt=DELIVERY.c.attempt + 1, attempted_at=now, next_attempt_at=now + LEASE
+                )
+            )  # fmt: skip
+    return claimed
+
+
+async def _send(client: httpx.AsyncClient, delivery: _Claimed) -> _Outcome:
+    """POST the body, signed: a 2xx answer is delivered; another (a redirect too) or none is a failure."""
+    body = delivery.body.encode()
+    headers = {
+        "Content-Type": "application/json", "X-CMS-Event": delivery.event, "X-CMS-Delivery": delivery.id,
+        "X-CMS-Signature": signature(delivery.secret, body),
+    }  # fmt: skip
+    try:
+        response = await client.post(delivery.url, content=body, headers=headers, timeout=TIMEOUT)
+    except httpx.HTTPError as error:
+        return _Outcome(delivery, None, f"{type(error).__name__}: {error}"[:500])
+    if response.is_success:
+        return _Outcome(delivery, response.status_code, None)
+    return _Outcome(delivery, response.status_code, f"HTTP {response.status_code}")
+
+
+async def _record(engine: AsyncEngine, outcomes: Sequence[_Outcome], *, now: datetime, attempts: int) -> None:
+    """DELIVERED, FAILED after the last attempt, else PENDING until `retry_after`. Only the attempt an
+    outcome belongs to is updated: a claim whose lease ran out may have been taken again since."""
+    values = []
+    for outcome in outcomes:
+        delivery = outcome.delivery
+        status, next_attempt_at = Status.PENDING, now + retry_after(delivery.attempt)
+        if outcome.error is None:
+            status, next_attempt_at = Status.DELIVERED, None
+        elif delivery.attempt >= attempts:
+            status, next_attempt_at = Status.FAILED, None
+        values.append({
+            "_id": delivery.id, "_attempt": delivery.attempt, "status": status.value,
+            "response_code": outcome.response_code, "error": outcome.error,
+            "next_attempt_at": next_attempt_at,
+        })  # fmt: skip
+    async with AsyncSession(engine) as session, session.begin():
+        await session.execute(_RECORD, values)
+
+
+@contextlib.asynccontextmanager
+async def worker(engine: AsyncEngine, *, clock: Clock, interval: float, attempts: int) -> AsyncIterator[None]:
+    """The delivery worker, running in the background while the context is open. On leaving, the tick under
+    way finishes (its sends take at most TIMEOUT), so nothing it claimed waits out a lease."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(_run(engine, clock=clock, interval=interval, attempts=attempts, stop=stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def _run(
+    engine: AsyncEngine, *, clock: Clock, interval: float, attempts: int, stop: asyncio.Event
+) -> None:
+    """Tick until `stop` is set: at once again after a full batch, else every `interval` seconds. A failing
+    tick (the database away) is logged, and the next one tries again."""
+    async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+        while not stop.is_set():
+            try:
+                sent = await deliver_due(engine, clock=clock, client=client, attempts=attempts)
+            except Exception:  # the worker outlives whatever went wrong in one tick
+                log.exception("webhook delivery tick failed")
+                sent = 0
+            if sent < BATCH:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
