@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 from cms.graphql.schema import schema
-from cms.migrate import modelled
+from cms.migrate import modelled, upgrade
 from tests.conftest import IN_CI, ROOT, data
 from tests.schema_compat import contract_violations
 
@@ -67,3 +68,21 @@ async def test_the_migrations_build_exactly_the_models(engine: AsyncEngine) -> N
 
     async with engine.connect() as connection:
         assert await connection.run_sync(differences) == []
+
+
+async def test_migrating_leaves_the_planner_statistics_fresh(seeded: AsyncEngine) -> None:
+    """A migration that rebuilds a table drops its statistics; `cms migrate` always ends with ANALYZE."""
+    sqlite = seeded.dialect.name == "sqlite"
+    forget = "DELETE FROM sqlite_stat1" if sqlite else "SELECT pg_stat_reset()"
+    stats = (
+        "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'article'"
+        if sqlite
+        else "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'article' AND last_analyze IS NOT NULL"
+    )
+    async with seeded.begin() as connection:
+        await connection.exec_driver_sql(forget)
+    async with seeded.connect() as connection:
+        assert (await connection.exec_driver_sql(stats)).scalar_one() == 0
+    await asyncio.to_thread(upgrade, seeded.url.render_as_string(hide_password=False))
+    async with seeded.connect() as connection:
+        assert (await connection.exec_driver_sql(stats)).scalar_one() > 0

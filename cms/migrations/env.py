@@ -31,6 +31,9 @@ def _run(connection: Connection) -> None:
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
             if broken:
                 raise RuntimeError(f"the migration left rows that refer to nothing: {broken[:5]}")
+            connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+        # A rebuilt table loses its planner statistics, and without them SQLite may walk the wrong index.
+        connection.exec_driver_sql("ANALYZE")
 
 
 async def _migrate(url: str) -> None:
