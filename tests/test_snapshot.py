@@ -8,6 +8,7 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
@@ -17,7 +18,7 @@ from cms.db import READERS, Snapshot, create_engine, snapshot
 from cms.files.importer import import_paths
 from cms.models import Article
 from cms.settings import async_database_url
-from tests.conftest import NOW, SEEDS
+from tests.conftest import NOW, SEEDS, error_codes
 
 TITLES = select(Article.title).order_by(Article.id)
 
@@ -63,3 +64,30 @@ async def test_more_concurrent_sqlite_snapshots_than_the_pool_keeps_all_open(
         results = await asyncio.gather(*(view.fetch(TITLES) for view in views))
     await engine.dispose()
     assert all(rows == results[0] and rows for rows in results)
+
+
+ERRS_OUT_MIDWAY = """{
+  articles(filter: {search: "caspian"}) {
+    nodes { revisions { totalCount } title sources { role source { name } } }
+    edges { node { id title authors { name } } }
+    totalCount
+  }
+  author(slug: "fidan-abdullayeva") { articles(orderBy: {field: CREATED_AT, direction: ASC}) { nodes { slug } } }
+  categories {
+    totalCount
+    nodes { parent { parent { children { name } path { name } } } path { parent { name } } }
+    edges { node { path { articles(first: 0, includeDescendants: false) { totalCount } parent { name } } } }
+  }
+}"""
+
+
+async def test_an_error_that_nulls_the_response_leaves_no_connection_behind(
+    seeded: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    """revisions is FORBIDDEN to the public: the error nulls `articles`, and with it all of data, while the
+    other root fields' resolvers are still reading. The answer is the error, and every connection returns."""
+    for _ in range(5):
+        response = await client.post("/graphql", json={"query": ERRS_OUT_MIDWAY})
+        assert response.status_code == 200
+        assert set(error_codes(response.json())) <= {"FORBIDDEN", "BAD_USER_INPUT"}
+    assert seeded.pool.checkedout() == 0  # type: ignore[attr-defined]

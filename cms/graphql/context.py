@@ -32,6 +32,7 @@ class Context:
     _snapshot: Snapshot | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None
+    _over: bool = False
 
     @property
     def loaders(self) -> Loaders:
@@ -44,20 +45,35 @@ class Context:
     async def fetch(self, statement: Executable, values: Mapping[str, Any] | None = None) -> Sequence[Any]:
         """Run one read statement (with its parameters' values) in the request's snapshot; return its rows."""
         async with self._lock:
+            if self._over:
+                raise RequestOver(f"request {self.request_id} has been answered")
             if self._snapshot is None:
                 self._snapshot = await snapshot(self.engine)
             self.statements += 1
             return await self._snapshot.fetch(statement, values)
 
     async def close(self) -> None:
-        if self._snapshot is not None:
-            await self._snapshot.close()
-            self._snapshot = None
+        """End the request: after a statement in flight finishes, the snapshot is released and no other
+        starts. An error that nulls a whole response can leave sibling resolvers running; they must neither
+        find their connection closed under them nor open a new one that nobody closes."""
+        async with self._lock:
+            self._over = True
+            await self._release()
 
     async def renew(self) -> None:
         """After a write: later reads take a new snapshot, and no loader answers from before the write."""
-        await self.close()
+        async with self._lock:
+            await self._release()
         self._loaders = None
+
+    async def _release(self) -> None:
+        if self._snapshot is not None:
+            snapshot, self._snapshot = self._snapshot, None
+            await snapshot.close()
+
+
+class RequestOver(Exception):
+    """A statement asked for after its request was answered (by a resolver left running)."""
 
 
 Info = StrawberryInfo[Context, None]
