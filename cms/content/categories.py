@@ -13,8 +13,9 @@ from cms.models import Category
 
 
 def subtree_ids(slug: str) -> Select[tuple[str]]:
-    """Ids of the category with this slug and of all its descendants (a recursive CTE)."""
-    tree = select(Category.id).where(Category.slug == slug).cte("subtree", recursive=True)
+    """Ids of the category with this slug and of all its descendants (a recursive CTE, nested in its
+    subquery: a filter may name several categories, and top-level CTEs of one name would clash)."""
+    tree = select(Category.id).where(Category.slug == slug).cte("subtree", recursive=True, nesting=True)
     tree = tree.union_all(select(Category.id).where(Category.parent_id == tree.c.id))
     return select(tree.c.id)
 
