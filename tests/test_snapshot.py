@@ -72,7 +72,9 @@ ERRS_OUT_MIDWAY = """{
     edges { node { id title authors { name } } }
     totalCount
   }
-  author(slug: "fidan-abdullayeva") { articles(orderBy: {field: CREATED_AT, direction: ASC}) { nodes { slug } } }
+  author(slug: "fidan-abdullayeva") {
+    articles(orderBy: {field: CREATED_AT, direction: ASC}) { nodes { slug } }
+  }
   categories {
     totalCount
     nodes { parent { parent { children { name } path { name } } } path { parent { name } } }

@@ -164,10 +164,12 @@ async def test_revisions_are_forbidden_to_the_public(seeded: AsyncEngine, client
 async def test_a_filter_may_name_several_categories(seeded: AsyncEngine, client: httpx.AsyncClient) -> None:
     """Each category condition is a recursive subquery of its own (two of one name once failed to compile)."""
     query = """{
-      both: articles(first: 100, filter: {or: [{category: "culture"}, {category: "science"}]}) { nodes { slug } }
+      both: articles(first: 100, filter: {or: [{category: "culture"}, {category: "science"}]}) {
+        nodes { slug } }
       culture: articles(first: 100, filter: {category: "culture"}) { nodes { slug } }
       science: articles(first: 100, filter: {category: "science"}) { nodes { slug } }
-      neither: articles(first: 100, filter: {category: "culture", not: {category: "culture"}}) { nodes { slug } }
+      neither: articles(first: 100, filter: {category: "culture", not: {category: "culture"}}) {
+        nodes { slug } }
     }"""
     result = await data(client, query)
     assert _slugs(result["both"]) == _slugs(result["culture"]) | _slugs(result["science"])
