@@ -196,6 +196,11 @@ BAD_RECORDS: dict[str, tuple[Spoil, str]] = {
         _append(b'{"type":"source","slug":"x","name":"X","kind":"BLOG"}'),
         "unknown source kind",
     ),
+    "bad author email": (_append(b'{"type":"author","slug":"x","name":"X","email":"no"}'), "not an email"),
+    "bad source url": (
+        _append(b'{"type":"source","slug":"y","name":"Y","kind":"OTHER","url":"javascript:alert(1)"}'),
+        "not an http(s) URL",
+    ),
     "wrong type of value": (_edit(tags="one,two"), "tags must be a list of text"),
     "duplicate slug": (_append(_same_slug_new_id), "also record"),
     "unknown parent": (_append(ORPHAN), "unknown parent category 'no-such-category'"),

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cms.content import changes
 from cms.content.errors import BadInput
+from cms.content.forms import email_problem, source_kind, url_problem
 from cms.content.ids import new_id
 from cms.content.records import AuthorRecord, CategoryRecord, EntityRecord, SourceRecord, SourceRef
 from cms.content.slugs import check_slug, slugify
@@ -100,7 +101,7 @@ class Directory:
         found = self.sources.find(ref.name, existing_only=existing_only)
         if found or existing_only or not ref.name.strip():
             return found
-        kind = _source_kind(ref.kind or SourceKind.OTHER.value)
+        kind = source_kind(ref.kind or SourceKind.OTHER.value)
         name = ref.name.strip()
         return self.sources.create(self._new("Source", slug=slugify(name), name=name, kind=kind,
                                              url=ref.source_url))  # fmt: skip
@@ -158,10 +159,14 @@ class Directory:
 
     def _values(self, record: EntityRecord) -> tuple[Kind, Row]:
         values = {_COLUMNS[f.name]: getattr(record, f.name) for f in fields(record) if f.name in _COLUMNS}
+        checks = {"avatar_url": url_problem, "email": email_problem, "url": url_problem}
+        for column, problem in checks.items():
+            if values.get(column) is not None and (message := problem(values[column])):
+                raise BadInput(message)
         if isinstance(record, AuthorRecord):
             return self.authors, values
         if isinstance(record, SourceRecord):
-            _source_kind(record.kind)
+            source_kind(record.kind)
             return self.sources, values
         parent = None
         if record.parent is not None:
@@ -203,9 +208,3 @@ class Directory:
             ]
             kind.created, kind.updated = [], []
         await changes.append(session, events)
-
-
-def _source_kind(kind: str) -> str:
-    if kind not in SourceKind.__members__:
-        raise BadInput(f"unknown source kind {kind!r}")
-    return kind

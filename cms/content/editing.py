@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +23,7 @@ from cms.content.batches import batched
 from cms.content.directory import Directory
 from cms.content.documents import Document, article_document, attribution, content_hash, dumps
 from cms.content.errors import BadInput, DomainError, FieldError, InvalidInput, InvalidRecord
+from cms.content.forms import web_url
 from cms.content.ids import new_id, typename_of
 from cms.content.markdown import RenderedBody, RenderMany, derive_excerpt, render_here
 from cms.content.records import ArticleRecord, SourceRef
@@ -190,21 +190,16 @@ def _check(record: ArticleRecord) -> list[FieldError]:
         (("coverImage", "url"), (record.cover_image or {}).get("url")),
         (("seo", "canonicalUrl"), (record.seo or {}).get("canonicalUrl")),
     ):
-        if url is not None and not _web_url(url):
+        if url is not None and not web_url(url):
             errors.append(FieldError(path, "INVALID", f"not an http(s) URL: {url!r}"))
     for i, ref in enumerate(record.sources):
         if ref.role not in SourceRole.__members__:
             errors.append(FieldError(("sources", str(i), "role"), "INVALID", f"unknown role {ref.role!r}"))
         for name, url in (("url", ref.url), ("sourceUrl", ref.source_url)):
-            if url is not None and not _web_url(url):
+            if url is not None and not web_url(url):
                 message = f"not an http(s) URL: {url!r}"
                 errors.append(FieldError(("sources", str(i), name), "INVALID", message))
     return errors
-
-
-def _web_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 async def _match(session: AsyncSession, plans: list[_Plan]) -> None:

@@ -10,7 +10,6 @@ update that changes nothing writes nothing: no new updatedAt, no change event.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,9 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cms.content import changes
 from cms.content.categories import subtree_ids
-from cms.content.directory import _source_kind
-from cms.content.editing import _web_url
 from cms.content.errors import BadInput, FieldError, InvalidInput
+from cms.content.forms import email_problem, source_kind, url_problem
 from cms.content.ids import new_id
 from cms.content.slugs import MAX_SLUG, check_slug, slugify
 from cms.models import Article, ArticleAuthor, ArticleSource, Author, Category, Source, SourceKind
@@ -54,15 +52,6 @@ ATTEMPTS = 3
 """Writes tried before a constraint's refusal is let through: each retry follows a concurrent commit."""
 TREE_LOCK = 7_212_002
 """PostgreSQL advisory lock held while a category moves: two moves checked at once could make a cycle."""
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def _email_problem(value: str) -> str | None:
-    return None if _EMAIL.match(value) else f"not an email address: {value!r}"
-
-
-def _url_problem(value: str) -> str | None:
-    return None if _web_url(value) else f"not an http(s) URL: {value!r}"
 
 
 @dataclass(frozen=True)
@@ -295,7 +284,7 @@ async def _source_kind_of(session: AsyncSession, values: Values, current: Row[An
     if kind is None:
         return ({"kind": SourceKind.OTHER.value} if current is None else {}), []
     try:
-        return {"kind": _source_kind(str(kind))}, []
+        return {"kind": source_kind(str(kind))}, []
     except BadInput as error:
         return {}, [FieldError(("input", "kind"), "INVALID", error.message)]
 
@@ -336,8 +325,8 @@ AUTHOR = Entity(
     _table(Author),
     (
         TextField("bio", "bio"),
-        TextField("avatar_url", "avatarUrl", _url_problem),
-        TextField("email", "email", _email_problem),
+        TextField("avatar_url", "avatarUrl", url_problem),
+        TextField("email", "email", email_problem),
     ),
     (Use(ArticleAuthor.author_id, ArticleAuthor.article_id, "articles that name this author"),),  # type: ignore[arg-type]
 )
@@ -354,7 +343,7 @@ CATEGORY = Entity(
 SOURCE = Entity(
     "Source",
     _table(Source),
-    (TextField("url", "url", _url_problem),),
+    (TextField("url", "url", url_problem),),
     (Use(ArticleSource.source_id, ArticleSource.article_id, "articles that cite this source"),),  # type: ignore[arg-type]
     _source_kind_of,
 )

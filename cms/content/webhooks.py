@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -32,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from cms.clock import Clock
 from cms.content import changes
 from cms.content.errors import FieldError, InvalidInput
+from cms.content.forms import web_url
 from cms.content.ids import new_id
 from cms.content.pagination import PageRequest
 from cms.content.reads import NOW, Read
@@ -144,7 +144,7 @@ async def create_webhook(
     elif len(url) > URL_LENGTH:
         message = f"url is longer than {URL_LENGTH:,} characters"
         errors.append(FieldError(("input", "url"), "TOO_LONG", message))
-    elif not _web_url(url):
+    elif not web_url(url):
         errors.append(FieldError(("input", "url"), "INVALID", f"not an http(s) URL with a host: {url!r}"))
     if not events:
         errors.append(FieldError(("input", "events"), "REQUIRED", "subscribe to at least one event"))
@@ -161,14 +161,6 @@ async def create_webhook(
     session.add(row)
     await session.flush()
     return Created(row, secret)
-
-
-def _web_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
-    except ValueError:  # a port that is no number, a bracketed host that is no IPv6 address
-        return False
 
 
 async def delete_webhook(session: AsyncSession, *, webhook_id: str) -> str:
