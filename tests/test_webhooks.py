@@ -608,3 +608,27 @@ def test_webhook_settings_come_from_cms_variables() -> None:
     assert (settings.webhooks, settings.webhook_interval, settings.webhook_attempts) == (False, 0.5, 3)
     defaults = Settings.from_env({})
     assert (defaults.webhooks, defaults.webhook_interval, defaults.webhook_attempts) == (True, 1.0, 6)
+
+
+async def test_admins_read_a_webhook_and_its_deliveries_through_node(
+    seeded: AsyncEngine,
+    admin: httpx.AsyncClient,
+    editor: httpx.AsyncClient,
+    clock: FixedClock,
+    receiver: Receiver,
+    outbound: httpx.AsyncClient,
+) -> None:
+    webhook_id, _ = await create_webhook(admin, receiver.url, ["ARTICLE_PUBLISHED"])
+    article = await create(editor, title="Read back")
+    await data(editor, PUBLISH, {"id": article["id"]})
+    await tick(seeded, clock, outbound)
+    query = """query ($id: ID!) { node(id: $id) { id ... on Webhook {
+      url events active deliveries { event attempt status responseCode } } } }"""
+    node = (await data(admin, query, {"id": webhook_id}))["node"]
+    assert node == {
+        "id": webhook_id, "url": receiver.url, "events": ["ARTICLE_PUBLISHED"], "active": True,
+        "deliveries": [
+            {"event": "ARTICLE_PUBLISHED", "attempt": 1, "status": "DELIVERED", "responseCode": 200}
+        ],
+    }  # fmt: skip
+    assert (await data(editor, query, {"id": webhook_id}))["node"] is None

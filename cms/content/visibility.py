@@ -21,6 +21,11 @@ def can_edit(viewer: Viewer) -> bool:
     return viewer.role.at_least(Role.EDITOR)
 
 
+def can_administer(viewer: Viewer) -> bool:
+    """ADMIN manages tokens and webhooks, and alone reads webhooks."""
+    return viewer.role.at_least(Role.ADMIN)
+
+
 def article_visible(viewer: Viewer, now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
     """The public reader sees an article only when it is PUBLISHED and its publishedAt has passed. `now` is
     the request's clock reading, or a parameter that will carry it (`reads.NOW`)."""

@@ -13,6 +13,9 @@ from cms.content.errors import BadInput
 from cms.content.ids import typename_of
 from cms.content.lookups import by_id_or_slug, require_one_of
 from cms.content.pagination import PageRequest, SortKey, page_of
+from cms.content.reads import by_keys
+from cms.content.visibility import can_administer
+from cms.graphql.admin import Webhook
 from cms.graphql.changes import ChangeFeed, change_feed
 from cms.graphql.context import Info
 from cms.graphql.enums import Role, SourceKind
@@ -22,6 +25,7 @@ from cms.graphql.pagination import Connection, connection
 from cms.models import Author as AuthorRow
 from cms.models import Category as CategoryRow
 from cms.models import Source as SourceRow
+from cms.models import Webhook as WebhookRow
 
 T = TypeVar("T")
 
@@ -76,6 +80,9 @@ class Query:
             case "Category":
                 row = (await loaders.category_tree()).by_id.get(id)
                 return Category.from_row(row) if row else None
+            case "Webhook" if can_administer(info.context.viewer):
+                rows = await info.context.fetch(*by_keys(WebhookRow.__table__, [id]))  # type: ignore[attr-defined]
+                return Webhook.from_row(rows[0]) if rows else None
         return None
 
     @strawberry.field(description='By id, or by slug with a language (default "en").')
