@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content.errors import DomainError, FieldError, Forbidden, InvalidInput, Unauthenticated
+from cms.content.errors import FieldError, Forbidden, InvalidInput, Unauthenticated
 from cms.content.roles import Role
 from cms.graphql.context import Info
 
@@ -57,16 +57,6 @@ async def write(
 class DeletePayload:
     deleted_id: strawberry.ID | None
     user_errors: list[UserError]
-
-
-def not_yet(info: Info, needed: Role) -> NoReturn:
-    """A mutation whose write is not served yet: callers without the role learn that first."""
-    authorize(info, needed)
-    raise NotYetAvailable("this mutation is not available yet")
-
-
-class NotYetAvailable(DomainError):
-    code = "NOT_IMPLEMENTED"
 
 
 def user_errors(errors: list[FieldError]) -> list[UserError]:
