@@ -61,7 +61,11 @@ def create_app(
     engine = engine or create_engine(settings.async_database_url)
     clock = clock or Clock()
     endpoint = GraphQLEndpoint(
-        engine=engine, clock=clock, examples=examples, graphiql_enabled=settings.graphiql
+        engine=engine,
+        clock=clock,
+        examples=examples,
+        graphiql_enabled=settings.graphiql,
+        planner=settings.planner,
     )
 
     async def healthz(request: Request) -> JSONResponse:
@@ -89,5 +93,6 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    app.state.graphql = endpoint
     app.add_middleware(RequestId)
     return app

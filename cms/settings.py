@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///var/cms.db"
+PLANNER_MODES = ("on", "off", "check")
 
 
 def async_database_url(url: str) -> str:
@@ -44,6 +45,13 @@ class Settings:
     """Seconds between the worker's ticks: how late a delivery or a scheduled publication's event can be."""
     webhook_attempts: int = 6
     """Attempts per delivery before it is FAILED (the waits between: cms.content.webhooks.retry_after)."""
+    planner: str = "on"
+    """Planned reads: "on", "off" (every read on Strawberry's resolvers), or "check" (answer with the
+    resolvers and compare the planner's answer with it: the test suite's differential mode)."""
+
+    def __post_init__(self) -> None:
+        if self.planner not in PLANNER_MODES:
+            raise ValueError(f"CMS_PLANNER must be one of {', '.join(PLANNER_MODES)}, not {self.planner!r}")
 
     @property
     def async_database_url(self) -> str:
@@ -52,7 +60,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read CMS_DATABASE_URL, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL, CMS_SEEDS, CMS_GRAPHIQL, CMS_WEBHOOKS,
-        CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS."""
+        CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS, CMS_PLANNER."""
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("CMS_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -64,6 +72,7 @@ class Settings:
             webhooks=_on(env.get("CMS_WEBHOOKS", "1")),
             webhook_interval=float(env.get("CMS_WEBHOOK_INTERVAL", "1")),
             webhook_attempts=int(env.get("CMS_WEBHOOK_ATTEMPTS", "6")),
+            planner=env.get("CMS_PLANNER", "on").lower(),
         )
 
 

@@ -102,10 +102,23 @@ async def seeded(engine: AsyncEngine) -> AsyncEngine:
 
 @pytest.fixture
 async def client(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(), engine=engine, clock=clock, examples=ROOT / "schema" / "examples")
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    """The public reader's client, in the planner's differential mode (see `checked_app`)."""
+    async with checked_app(engine, clock) as http:
         yield http
+
+
+@contextlib.asynccontextmanager
+async def checked_app(
+    engine: AsyncEngine, clock: FixedClock, headers: dict[str, str] | None = None, planner: str = "check"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the real app. In "check" mode every query the suite sends is answered by Strawberry's
+    resolvers and by the planner, and the test fails if the two answers differ at all."""
+    settings = Settings(planner=planner, webhooks=False)
+    app = create_app(settings, engine=engine, clock=clock, examples=ROOT / "schema" / "examples")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as http:
+        yield http
+    assert app.state.graphql.mismatches == []
 
 
 async def token_for(engine: AsyncEngine, role: Role, name: str | None = None, now: datetime = NOW) -> str:
@@ -120,10 +133,7 @@ async def token_for(engine: AsyncEngine, role: Role, name: str | None = None, no
 @contextlib.asynccontextmanager
 async def client_as(engine: AsyncEngine, clock: FixedClock, token: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app `client` talks to (same engine and clock), sending `token` as a Bearer token."""
-    app = create_app(Settings(), engine=engine, clock=clock, examples=ROOT / "schema" / "examples")
-    headers = {"Authorization": f"Bearer {token}"}
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as http:
+    async with checked_app(engine, clock, {"Authorization": f"Bearer {token}"}) as http:
         yield http
 
 

@@ -8,8 +8,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cms.clock import FixedClock
 from cms.content import articles
-from tests.conftest import data, error_codes, gql
+from tests.conftest import checked_app, data, error_codes, gql
 
 
 async def test_malformed_json_is_a_400_with_a_message(engine: AsyncEngine, client: httpx.AsyncClient) -> None:
@@ -67,20 +68,25 @@ async def test_lookups_need_exactly_one_of_id_or_slug(
     assert error_codes(await gql(client, query)) == ["BAD_USER_INPUT"]
 
 
+@pytest.mark.parametrize("planner", ["on", "off"])
 async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
     seeded: AsyncEngine,
-    client: httpx.AsyncClient,
+    clock: FixedClock,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    planner: str,
 ) -> None:
-    def broken(row: object) -> str:
+    def broken(**_: object) -> str:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(articles, "excerpt_of", broken)
+    monkeypatch.setattr(articles, "page_statement", broken)
     with caplog.at_level(logging.ERROR):
-        response = await client.post(
-            "/graphql", json={"query": "{ articles { nodes { slug } } }"}, headers={"x-request-id": "req-42"}
-        )
+        async with checked_app(seeded, clock, planner=planner) as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": "{ articles { nodes { slug } } }"},
+                headers={"x-request-id": "req-42"},
+            )
     body = response.json()
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "req-42"

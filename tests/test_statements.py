@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from cms.clock import FixedClock
 from cms.content.editing import upsert_article
 from cms.content.records import ArticleRecord, SourceRef
 from cms.db import StatementCounter
-from tests.conftest import NOW, data
+from tests.conftest import NOW, checked_app, data
 
 EVERYTHING = """
 query ($first: Int!) {
@@ -59,14 +59,19 @@ async def _archive(engine: AsyncEngine, count: int) -> None:
             await upsert_article(session, record=record, actor="test", now=NOW)
 
 
+PLANNER = pytest.mark.parametrize("planner", ["on", "off"])  # the planned path, and the resolvers'
+
+
+@PLANNER
 async def test_statement_count_does_not_grow_with_the_page(
-    seeded: AsyncEngine, client: httpx.AsyncClient
+    seeded: AsyncEngine, clock: FixedClock, planner: str
 ) -> None:
     await _archive(seeded, 220)
     counts = {}
     for first in (5, 100):
         with StatementCounter(seeded) as counter:
-            result = await data(client, EVERYTHING, {"first": first})
+            async with checked_app(seeded, clock, planner=planner) as client:
+                result = await data(client, EVERYTHING, {"first": first})
         assert len(result["articles"]["edges"]) == first
         counts[first] = counter.count
     assert counts[5] == counts[100]
@@ -83,9 +88,11 @@ async def test_statement_count_does_not_grow_with_the_page(
         ("{ articles(first: 20) { nodes { title category { path { name } } authors { name } } } }", 3),
     ],
 )
+@PLANNER
 async def test_common_pages_take_few_statements(
-    seeded: AsyncEngine, client: httpx.AsyncClient, query: str, most: int
+    seeded: AsyncEngine, clock: FixedClock, query: str, most: int, planner: str
 ) -> None:
-    with StatementCounter(seeded) as counter:
-        await data(client, query)
+    async with checked_app(seeded, clock, planner=planner) as client:
+        with StatementCounter(seeded) as counter:
+            await data(client, query)
     assert counter.count <= most

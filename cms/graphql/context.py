@@ -17,6 +17,7 @@ from cms.db import Snapshot, snapshot
 
 if TYPE_CHECKING:
     from cms.graphql.loaders import Loaders
+    from cms.graphql.plan.planner import Planner
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Context:
     now: datetime
     request_id: str
     statements: int = 0
+    planner: Planner | None = None
     _snapshot: Snapshot | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 import strawberry
-from graphql import GraphQLError, parse
+from graphql import DocumentNode, GraphQLError, parse
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -36,6 +36,11 @@ LIMIT_RULES = [
 
 
 _parse = lru_cache(maxsize=DOCUMENTS_CACHED)(parse)
+
+
+def parsed(query: str) -> DocumentNode:
+    """A document parsed as Strawberry parses it here (the token limit included), from the same cache."""
+    return _parse(query, max_tokens=MAX_TOKENS)
 
 
 class ParsedDocuments(SchemaExtension):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from cms import graphiql
@@ -20,17 +23,40 @@ from cms.content import tokens
 from cms.content.errors import Unauthenticated
 from cms.content.roles import PUBLIC
 from cms.graphql.context import Context
+from cms.graphql.plan.planner import Planner
 from cms.graphql.schema import schema
+
+log = logging.getLogger("cms.graphql")
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    query: str
+    variables: dict[str, Any] | None
+    role: str
+    expected: bytes
+    got: bytes
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
     """GraphQL over HTTP: a request that cannot be executed at all (bad JSON, syntax, validation) is a 400."""
 
-    def __init__(self, *, engine: AsyncEngine, clock: Clock, examples: Path, graphiql_enabled: bool) -> None:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        clock: Clock,
+        examples: Path,
+        graphiql_enabled: bool,
+        planner: str = "on",
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql_enabled else None)
         self.engine = engine
         self.clock = clock
         self.examples = examples
+        self.planner = Planner(schema) if planner != "off" else None
+        self.checking = planner == "check"
+        self.mismatches: list[Mismatch] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,6 +68,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             viewer=PUBLIC,
             now=self.clock.now(),
             request_id=scope.get("state", {}).get("request_id", "-"),
+            planner=self.planner,
         )
         try:
             await self.authenticate(request, context)
@@ -65,11 +92,43 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         await tokens.record_use(self.engine, caller=caller, now=context.now)
         context.viewer = caller.viewer
 
-    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        result = await super().execute_single(*args, **kwargs)
+    async def execute_single(self, **kwargs: Any) -> ExecutionResult:
+        """The planner's answer when it has one; else, or when checking, Strawberry's."""
+        request: GraphQLRequestData = kwargs["request_data"]
+        context: Context = kwargs["context"]
+        if not self.checking and (planned := await self._planned(request, context)) is not None:
+            return planned
+        result = await super().execute_single(**kwargs)
         if result.data is None and result.errors and all(error.path is None for error in result.errors):
             kwargs["sub_response"].status_code = 400
+        if self.checking:
+            await self._check(request, context, result)
         return result
+
+    async def _planned(self, request: GraphQLRequestData, context: Context) -> ExecutionResult | None:
+        if self.planner is None or not request.query:
+            return None
+        return await self.planner.run(request.query, request.operation_name, request.variables, context)
+
+    async def _check(self, request: GraphQLRequestData, served: Context, result: ExecutionResult) -> None:
+        """Differential mode: the planner answers the same request in a snapshot of its own; any difference
+        from Strawberry's answer (or an answer where Strawberry had errors) is a mismatch, logged and kept."""
+        own = served.request_id
+        context = Context(engine=self.engine, viewer=served.viewer, now=served.now, request_id=own)
+        try:
+            planned = await self._planned(request, context)
+        finally:
+            await context.close()
+        if planned is None:
+            return
+        expected = orjson.dumps({"data": result.data, "errors": bool(result.errors)})
+        got = orjson.dumps({"data": planned.data, "errors": False})
+        if got != expected:
+            mismatch = Mismatch(
+                request.query or "", request.variables, served.viewer.role.value, expected, got
+            )
+            self.mismatches.append(mismatch)
+            log.error("planner mismatch [request %s]: %s", own, mismatch)
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # its JSONDecodeError is json's, so a bad body is still a 400

@@ -1,0 +1,1 @@
+"""The planned read path: query documents compiled once into batched statements and response builders."""

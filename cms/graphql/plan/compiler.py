@@ -1,0 +1,167 @@
+"""Compiling an operation into Shapes: fields collected as GraphQL collects them, and each field mapped by the
+`fields` registry. What the registry does not know makes the operation Unplannable, with the field named."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLIncludeDirective,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLSkipDirective,
+    InlineFragmentNode,
+    SelectionSetNode,
+    VariableNode,
+    Visitor,
+    get_named_type,
+    visit,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
+from strawberry.types.arguments import convert_arguments
+
+from cms.graphql.plan.shapes import Arguments, Shape, Slot, Value
+
+
+class Unplannable(Exception):
+    """The operation asks for something the planner does not cover: Strawberry answers it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+Fields = dict[str, list[FieldNode]]
+FieldCompiler = Callable[["Compiler", "Selected"], Slot]
+
+
+@dataclass(frozen=True)
+class Selected:
+    """One response key: its field's nodes (merged), definition, and parent type."""
+
+    key: str
+    nodes: list[FieldNode]
+    definition: GraphQLField
+    parent: GraphQLObjectType
+
+    @property
+    def name(self) -> str:
+        return self.nodes[0].name.value
+
+
+@dataclass
+class Compiler:
+    """Compiles one operation under the values of the variables that decide its shape."""
+
+    schema: GraphQLSchema
+    strawberry_schema: Any
+    fragments: Mapping[str, FragmentDefinitionNode]
+    variables: VariableValues
+    registry: Mapping[tuple[str, str], FieldCompiler]
+    shape_variables: set[str] = field(default_factory=set)
+
+    def shape(self, type_: GraphQLObjectType, selection_sets: list[SelectionSetNode]) -> Shape:
+        collected: Fields = {}
+        for selection_set in selection_sets:
+            self._collect(type_, selection_set, collected, set())
+        slots = []
+        for key, nodes in collected.items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                slots.append(_typename(key, type_.name))
+                continue
+            compile_field = self.registry.get((type_.name, name))
+            if compile_field is None:
+                raise Unplannable(f"{type_.name}.{name}")
+            slots.append(compile_field(self, Selected(key, nodes, type_.fields[name], type_)))
+        return Shape(type_.name, slots)
+
+    def child(self, selected: Selected, type_name: str | None = None) -> Shape:
+        """The Shape of a field's merged sub-selections on its (or the given concrete) object type."""
+        named = self.schema.get_type(type_name) if type_name else get_named_type(selected.definition.type)
+        assert isinstance(named, GraphQLObjectType)
+        return self.shape(named, [node.selection_set for node in selected.nodes if node.selection_set])
+
+    def arguments(self, selected: Selected) -> Arguments:
+        """The field's arguments as its resolver gets them (Strawberry's input objects, Python names);
+        worked out once here unless a variable is in them."""
+        node = selected.nodes[0]
+        strawberry_field = selected.definition.extensions["strawberry-definition"]
+        schema = self.strawberry_schema
+
+        def convert(variables: VariableValues | None) -> dict[str, Any]:
+            raw = get_argument_values(selected.definition, node, variables)
+            return convert_arguments(raw, strawberry_field.arguments, schema.schema_converter.scalar_registry,
+                                     schema.config)  # fmt: skip
+
+        if not _has_variables(node):
+            constant = convert(None)
+            return lambda run: constant
+        return lambda run: convert(run.variables)
+
+    def _collect(
+        self, type_: GraphQLObjectType, selection_set: SelectionSetNode, out: Fields, visited: set[str]
+    ) -> None:
+        for selection in selection_set.selections:
+            if not self._included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                out.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                if condition is None or self._applies(condition.name.value, type_):
+                    self._collect(type_, selection.selection_set, out, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if name in visited or fragment is None:
+                    continue
+                visited.add(name)
+                if self._applies(fragment.type_condition.name.value, type_):
+                    self._collect(type_, fragment.selection_set, out, visited)
+
+    def _included(self, node: Any) -> bool:
+        """@skip and @include; the variables they read become part of the plan's cache key."""
+        for directive in node.directives or ():
+            for argument in directive.arguments or ():
+                if isinstance(argument.value, VariableNode):
+                    self.shape_variables.add(argument.value.name.value)
+        skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
+        if skip is not None and skip["if"] is True:
+            return False
+        include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
+        return not (include is not None and include["if"] is False)
+
+    def _applies(self, condition: str, type_: GraphQLObjectType) -> bool:
+        if condition == type_.name:
+            return True
+        abstract = self.schema.get_type(condition)
+        return isinstance(abstract, GraphQLInterfaceType) and abstract in type_.interfaces
+
+
+def _typename(key: str, name: str) -> Slot:
+    return Value(key, lambda obj, run: name)
+
+
+class _VariableFinder(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_variable(self, *_: Any) -> None:
+        self.found = True
+
+
+def _has_variables(node: FieldNode) -> bool:
+    finder = _VariableFinder()
+    for argument in node.arguments or ():
+        visit(argument, finder)
+    return finder.found

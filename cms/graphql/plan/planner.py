@@ -1,0 +1,144 @@
+"""The planner: a query document that Strawberry would accept is compiled once into a plan, then run with no
+per-field resolution. What it cannot plan, or a request that ends in an error, runs on Strawberry, counted by
+reason: Strawberry stays the schema, the validator, the fallback and the reference.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import VariableValues, get_variable_values
+from strawberry.types import ExecutionResult
+
+from cms.content.errors import DomainError
+from cms.graphql.context import Context
+from cms.graphql.plan.compiler import Compiler, Unplannable
+from cms.graphql.plan.fields import REGISTRY, ROOT
+from cms.graphql.plan.shapes import Run, Shape
+from cms.graphql.schema import LIMIT_RULES, Schema, parsed
+
+log = logging.getLogger("cms.planner")
+PLANS_CACHED = 512
+
+
+@dataclass(frozen=True)
+class Plan:
+    root: Shape
+
+
+@dataclass
+class _Entry:
+    """What is known of one (document, operation): the variables that decide its shape, and a plan (or the
+    reason there is none) for each of their values seen."""
+
+    operation: OperationDefinitionNode | None
+    fragments: Mapping[str, FragmentDefinitionNode]
+    shape_variables: tuple[str, ...] | None = None
+    plans: dict[tuple[Any, ...], Plan | str] | None = None
+
+
+class Planner:
+    """Plans per document; `fallbacks` counts, per reason, the requests Strawberry answered instead."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.fallbacks: Counter[str] = Counter()
+        self.planned = 0
+        self._entries: OrderedDict[tuple[str, str | None], _Entry] = OrderedDict()
+
+    async def run(
+        self, query: str, operation_name: str | None, variables: dict[str, Any] | None, context: Context
+    ) -> ExecutionResult | None:
+        """The result of a planned run, or None: Strawberry must answer (and the reason is counted)."""
+        entry = self._entry(query, operation_name)
+        if entry.operation is None:
+            return self._fallback("not a valid query")
+        coerced = get_variable_values(
+            self.schema._schema, entry.operation.variable_definitions or (), variables or {}
+        )
+        if not isinstance(coerced, VariableValues):
+            return self._fallback("variables")
+        plan = self._plan(entry, coerced)
+        if isinstance(plan, str):
+            return self._fallback(plan)
+        run = Run(context, coerced)
+        try:
+            await plan.root.load([ROOT], run)
+            data = plan.root.build(ROOT, run)
+        except DomainError as error:  # Strawberry reports it, in the contract's words
+            return self._fallback(f"error: {error.code}")
+        except Unplannable as error:  # found only with the values in hand
+            return self._fallback(f"unplanned {error.reason}")
+        except Exception:  # Strawberry runs it again, and masks what fails there as well
+            log.exception("planner: unexpected error [request %s]", context.request_id)
+            return self._fallback("unexpected error")
+        self.planned += 1
+        return ExecutionResult(data=data, errors=None)
+
+    def _fallback(self, reason: str) -> None:
+        self.fallbacks[reason] += 1
+        log.debug("planner: Strawberry answers (%s)", reason)
+
+    def _entry(self, query: str, operation_name: str | None) -> _Entry:
+        key = (query, operation_name)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Entry(*_operation(self.schema, query, operation_name))
+            if len(self._entries) > PLANS_CACHED:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(key)
+        return entry
+
+    def _plan(self, entry: _Entry, variables: VariableValues) -> Plan | str:
+        assert entry.operation is not None
+        if entry.shape_variables is not None and entry.plans is not None:
+            values = tuple(variables.coerced.get(name) for name in entry.shape_variables)
+            if values in entry.plans:
+                return entry.plans[values]
+        compiler = Compiler(self.schema._schema, self.schema, entry.fragments, variables, REGISTRY)
+        query_type = self.schema._schema.query_type
+        assert query_type is not None
+        plan: Plan | str
+        try:
+            plan = Plan(compiler.shape(query_type, [entry.operation.selection_set]))
+        except Unplannable as error:
+            plan = f"unplanned field {error.reason}"
+        entry.shape_variables = tuple(sorted(compiler.shape_variables))
+        values = tuple(variables.coerced.get(name) for name in entry.shape_variables)
+        entry.plans = entry.plans or {}
+        entry.plans[values] = plan
+        return plan
+
+
+def _operation(
+    schema: Schema, query: str, operation_name: str | None
+) -> tuple[OperationDefinitionNode | None, Mapping[str, FragmentDefinitionNode]]:
+    """The query operation to run, if the document parses, validates as Strawberry validates it, and names
+    exactly one such operation; else None (Strawberry answers, with its errors)."""
+    try:
+        document: DocumentNode = parsed(query)
+    except GraphQLError:
+        return None, {}
+    if validate(schema._schema, document, [*specified_rules, *LIMIT_RULES]):
+        return None, {}
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+        return None, {}
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    return operations[0], fragments

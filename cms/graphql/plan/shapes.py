@@ -1,0 +1,149 @@
+"""What a compiled plan is made of: a Shape per selection set, a Slot per response key.
+
+A plan runs in two passes over the objects of each level. `load` fetches what a level needs in one
+statement per slot, whatever the number of objects (the statement counts of the loaders, or fewer), and
+then loads the level below; `build` makes the response dicts, keys in GraphQL order, from rows in hand.
+No resolver is called and no coroutine is made per field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cms.content.categories import TREE, CategoryTree
+from cms.graphql.context import Context
+
+Json = Any
+
+
+@dataclass
+class Run:
+    """One execution of a plan: the request's context, its variables, and what the load pass fetched."""
+
+    context: Context
+    variables: Mapping[str, Any]
+    fetched: dict[int, dict[int, Any]] = field(default_factory=dict)
+    tree: CategoryTree | None = None
+
+    async def category_tree(self) -> CategoryTree:
+        if self.tree is None:
+            self.tree = CategoryTree.of(await self.context.fetch(TREE))
+        return self.tree
+
+
+Arguments = Callable[[Run], dict[str, Any]]
+"""A field's arguments for this run: computed once at compile time when no variable is in them."""
+
+
+class Slot:
+    """One response key of a selection set."""
+
+    key: str
+
+    async def load(self, objects: Sequence[Any], run: Run) -> None:
+        """Fetch what building this key needs, for all the level's objects at once."""
+
+    def build(self, obj: Any, run: Run) -> Json:
+        raise NotImplementedError
+
+
+@dataclass(eq=False)
+class Shape:
+    """A selection set on one object type."""
+
+    typename: str
+    slots: list[Slot]
+
+    async def load(self, objects: Sequence[Any], run: Run) -> None:
+        if objects:
+            for slot in self.slots:
+                await slot.load(objects, run)
+
+    def build(self, obj: Any, run: Run) -> dict[str, Json]:
+        return {slot.key: slot.build(obj, run) for slot in self.slots}
+
+
+@dataclass(eq=False)
+class Polymorphic:
+    """A selection set on an interface: a Shape per concrete type, chosen per object."""
+
+    shapes: dict[str, Shape]
+    typename_of: Callable[[Any], str]
+
+    async def load(self, objects: Sequence[Any], run: Run) -> None:
+        for typename, shape in self.shapes.items():
+            await shape.load([o for o in objects if self.typename_of(o) == typename], run)
+
+    def build(self, obj: Any, run: Run) -> dict[str, Json]:
+        return self.shapes[self.typename_of(obj)].build(obj, run)
+
+
+Selection = Shape | Polymorphic
+
+
+@dataclass(eq=False)
+class Value(Slot):
+    """A leaf, or anything made from the object alone."""
+
+    key: str
+    get: Callable[[Any, Run], Json]
+
+    def build(self, obj: Any, run: Run) -> Json:
+        return self.get(obj, run)
+
+
+@dataclass(eq=False)
+class Nested(Slot):
+    """An object or list of objects made from the parent in hand (no statement of its own); `needs_tree`
+    when it is made from the category tree, which is then read once for the whole run."""
+
+    key: str
+    get: Callable[[Any, Run], Any]
+    selection: Selection
+    many: bool = False
+    needs_tree: bool = False
+
+    async def load(self, objects: Sequence[Any], run: Run) -> None:
+        if self.needs_tree:
+            await run.category_tree()
+        children = [self.get(obj, run) for obj in objects]
+        await self.selection.load(_flat(children, self.many), run)
+
+    def build(self, obj: Any, run: Run) -> Json:
+        return _shaped(self.get(obj, run), self.selection, self.many, run)
+
+
+@dataclass(eq=False)
+class Fetched(Slot):
+    """A value that costs a statement: `fetch` answers for all of a level's objects at once (by `id(obj)`)."""
+
+    key: str
+    fetch: Callable[[Sequence[Any], Run], Awaitable[dict[int, Any]]]
+    selection: Selection | None = None
+    many: bool = False
+
+    async def load(self, objects: Sequence[Any], run: Run) -> None:
+        found = await self.fetch(objects, run)
+        run.fetched.setdefault(id(self), {}).update(found)
+        if self.selection is not None:
+            await self.selection.load(_flat(list(found.values()), self.many), run)
+
+    def build(self, obj: Any, run: Run) -> Json:
+        value = run.fetched[id(self)].get(id(obj))
+        return value if self.selection is None else _shaped(value, self.selection, self.many, run)
+
+
+def _flat(values: list[Any], many: bool) -> list[Any]:
+    if many:
+        return [item for value in values if value for item in value]
+    return [value for value in values if value is not None]
+
+
+def _shaped(value: Any, selection: Selection, many: bool, run: Run) -> Json:
+    if value is None:
+        return None
+    if many:
+        return [selection.build(item, run) for item in value]
+    return selection.build(value, run)
