@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cms.clock import FixedClock
 from cms.content.roles import Role, Viewer
 from cms.graphql.context import Context
 from cms.graphql.plan.planner import Planner
 from cms.graphql.schema import schema
-from tests.conftest import NOW, ROOT
+from tests.conftest import NOW, ROOT, checked_app, data, error_codes, gql, token_for
 from tests.documents import Known, random_document
 
 EXAMPLES = sorted((ROOT / "schema" / "examples").glob("*.graphql"))
@@ -82,3 +83,27 @@ async def test_random_documents_are_answered_alike(seeded: AsyncEngine, role: Ro
                 mismatches.append((document.query, document.variables, expected[:400], got[:400]))
     assert mismatches == []
     assert planned >= RANDOM_DOCUMENTS * 0.6, planner.fallbacks
+
+
+async def test_admins_see_what_was_planned_and_why_the_rest_was_not(
+    seeded: AsyncEngine, clock: FixedClock
+) -> None:
+    stats = "{ planner { enabled planned fallbacks { reason count } } }"
+    admin_token = await token_for(seeded, Role.ADMIN)
+    async with checked_app(seeded, clock, {"Authorization": f"Bearer {admin_token}"}, planner="on") as admin:
+        for _ in range(3):
+            await data(admin, "{ articles(first: 2) { nodes { slug } } }")
+        await gql(admin, "{ articles(first: 0) { nodes { slug } } }")
+        await data(admin, '{ article(slug: "unesco-mission-nagorno-karabakh") { revisions { totalCount } } }')
+        seen = (await data(admin, stats))["planner"]
+    assert seen["enabled"] is True
+    assert seen["planned"] == 3
+    assert {f["reason"]: f["count"] for f in seen["fallbacks"]} == {
+        "error: BAD_USER_INPUT": 1,
+        "unplanned field Article.revisions": 1,
+        "unplanned field Query.planner": 1,
+    }
+    async with checked_app(seeded, clock, planner="on") as public:
+        assert error_codes(await gql(public, stats)) == ["FORBIDDEN"]
+    async with checked_app(seeded, clock, {"Authorization": f"Bearer {admin_token}"}, planner="off") as off:
+        assert (await data(off, stats))["planner"] == {"enabled": False, "planned": 0, "fallbacks": []}

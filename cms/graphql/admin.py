@@ -9,7 +9,9 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cms.content import tokens, webhooks
+from cms.content.errors import Forbidden
 from cms.content.roles import Role
+from cms.content.visibility import can_administer
 from cms.graphql.context import Info
 from cms.graphql.enums import WebhookEvent
 from cms.graphql.nodes import Node
@@ -152,3 +154,32 @@ class AdminMutation:
 
         deleted, errors = await write(info, Role.ADMIN, change)
         return DeletePayload(deleted_id=strawberry.ID(deleted) if deleted else None, user_errors=errors)
+
+
+@strawberry.type(description="How reads were answered since this process started (ADMIN only).")
+class PlannerStats:
+    enabled: bool
+    planned: int = strawberry.field(description="Requests the planner answered.")
+    fallbacks: list[PlannerFallback] = strawberry.field(
+        description="Requests the resolvers answered, by reason."
+    )
+
+
+@strawberry.type
+class PlannerFallback:
+    reason: str
+    count: int
+
+
+def planner_stats(info: Info) -> PlannerStats:
+    if not can_administer(info.context.viewer):
+        raise Forbidden("the planner's figures are for admins")
+    planner = info.context.planner
+    if planner is None:
+        return PlannerStats(enabled=False, planned=0, fallbacks=[])
+    counted = planner.fallbacks.most_common()
+    return PlannerStats(
+        enabled=True,
+        planned=planner.planned,
+        fallbacks=[PlannerFallback(reason=reason, count=count) for reason, count in counted],
+    )

@@ -15,7 +15,7 @@ from cms.content.lookups import by_id_or_slug, require_one_of
 from cms.content.pagination import PageRequest, SortKey, page_of
 from cms.content.reads import by_keys
 from cms.content.visibility import can_administer
-from cms.graphql.admin import Webhook
+from cms.graphql.admin import PlannerStats, Webhook, planner_stats
 from cms.graphql.changes import ChangeFeed, change_feed
 from cms.graphql.context import Info
 from cms.graphql.enums import Role, SourceKind
@@ -197,6 +197,10 @@ class Query:
     )
     async def changes(self, info: Info, since: str | None = None, first: int | None = 100) -> ChangeFeed:
         return await change_feed(info, since=since, first=first)
+
+    @strawberry.field(description="ADMIN only: reads the planner answered, and why others were not.")
+    def planner(self, info: Info) -> PlannerStats:
+        return planner_stats(info)
 
     @strawberry.field
     def viewer(self, info: Info) -> Viewer:

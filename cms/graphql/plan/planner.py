@@ -117,6 +117,8 @@ class Planner:
             plan = Plan(compiler.shape(query_type, [entry.operation.selection_set]))
         except Unplannable as error:
             plan = f"unplanned field {error.reason}"
+            name = entry.operation.name.value if entry.operation.name else "anonymous"
+            log.info("planner: query %s runs on the resolvers (%s)", name, plan)
         entry.shape_variables = tuple(sorted(compiler.shape_variables))
         values = tuple(variables.coerced.get(name) for name in entry.shape_variables)
         entry.plans = entry.plans or {}
