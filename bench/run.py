@@ -63,6 +63,7 @@ EXAMPLES = ROOT / "schema" / "examples"
 HOST = "127.0.0.1"
 BIN = Path(sys.executable).parent
 CMS_SERVER = [str(BIN / "cms"), "serve"]  # as `make run` serves it
+CMS_MODES = {"CMS": "on", "CMS, planner off": "off"}  # the planned reads (the default) and the resolvers
 BASELINE_SERVER = [str(BIN / "python"), str(ROOT / "bench" / "baseline.py")]
 CONNECTIONS, THREADS, WARM_UP, DURATION, REQUEST_TIMEOUT = 32, 2, 2, 10, 10
 SETTLE_TIMEOUT = 300
@@ -198,29 +199,31 @@ def main() -> None:
         scenario.file.write_text("".join(lines))
     statements = asyncio.run(count_statements(cases, DATABASE))
     loads: dict[tuple[str, str], Load] = {}
-    with _serving(CMS_SERVER, env, "cms") as (cms, port):
-        for scenario in cases:
-            console.print(f"[bold]CMS[/] {scenario.label}")
-            loads[scenario.name, "CMS"] = _load(wrk, port, scenario)
-        console.print("[bold]CMS[/] static-site walk")
-        walk = _walk(port)
-        figures["Peak memory (VmHWM), CMS"] = _peak_memory(cms.pid)
-    with _serving(BASELINE_SERVER, env, "baseline") as (server, port):
+    for server, mode in CMS_MODES.items():
+        with _serving(CMS_SERVER, {**env, "CMS_PLANNER": mode}, f"cms-planner-{mode}") as (cms, port):
+            for scenario in cases:
+                console.print(f"[bold]{server}[/] {scenario.label}")
+                loads[scenario.name, server] = _load(wrk, port, scenario)
+            console.print(f"[bold]{server}[/] static-site walk")
+            walk = _walk(port)
+            figures[f"Peak memory (VmHWM), {server}"] = _peak_memory(cms.pid)
+        per_page = statements["walk", server]
+        figures[f"Static-site walk, {server}"] = (
+            f"{walk.seconds:.1f} s: {walk.articles:,} published articles in {walk.pages} pages of "
+            f"{WALK_PAGE} ({walk.articles / walk.seconds:,.0f} articles/s, {per_page:g} SQL statements a page)"
+        )
+    with _serving(BASELINE_SERVER, env, "baseline") as (server_process, port):
         for scenario in cases[:2]:
             console.print(f"[bold]baseline[/] {scenario.label}")
             loads[scenario.name, "baseline"] = _load(wrk, port, scenario)
-        figures["Peak memory (VmHWM), baseline"] = _peak_memory(server.pid)
-    figures["Static-site walk"] = (
-        f"{walk.seconds:.1f} s: {walk.articles:,} published articles in {walk.pages} pages of {WALK_PAGE} "
-        f"({walk.articles / walk.seconds:,.0f} articles/s, {statements['walk', 'CMS']:g} SQL statements "
-        "a page)"
-    )
-    for scenario in cases[:2]:
-        cms_load, base_load = loads[scenario.name, "CMS"], loads[scenario.name, "baseline"]
-        figures[f"CMS/baseline, {scenario.label.lower()}"] = (
-            f"{cms_load.per_second / base_load.per_second:.2g}× the requests/s, "
-            f"{cms_load.p50_ms / base_load.p50_ms:.3g}× the p50 latency"
-        )
+        figures["Peak memory (VmHWM), baseline"] = _peak_memory(server_process.pid)
+    for server in CMS_MODES:
+        for scenario in cases[:2]:
+            cms_load, base_load = loads[scenario.name, server], loads[scenario.name, "baseline"]
+            figures[f"{server}/baseline, {scenario.label.lower()}"] = (
+                f"{cms_load.per_second / base_load.per_second:.2g}× the requests/s, "
+                f"{cms_load.p50_ms / base_load.p50_ms:.3g}× the p50 latency"
+            )
     report(console, cases, loads, statements, figures)
 
 
@@ -252,23 +255,29 @@ async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[
     counting = StatementCounter(engine).__enter__()
     base = baseline.create_app(str(database))
     servers: dict[str, tuple[ASGIApp, Callable[[], int]]] = {
-        "CMS": (
-            create_app(Settings(database_url=url), engine=engine, examples=EXAMPLES),
+        server: (
+            create_app(
+                Settings(database_url=url, planner=mode, webhooks=False), engine=engine, examples=EXAMPLES
+            ),
             lambda: counting.count,
-        ),
-        "baseline": (base, lambda: base.state.database.statements),
-    }
+        )
+        for server, mode in CMS_MODES.items()
+    } | {"baseline": (base, lambda: base.state.database.statements)}
     hundred = {**cases[0].bodies[0], "variables": {"first": 100}}
     walk = {"query": WALK, "variables": {"first": WALK_PAGE, "after": None}}
     shared = {s.name: s.bodies[:5] for s in cases[:2]} | {"front100": [hundred]}
-    plans = {"CMS": {s.name: s.bodies[:5] for s in cases} | shared | {"walk": [walk]}, "baseline": shared}
+    every = {s.name: s.bodies[:5] for s in cases} | shared | {"walk": [walk]}
+    plans = dict.fromkeys(CMS_MODES, every) | {"baseline": shared}
     found: dict[tuple[str, str], float] = {}
     answers: dict[tuple[str, str], list[str]] = {}
     for server, (app, counter) in servers.items():
         for name, bodies in plans[server].items():
             found[name, server], answers[name, server] = await _per_request(app, counter, bodies)
     await engine.dispose()
-    differ = [name for name in shared if answers[name, "CMS"] != answers[name, "baseline"]]
+    differ = [
+        f"{name} ({server})" for name in shared for server in CMS_MODES
+        if answers[name, server] != answers[name, "baseline"]
+    ]  # fmt: skip
     if differ:
         raise SystemExit(f"bench: the baseline does not answer as the CMS does: {', '.join(differ)}")
     return found
