@@ -207,10 +207,10 @@ def main() -> None:
             console.print(f"[bold]{server}[/] static-site walk")
             walk = _walk(port)
             figures[f"Peak memory (VmHWM), {server}"] = _peak_memory(cms.pid)
-        per_page = statements["walk", server]
+        rate, per_page = walk.articles / walk.seconds, statements["walk", server]
         figures[f"Static-site walk, {server}"] = (
             f"{walk.seconds:.1f} s: {walk.articles:,} published articles in {walk.pages} pages of "
-            f"{WALK_PAGE} ({walk.articles / walk.seconds:,.0f} articles/s, {per_page:g} SQL statements a page)"
+            f"{WALK_PAGE} ({rate:,.0f} articles/s, {per_page:g} SQL statements a page)"
         )
     with _serving(BASELINE_SERVER, env, "baseline") as (server_process, port):
         for scenario in cases[:2]:
