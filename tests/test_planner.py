@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cms.clock import FixedClock
 from cms.content.roles import Role, Viewer
 from cms.graphql.context import Context
+from cms.graphql.plan.fields import REGISTRY
 from cms.graphql.plan.planner import Planner
+from cms.graphql.plan.shapes import Value
 from cms.graphql.schema import schema
 from tests.conftest import NOW, ROOT, checked_app, data, error_codes, gql, token_for
 from tests.documents import Known, random_document
@@ -107,3 +109,28 @@ async def test_admins_see_what_was_planned_and_why_the_rest_was_not(
         assert error_codes(await gql(public, stats)) == ["FORBIDDEN"]
     async with checked_app(seeded, clock, {"Authorization": f"Bearer {admin_token}"}, planner="off") as off:
         assert (await data(off, stats))["planner"] == {"enabled": False, "planned": 0, "fallbacks": []}
+
+
+@pytest.mark.parametrize(
+    ("typename", "field_name", "broken"),
+    [
+        ("Article", "title", lambda row, run: row.title.upper()),
+        ("Author", "name", lambda row, run: None),
+        ("PageInfo", "hasNextPage", lambda conn, run: not conn.page.has_next),
+    ],
+    ids=["title", "name", "hasNextPage"],
+)
+async def test_a_broken_mapping_is_caught(
+    seeded: AsyncEngine, monkeypatch: pytest.MonkeyPatch, typename: str, field_name: str, broken: Any
+) -> None:
+    """The differential comparison has teeth: one field mapped wrongly makes the example pages differ."""
+    monkeypatch.setitem(
+        REGISTRY, (typename, field_name), lambda compiler, selected: Value(selected.key, broken)
+    )
+    planner = Planner(schema)
+    differing = []
+    for example in EXAMPLES:
+        variables = json.loads(example.with_suffix(".json").read_text())
+        expected, got = await both(seeded, planner, VIEWERS[Role.READER], example.read_text(), variables)
+        differing += [example.stem] if got != expected else []
+    assert differing
