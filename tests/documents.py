@@ -82,7 +82,8 @@ class _Writer:
         return " ".join(parts)
 
     def _wanted(self, typename: str, name: str) -> bool:
-        return not (typename == "Query" and name == "changes")
+        """Not the change feed (its reads record due publications) nor the planner's own figures."""
+        return not (typename == "Query" and name in ("changes", "planner"))
 
     def _field(self, type_: GraphQLObjectType, name: str, depth: int) -> str:
         definition = type_.fields[name]

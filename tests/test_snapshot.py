@@ -14,9 +14,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cms.content.roles import PUBLIC
 from cms.db import READERS, Snapshot, create_engine, snapshot
 from cms.files.importer import import_paths
-from cms.models import Article
+from cms.graphql.context import Context
+from cms.models import Article, Author
 from cms.settings import async_database_url
 from tests.conftest import NOW, SEEDS, error_codes
 
@@ -93,3 +95,20 @@ async def test_an_error_that_nulls_the_response_leaves_no_connection_behind(
         assert response.status_code == 200
         assert set(error_codes(response.json())) <= {"FORBIDDEN", "BAD_USER_INPUT"}
     assert seeded.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_one_cancelled_waiter_does_not_cancel_a_read_others_share(seeded: AsyncEngine) -> None:
+    """graphql-core cancels a failed field's siblings; a resolver elsewhere awaiting the same read (the
+    category tree, or a loader's key) must still get it, not a CancelledError that fails the request."""
+    context = Context(engine=seeded, viewer=PUBLIC, now=NOW, request_id="shared")
+    author_id = (await context.fetch(select(Author.id).limit(1)))[0].id
+    shared = [context.loaders.category_tree, lambda: context.loaders.author_by_id.load(author_id)]
+    try:
+        for read in shared:
+            cancelled, waiting = asyncio.ensure_future(read()), asyncio.ensure_future(read())
+            await asyncio.sleep(0)  # one turn of the loop: both now wait on the one shared read
+            cancelled.cancel()
+            assert await waiting
+            assert cancelled.cancelled()
+    finally:
+        await context.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -40,6 +40,17 @@ class ArticleListKey:
 
 
 LinkBuilder = Callable[[Sequence[str], Any], articles.Links]
+V = TypeVar("V")
+
+
+class Loader(DataLoader[K, V]):
+    """A DataLoader whose shared results survive one waiter's cancellation. When a field errors,
+    graphql-core cancels its siblings; a task cancelled while awaiting a future cancels that future, and
+    every other resolver awaiting the same key (or read) would get CancelledError, which no resolver turns
+    into a GraphQL error: the request would fail whole."""
+
+    def load(self, key: K) -> Awaitable[V]:
+        return asyncio.shield(super().load(key))
 
 
 class Loaders:
@@ -68,27 +79,28 @@ class Loaders:
         self._category_tree: asyncio.Future[CategoryTree] | None = None
 
     async def category_tree(self) -> CategoryTree:
-        """The whole category tree, read once per request however many resolvers ask at the same time."""
+        """The whole category tree, read once per request however many resolvers ask at the same time (see
+        `Loader` on why the shared read is shielded)."""
         if self._category_tree is None:
             self._category_tree = asyncio.ensure_future(self._read_category_tree())
-        return await self._category_tree
+        return await asyncio.shield(self._category_tree)
 
     async def _read_category_tree(self) -> CategoryTree:
         return CategoryTree.of(await self.context.fetch(TREE))
 
-    def _by_key(self, read: Callable[[list[str]], Read], key: str) -> DataLoader[str, Any]:
+    def _by_key(self, read: Callable[[list[str]], Read], key: str) -> Loader[str, Any]:
         async def load(keys: list[str]) -> list[Any]:
             found = {getattr(row, key): row for row in await self.context.fetch(*read(keys))}
             return [found.get(k) for k in keys]
 
-        return DataLoader(load_fn=load)
+        return Loader(load_fn=load)
 
-    def _lists(self, read: Callable[[list[str]], Read], key: str) -> DataLoader[str, list[Any]]:
+    def _lists(self, read: Callable[[list[str]], Read], key: str) -> Loader[str, list[Any]]:
         async def load(keys: list[str]) -> list[list[Any]]:
             groups = _grouped(await self.context.fetch(*read(keys)), key)
             return [groups.get(k, []) for k in keys]
 
-        return DataLoader(load_fn=load)
+        return Loader(load_fn=load)
 
     def _shapes(self, keys: list[ArticleListKey]) -> dict[tuple[Any, ...], list[str]]:
         shapes: dict[tuple[Any, ...], list[str]] = defaultdict(list)
@@ -96,7 +108,7 @@ class Loaders:
             shapes[(key.f, key.order, key.page, key.option)].append(key.parent_id)
         return shapes
 
-    def _article_pages(self, links: LinkBuilder) -> DataLoader[ArticleListKey, tuple[Page[Any], SortKey]]:
+    def _article_pages(self, links: LinkBuilder) -> Loader[ArticleListKey, tuple[Page[Any], SortKey]]:
         """Pages of articles for many parents: one statement per distinct argument shape."""
         ctx = self.context
 
@@ -112,9 +124,9 @@ class Loaders:
                     pages[(parent, f, order, page, option)] = (page_of(groups.get(parent, []), page), sort)
             return [pages[(k.parent_id, k.f, k.order, k.page, k.option)] for k in keys]
 
-        return DataLoader(load_fn=load)
+        return Loader(load_fn=load)
 
-    def _article_counts(self, links: LinkBuilder) -> DataLoader[ArticleListKey, int]:
+    def _article_counts(self, links: LinkBuilder) -> Loader[ArticleListKey, int]:
         ctx = self.context
 
         async def load(keys: list[ArticleListKey]) -> list[int]:
@@ -127,4 +139,4 @@ class Loaders:
                 counts.update({(parent, f, option): found.get(parent, 0) for parent in parents})
             return [counts[(k.parent_id, k.f, k.option)] for k in keys]
 
-        return DataLoader(load_fn=load)
+        return Loader(load_fn=load)
