@@ -199,7 +199,7 @@ class Query:
         return await change_feed(info, since=since, first=first)
 
     @strawberry.field(description="ADMIN only: reads the planner answered, and why others were not.")
-    def planner(self, info: Info) -> PlannerStats:
+    def planner(self, info: Info) -> PlannerStats | None:
         return planner_stats(info)
 
     @strawberry.field
