@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cms.clock import FixedClock
+from cms.content import articles
 from cms.content.editing import upsert_article
 from cms.content.records import ArticleRecord, SourceRef
-from cms.db import StatementCounter
+from cms.db import StatementCounter, snapshot
 from tests.conftest import NOW, checked_app, data
 
 EVERYTHING = """
@@ -96,3 +100,24 @@ async def test_common_pages_take_few_statements(
         with StatementCounter(seeded) as counter:
             await data(client, query)
     assert counter.count <= most
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_prepared_relation_reads_search_by_article(seeded: AsyncEngine) -> None:
+    """Bylines, sources and tags of a page are found through their article's key, whatever the number of
+    keys (one JSON parameter): a condition SQLite cannot serve from an index would read every row."""
+    view = await snapshot(seeded)
+    try:
+        for read, table in ((articles.authors_statement(["a", "b"]), "article_author"),
+                            (articles.sources_statement(["a"]), "article_source"),
+                            (articles.tags_statement(["a", "b", "c"]), "article_tag")):  # fmt: skip
+            plan = await view.fetch(text(f"EXPLAIN QUERY PLAN {compiled_sql(read.statement, seeded)}"),
+                                    {"keys": json.dumps(read.values["keys"])})  # fmt: skip
+            steps = [row[3] for row in plan]
+            assert any(step.startswith(f"SEARCH {table} USING") for step in steps), steps
+    finally:
+        await view.close()
+
+
+def compiled_sql(statement: Any, engine: AsyncEngine) -> str:
+    return str(statement.compile(dialect=engine.dialect)).replace("?", ":keys")

@@ -3,10 +3,28 @@ statement (about 40 us) and its cache key cost more than SQLite takes to answer 
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import BindParameter, ColumnElement, Executable, Select, Table, bindparam, select
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    ColumnElement,
+    Dialect,
+    Executable,
+    Select,
+    String,
+    Table,
+    TypeDecorator,
+    bindparam,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeEngine
 
 NOW: BindParameter[Any] = bindparam("now")
 """The request's clock reading, where a prepared statement applies the visibility rule."""
@@ -19,9 +37,50 @@ class Read(NamedTuple):
     values: dict[str, Any]
 
 
+class Keys(TypeDecorator[list[str]]):
+    """A list of keys as one parameter: a JSON array for SQLite's json_each, an array for PostgreSQL."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(ARRAY(String) if dialect.name == "postgresql" else String())
+
+    def process_bind_param(self, value: list[str] | None, dialect: Dialect) -> Any:
+        return json.dumps(value) if dialect.name == "sqlite" and value is not None else value
+
+
+class _InKeys(ColumnElement[bool]):
+    """`column` is one of the `:keys` parameter's: one statement text whatever the number of keys, so it is
+    prepared once (an expanding IN has a text per count)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition as it is: not `... = 1`, which no index serves
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("keys", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.keys = bindparam("keys", type_=Keys())
+
+
+@compiles(_InKeys, "sqlite")
+def _in_json_each(element: _InKeys, compiler: SQLCompiler, **kw: Any) -> str:
+    column, keys = compiler.process(element.column, **kw), compiler.process(element.keys, **kw)
+    return f"{column} IN (SELECT value FROM json_each({keys}))"
+
+
+@compiles(_InKeys, "postgresql")
+def _in_array(element: _InKeys, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.keys, **kw)})"
+
+
 def in_keys(column: ColumnElement[Any]) -> ColumnElement[bool]:
-    """`column IN (:keys)`, expanded to as many placeholders as the call gives keys."""
-    return column.in_(bindparam("keys", expanding=True))
+    """`column` is one of the keys the call gives (`values={"keys": [...]}`)."""
+    return _InKeys(column)
 
 
 def by_keys(table: Table, keys: list[str]) -> Read:
