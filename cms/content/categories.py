@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select, true
 
 from cms.content.pagination import PageRequest, SortKey, keyset_page
+from cms.content.reads import Read
 from cms.models import Category
 
 
@@ -41,10 +43,9 @@ class CategoryTree:
 
     @classmethod
     def of(cls, rows: Sequence[Any]) -> CategoryTree:
-        tree = cls(by_id={row.id: row for row in rows})
-        for row in sorted(rows, key=lambda r: (r.name.lower(), r.slug)):
-            tree.children_of.setdefault(row.parent_id, []).append(row)
-        return tree
+        """The tree of these rows; the same rows as a recent request's give that request's tree (a tree is
+        only read), so most requests skip the sorting and indexing, about 70 us for 65 categories."""
+        return _tree(tuple(rows))
 
     def path(self, category_id: str) -> list[Any]:
         """Breadcrumbs, root first, self last."""
@@ -59,9 +60,17 @@ class CategoryTree:
 TREE_COLUMNS = ("id", "slug", "name", "description", "parent_id")
 
 
-TREE = select(*(Category.__table__.c[name] for name in TREE_COLUMNS))  # type: ignore[attr-defined]
+TREE = Read(select(*(Category.__table__.c[name] for name in TREE_COLUMNS)), {})  # type: ignore[attr-defined]
 """Every category, the source of a request's CategoryTree: what the API shows of one (no timestamps, whose
 conversion would cost two datetimes a category on every request that shows a category)."""
+
+
+@lru_cache(maxsize=4)
+def _tree(rows: tuple[Any, ...]) -> CategoryTree:
+    tree = CategoryTree(by_id={row.id: row for row in rows})
+    for row in sorted(rows, key=lambda r: (r.name.lower(), r.slug)):
+        tree.children_of.setdefault(row.parent_id, []).append(row)
+    return tree
 
 
 BY_NAME = SortKey("Category:NAME:ASC", Category.name, Category.id, descending=False)  # type: ignore[arg-type]

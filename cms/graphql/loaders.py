@@ -86,7 +86,7 @@ class Loaders:
         return await asyncio.shield(self._category_tree)
 
     async def _read_category_tree(self) -> CategoryTree:
-        return CategoryTree.of(await self.context.fetch(TREE))
+        return CategoryTree.of(await self.context.fetch(*TREE))
 
     def _by_key(self, read: Callable[[list[str]], Read], key: str) -> Loader[str, Any]:
         async def load(keys: list[str]) -> list[Any]:

@@ -29,7 +29,7 @@ class Run:
 
     async def category_tree(self) -> CategoryTree:
         if self.tree is None:
-            self.tree = CategoryTree.of(await self.context.fetch(TREE))
+            self.tree = CategoryTree.of(await self.context.fetch(*TREE))
         return self.tree
 
 
