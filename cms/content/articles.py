@@ -203,5 +203,32 @@ def excerpt_of(row: Any) -> str:
     return row.excerpt or row.derived_excerpt
 
 
+def body_in(row: Any, format_name: str | None) -> str:
+    """The body in a format: MARKDOWN as written, TEXT, else (HTML, the default) rendered and sanitised."""
+    if format_name == "MARKDOWN":
+        return str(row.body)
+    return str(row.body_text if format_name == "TEXT" else row.body_html)
+
+
+def cover_image_of(row: Any) -> dict[str, Any] | None:
+    """The cover image as readers get it: none without a URL, and an alt text that is never null."""
+    image = row.cover_image
+    if not image or not image.get("url"):
+        return None
+    return {"alt": image.get("alt") or ""} | {
+        name: image.get(name) for name in ("url", "caption", "credit", "width", "height")
+    }
+
+
+def seo_of(row: Any) -> dict[str, Any]:
+    """SEO fields as readers get them: the title and excerpt stand in for what was not given."""
+    seo = row.seo or {}
+    return {
+        "title": seo.get("title") or row.title,
+        "description": seo.get("description") or excerpt_of(row),
+        "canonical_url": seo.get("canonicalUrl"),
+    }
+
+
 def reading_time(row: Any) -> int:
     return reading_time_minutes(row.word_count)

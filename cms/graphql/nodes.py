@@ -283,9 +283,7 @@ class Article(Node):
 
     @strawberry.field(description="Stored as Markdown; HTML is rendered and sanitised.")
     def body(self, format: BodyFormat | None = BodyFormat.HTML) -> str:
-        if format is BodyFormat.MARKDOWN:
-            return str(self.row.body)
-        return str(self.row.body_text if format is BodyFormat.TEXT else self.row.body_html)
+        return articles.body_in(self.row, format.name if format else None)
 
     @strawberry.field(description="The same story in other languages (visible ones only).")
     async def translations(self, info: Info) -> list[Article]:
@@ -318,20 +316,12 @@ class Article(Node):
 
     @strawberry.field
     def cover_image(self) -> Image | None:
-        image = self.row.cover_image
-        if not image or not image.get("url"):
-            return None
-        fields = ("url", "caption", "credit", "width", "height")
-        return Image(alt=image.get("alt") or "", **{name: image.get(name) for name in fields})
+        image = articles.cover_image_of(self.row)
+        return Image(**image) if image else None
 
     @strawberry.field
     def seo(self) -> Seo:
-        seo = self.row.seo or {}
-        return Seo(
-            title=seo.get("title") or self.title,
-            description=seo.get("description") or self.excerpt,
-            canonical_url=seo.get("canonicalUrl"),
-        )
+        return Seo(**articles.seo_of(self.row))
 
     @strawberry.field(description="EDITOR and ADMIN; others get FORBIDDEN.")
     async def revisions(

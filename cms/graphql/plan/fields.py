@@ -101,44 +101,30 @@ def _body(compiler: Compiler, selected: Selected) -> Slot:
 
     def get(row: Any, run: Run) -> str:
         format_ = arguments(run).get("format")
-        name = format_.name if format_ is not None else "HTML"
-        return str(row.body if name == "MARKDOWN" else row.body_text if name == "TEXT" else row.body_html)
+        return articles.body_in(row, format_.name if format_ else None)
 
     return Value(selected.key, get)
 
 
 @covers("Article", "coverImage")
 def _cover_image(compiler: Compiler, selected: Selected) -> Slot:
-    def image(row: Any, run: Run) -> dict[str, Any] | None:
-        value = row.cover_image
-        return value if value and value.get("url") else None
-
-    return Nested(selected.key, image, compiler.child(selected))
-
-
-for _name in ("url", "caption", "credit", "width", "height"):
-    REGISTRY["Image", _name] = lambda compiler, selected, _name=_name: Value(  # type: ignore[misc]
-        selected.key, lambda image, run: image.get(_name)
-    )
-REGISTRY["Image", "alt"] = lambda compiler, selected: Value(
-    selected.key, lambda image, run: image.get("alt") or ""
-)
+    return Nested(selected.key, lambda row, run: articles.cover_image_of(row), compiler.child(selected))
 
 
 @covers("Article", "seo")
 def _seo(compiler: Compiler, selected: Selected) -> Slot:
-    return Nested(selected.key, lambda row, run: row, compiler.child(selected))
+    return Nested(selected.key, lambda row, run: articles.seo_of(row), compiler.child(selected))
 
 
-REGISTRY["Seo", "title"] = lambda compiler, selected: Value(
-    selected.key, lambda row, run: (row.seo or {}).get("title") or row.title
-)
-REGISTRY["Seo", "description"] = lambda compiler, selected: Value(
-    selected.key, lambda row, run: (row.seo or {}).get("description") or articles.excerpt_of(row)
-)
-REGISTRY["Seo", "canonicalUrl"] = lambda compiler, selected: Value(
-    selected.key, lambda row, run: (row.seo or {}).get("canonicalUrl")
-)
+def _entry(name: str) -> FieldCompiler:
+    """A field of an object made as a dict by `content` (an image, SEO fields): its Python name's entry."""
+    return lambda compiler, selected: Value(selected.key, lambda value, run: value[name])
+
+
+for _name in ("url", "alt", "caption", "credit", "width", "height"):
+    REGISTRY["Image", _name] = _entry(_name)
+for _name, _key in (("title", "title"), ("description", "description"), ("canonicalUrl", "canonical_url")):
+    REGISTRY["Seo", _name] = _entry(_key)
 
 
 # ---------------------------------------------------------------- article relations: one statement a level
