@@ -11,7 +11,10 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select
 
 from cms.content.categories import subtree_pairs
+from cms.content.errors import BadInput
 from cms.content.filters import ArticleFilter, ArticleOrder, article_filter, article_sort
+from cms.content.ids import typename_of
+from cms.content.lookups import require_one_of
 from cms.content.markdown import reading_time_minutes
 from cms.content.pagination import PageRequest, SortKey, keyset_page
 from cms.content.reads import NOW, Read, in_keys
@@ -127,6 +130,19 @@ def category_links(category_ids: Iterable[str], include_descendants: bool) -> Li
         )
     own = select(Category.id.label("parent_key"), Category.id.label("key")).where(Category.id.in_(ids))  # type: ignore[attr-defined]
     return Links(own, Article.category_id)
+
+
+def lookup(
+    id: str | None, slug: str | None, language: str | None, *, viewer: Viewer, now: datetime
+) -> Read | None:
+    """`article(id:)` or `article(slug:, language:)`: exactly one of id or slug, a language only with a slug
+    ("en" unless given); None for an id that is not an article's."""
+    require_one_of(id, slug)
+    if id is None:
+        return by_slug_statement(slug or "", language or "en", viewer=viewer, now=now)
+    if language is not None:
+        raise BadInput("language goes with slug, not with id")
+    return by_ids_statement([id], viewer=viewer, now=now) if typename_of(id) == "Article" else None
 
 
 def by_ids_statement(ids: Iterable[str], *, viewer: Viewer, now: datetime) -> Read:

@@ -9,9 +9,8 @@ import strawberry
 from sqlalchemy import Select
 
 from cms.content import articles, authors, categories, sources
-from cms.content.errors import BadInput
 from cms.content.ids import typename_of
-from cms.content.lookups import by_id_or_slug, require_one_of
+from cms.content.lookups import by_id_or_slug
 from cms.content.pagination import PageRequest, SortKey, page_of
 from cms.content.reads import by_keys
 from cms.content.visibility import can_administer
@@ -93,17 +92,10 @@ class Query:
         slug: str | None = None,
         language: str | None = None,
     ) -> Article | None:
-        require_one_of(id, slug)
         ctx = info.context
-        if id is not None:
-            if language is not None:
-                raise BadInput("language goes with slug, not with id")
-            row = await ctx.loaders.article_by_id.load(id) if typename_of(id) == "Article" else None
-        else:
-            read = articles.by_slug_statement(slug or "", language or "en", viewer=ctx.viewer, now=ctx.now)
-            rows = await ctx.fetch(*read)
-            row = rows[0] if rows else None
-        return (await with_relations(info, [Article.from_row(row)]))[0] if row else None
+        read = articles.lookup(id, slug, language, viewer=ctx.viewer, now=ctx.now)
+        rows = await ctx.fetch(*read) if read else []
+        return (await with_relations(info, [Article.from_row(rows[0])]))[0] if rows else None
 
     @strawberry.field
     async def articles(

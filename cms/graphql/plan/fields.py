@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cms.content import articles, authors, categories, sources
-from cms.content.errors import BadInput
 from cms.content.ids import typename_of
-from cms.content.lookups import by_id_or_slug, require_one_of
+from cms.content.lookups import by_id_or_slug
 from cms.content.pagination import Page, PageRequest, SortKey, page_of
 from cms.content.reads import by_keys
 from cms.content.visibility import author_email_visible
@@ -443,21 +442,15 @@ async def _first(run: Run, statement: Any, values: Any = None) -> Any:
 @covers("Query", "article")
 def _article(compiler: Compiler, selected: Selected) -> Slot:
     async def find(kwargs: dict[str, Any], run: Run) -> Any:
-        id_, slug, language = kwargs.get("id"), kwargs.get("slug"), kwargs.get("language")
-        require_one_of(id_, slug)
         context = run.context
-        if id_ is not None:
-            if language is not None:
-                raise BadInput("language goes with slug, not with id")
-            if typename_of(id_) != "Article":
-                return None
-            return await _first(
-                run, *articles.by_ids_statement([id_], viewer=context.viewer, now=context.now)
-            )
-        return await _first(
-            run,
-            *articles.by_slug_statement(slug or "", language or "en", viewer=context.viewer, now=context.now),
+        read = articles.lookup(
+            kwargs.get("id"),
+            kwargs.get("slug"),
+            kwargs.get("language"),
+            viewer=context.viewer,
+            now=context.now,
         )
+        return await _first(run, *read) if read else None
 
     return _single(compiler, selected, find)
 
