@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cms.clock import FixedClock
 from cms.content.roles import Role, Viewer
 from cms.graphql.context import Context
-from cms.graphql.plan.fields import REGISTRY
 from cms.graphql.plan.planner import Planner
+from cms.graphql.plan.registry import REGISTRY
 from cms.graphql.plan.shapes import Value
 from cms.graphql.schema import schema
 from tests.conftest import NOW, ROOT, checked_app, data, error_codes, gql, token_for

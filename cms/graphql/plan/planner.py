@@ -25,8 +25,9 @@ from strawberry.types import ExecutionResult
 
 from cms.content.errors import DomainError
 from cms.graphql.context import Context
+from cms.graphql.plan import articles, lists, lookups  # noqa: F401  (each registers its fields)
 from cms.graphql.plan.compiler import Compiler, Unplannable
-from cms.graphql.plan.fields import REGISTRY, ROOT
+from cms.graphql.plan.registry import REGISTRY, ROOT
 from cms.graphql.plan.shapes import Run, Shape
 from cms.graphql.schema import LIMIT_RULES, Schema, parsed
 

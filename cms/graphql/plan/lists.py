@@ -1,0 +1,188 @@
+"""Connections: root lists, nested article lists (one statement for every parent of a level), their
+pages, edges and totals."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cms.content import articles, authors, categories, sources
+from cms.content.pagination import Page, PageRequest, SortKey, page_of
+from cms.graphql.inputs import filter_of, order_of
+from cms.graphql.plan.compiler import Compiler, FieldCompiler, Selected
+from cms.graphql.plan.registry import NODE_TYPES, REGISTRY, ROOT, covers, grouped
+from cms.graphql.plan.shapes import Fetched, Nested, Run, Slot, Value
+
+
+@dataclass(eq=False)
+class Counter:
+    """totalCount of every connection one slot made: one statement for all of them, run once if asked."""
+
+    count: Callable[[Run], Awaitable[dict[Any, int]]]
+    found: dict[Any, int] | None = None
+
+    async def get(self, run: Run) -> dict[Any, int]:
+        if self.found is None:
+            self.found = await self.count(run)
+        return self.found
+
+
+@dataclass(eq=False)
+class Conn:
+    page: Page[Any]
+    sort: SortKey
+    counter: Counter
+    parent: Any = None
+    edges: list[tuple[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.edges = [(self.sort.cursor(row.sort_key, row.id), row) for row in self.page.rows]
+
+
+def _total_count(compiler: Compiler, selected: Selected) -> Slot:
+    async def fetch(conns: Sequence[Conn], run: Run) -> dict[int, Any]:
+        return {id(conn): (await conn.counter.get(run)).get(conn.parent, 0) for conn in conns}
+
+    return Fetched(selected.key, fetch)
+
+
+def _connection_fields(typename: str) -> None:
+    REGISTRY[f"{typename}Connection", "nodes"] = lambda compiler, selected: Nested(
+        selected.key, lambda conn, run: conn.page.rows, compiler.child(selected), many=True
+    )
+    REGISTRY[f"{typename}Connection", "edges"] = lambda compiler, selected: Nested(
+        selected.key, lambda conn, run: conn.edges, compiler.child(selected), many=True
+    )
+    REGISTRY[f"{typename}Connection", "pageInfo"] = lambda compiler, selected: Nested(
+        selected.key, lambda conn, run: conn, compiler.child(selected)
+    )
+    REGISTRY[f"{typename}Connection", "totalCount"] = _total_count
+    REGISTRY[f"{typename}Edge", "cursor"] = lambda compiler, selected: Value(
+        selected.key, lambda edge, run: edge[0]
+    )
+    REGISTRY[f"{typename}Edge", "node"] = lambda compiler, selected: Nested(
+        selected.key, lambda edge, run: edge[1], compiler.child(selected)
+    )
+
+
+for _type in NODE_TYPES:
+    _connection_fields(_type)
+REGISTRY["PageInfo", "hasNextPage"] = lambda compiler, selected: Value(
+    selected.key, lambda c, run: c.page.has_next
+)
+REGISTRY["PageInfo", "hasPreviousPage"] = lambda compiler, selected: Value(
+    selected.key, lambda c, run: c.page.has_previous
+)
+REGISTRY["PageInfo", "startCursor"] = lambda compiler, selected: Value(
+    selected.key, lambda c, run: c.edges[0][0] if c.edges else None
+)
+REGISTRY["PageInfo", "endCursor"] = lambda compiler, selected: Value(
+    selected.key, lambda c, run: c.edges[-1][0] if c.edges else None
+)
+
+
+def _root_list(
+    compiler: Compiler,
+    selected: Selected,
+    statements: Callable[[dict[str, Any], Run], tuple[Any, Any, PageRequest, SortKey]],
+) -> Slot:
+    """A root connection: its page, and a Counter that runs its count statement if totalCount is asked."""
+    arguments = compiler.arguments(selected)
+
+    async def fetch(objects: Sequence[Any], run: Run) -> dict[int, Any]:
+        statement, count, page, sort = statements(arguments(run), run)
+        rows = await run.context.fetch(statement)
+
+        async def counted(run: Run) -> dict[Any, int]:
+            return {None: int((await run.context.fetch(count))[0][0])}
+
+        return {id(ROOT): Conn(page_of(rows, page), sort, Counter(counted))}
+
+    return Fetched(selected.key, fetch, compiler.child(selected))
+
+
+@covers("Query", "articles")
+def _articles(compiler: Compiler, selected: Selected) -> Slot:
+    def statements(kwargs: dict[str, Any], run: Run) -> tuple[Any, Any, PageRequest, SortKey]:
+        page = PageRequest.of(first=kwargs.get("first"), after=kwargs.get("after"), last=kwargs.get("last"),
+                              before=kwargs.get("before"))  # fmt: skip
+        f, viewer, now = filter_of(kwargs.get("filter")), run.context.viewer, run.context.now
+        statement, sort = articles.page_statement(
+            viewer=viewer, now=now, f=f, order=order_of(kwargs.get("order_by")), page=page
+        )
+        return statement, articles.count_statement(viewer=viewer, now=now, f=f), page, sort
+
+    return _root_list(compiler, selected, statements)
+
+
+def _listed(module: Any, argument: str, convert: Callable[[Any], Any]) -> FieldCompiler:
+    """`authors`, `categories`, `sources`: a page by name, narrowed by one argument."""
+
+    def compile_field(compiler: Compiler, selected: Selected) -> Slot:
+        def statements(kwargs: dict[str, Any], run: Run) -> tuple[Any, Any, PageRequest, SortKey]:
+            page = PageRequest.of(first=kwargs.get("first"), after=kwargs.get("after"))
+            narrowed = {argument: convert(kwargs.get(argument))}
+            statement = module.page_statement(**narrowed, page=page)
+            return statement, module.count_statement(**narrowed), page, module.BY_NAME
+
+        return _root_list(compiler, selected, statements)
+
+    return compile_field
+
+
+REGISTRY["Query", "authors"] = _listed(authors, "search", lambda search: search)
+REGISTRY["Query", "categories"] = _listed(categories, "roots_only", bool)
+REGISTRY["Query", "sources"] = _listed(sources, "kind", lambda kind: kind.value if kind else None)
+
+
+def _nested_list(
+    compiler: Compiler, selected: Selected, links: Callable[[list[str], dict[str, Any]], Any]
+) -> Slot:
+    """A nested article connection of every parent of a level, in one statement (and one for totals)."""
+    arguments = compiler.arguments(selected)
+
+    async def fetch(parents: Sequence[Any], run: Run) -> dict[int, Any]:
+        kwargs = arguments(run)
+        page = PageRequest.of(first=kwargs.get("first"), after=kwargs.get("after"))
+        f, order = filter_of(kwargs.get("filter")), order_of(kwargs.get("order_by"))
+        ids = list(dict.fromkeys(p.id for p in parents))
+        context = run.context
+        statement, sort = articles.linked_page_statement(
+            links=links(ids, kwargs), parents=len(ids), viewer=context.viewer, now=context.now, f=f,
+            order=order, page=page,
+        )  # fmt: skip
+        groups = grouped(await context.fetch(statement), "parent_key")
+
+        async def counted(run: Run) -> dict[Any, int]:
+            count = articles.linked_count_statement(
+                links=links(ids, kwargs), viewer=context.viewer, now=context.now, f=f
+            )
+            return dict((parent, total) for parent, total in await context.fetch(count))  # noqa: C402
+
+        counter = Counter(counted)
+        return {id(p): Conn(page_of(groups.get(p.id, []), page), sort, counter, p.id) for p in parents}
+
+    return Fetched(selected.key, fetch, compiler.child(selected))
+
+
+@covers("Author", "articles")
+def _author_articles(compiler: Compiler, selected: Selected) -> Slot:
+    return _nested_list(compiler, selected, lambda ids, kwargs: articles.author_links(ids))
+
+
+@covers("Category", "articles")
+def _category_articles(compiler: Compiler, selected: Selected) -> Slot:
+    return _nested_list(
+        compiler, selected,
+        lambda ids, kwargs: articles.category_links(ids, kwargs.get("include_descendants") is not False),
+    )  # fmt: skip
+
+
+@covers("Source", "articles")
+def _source_articles(compiler: Compiler, selected: Selected) -> Slot:
+    def links(ids: list[str], kwargs: dict[str, Any]) -> Any:
+        role = kwargs.get("role")
+        return articles.source_links(ids, role.value if role else None)
+
+    return _nested_list(compiler, selected, links)
