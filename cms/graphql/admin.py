@@ -15,7 +15,7 @@ from cms.content.visibility import can_administer
 from cms.graphql.context import Info
 from cms.graphql.enums import WebhookEvent
 from cms.graphql.nodes import Node
-from cms.graphql.writes import DeletePayload, UserError, write
+from cms.graphql.writes import DeletePayload, UserError, delete, write
 from cms.models import ApiToken as ApiTokenRow
 from cms.models import Webhook as WebhookRow
 
@@ -125,8 +125,7 @@ class AdminMutation:
         async def change(session: AsyncSession, actor: str) -> str:
             return (await tokens.revoke_token(session, token_id=id, now=info.context.now)).id
 
-        revoked, errors = await write(info, Role.ADMIN, change)
-        return DeletePayload(deleted_id=strawberry.ID(revoked) if revoked else None, user_errors=errors)
+        return await delete(info, Role.ADMIN, change)
 
     @strawberry.mutation(
         description="ADMIN only. `secret` is shown this once: every delivery carries the header "
@@ -152,8 +151,7 @@ class AdminMutation:
         async def change(session: AsyncSession, actor: str) -> str:
             return await webhooks.delete_webhook(session, webhook_id=id)
 
-        deleted, errors = await write(info, Role.ADMIN, change)
-        return DeletePayload(deleted_id=strawberry.ID(deleted) if deleted else None, user_errors=errors)
+        return await delete(info, Role.ADMIN, change)
 
 
 @strawberry.type(description="How reads were answered since this process started (ADMIN only).")

@@ -12,7 +12,7 @@ from cms.content.roles import Role
 from cms.graphql.context import Info
 from cms.graphql.enums import SourceKind
 from cms.graphql.nodes import Author, Category, Source
-from cms.graphql.writes import DeletePayload, UserError, write
+from cms.graphql.writes import DeletePayload, UserError, delete, write
 
 UNCHANGED = (
     "Fields left null stay as they are; an update that changes nothing writes nothing (no change event)."
@@ -147,5 +147,4 @@ async def _deleted(info: Info, entity: Entity, id: str) -> DeletePayload:
     async def change(session: AsyncSession, actor: str) -> str:
         return await delete_item(session, entity=entity, id=id, now=now, actor=actor)
 
-    deleted, errors = await write(info, Role.EDITOR, change)
-    return DeletePayload(deleted_id=strawberry.ID(deleted) if deleted else None, user_errors=errors)
+    return await delete(info, Role.EDITOR, change)

@@ -59,5 +59,13 @@ class DeletePayload:
     user_errors: list[UserError]
 
 
+async def delete(
+    info: Info, needed: Role, change: Callable[[AsyncSession, str], Awaitable[str]]
+) -> DeletePayload:
+    """`write` for a deletion: the deleted item's id, or the userErrors that kept it."""
+    deleted, errors = await write(info, needed, change)
+    return DeletePayload(deleted_id=strawberry.ID(deleted) if deleted else None, user_errors=errors)
+
+
 def user_errors(errors: list[FieldError]) -> list[UserError]:
     return [UserError(field=list(e.field) or None, code=e.code, message=e.message) for e in errors]
