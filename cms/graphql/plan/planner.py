@@ -25,7 +25,7 @@ from strawberry.types import ExecutionResult
 
 from cms.content.errors import DomainError
 from cms.graphql.context import Context
-from cms.graphql.plan import articles, lists, lookups  # noqa: F401  (each registers its fields)
+from cms.graphql.plan import articles, history, lists, lookups  # noqa: F401  (each registers its fields)
 from cms.graphql.plan.compiler import Compiler, Unplannable
 from cms.graphql.plan.registry import REGISTRY, ROOT
 from cms.graphql.plan.shapes import Run, Shape

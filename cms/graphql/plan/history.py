@@ -1,0 +1,1 @@
+"""What changed: the change feed (`changes`) and an article's revisions."""
