@@ -1,11 +1,13 @@
-"""The raw-SQL baseline: the fastest honest way to answer the front page and the article page.
+"""The raw-SQL baseline: the fastest honest way to answer the four pages of the benchmark.
 
 What the CMS's layers (GraphQL, SQLAlchemy, aiosqlite's thread hop, DataLoaders) cost is the difference
 between it and this: a plain Starlette app with hand-written SQL on ONE synchronous sqlite3 connection used
 directly on the event loop, one statement per relation, and orjson. It answers POST /graphql for
-schema/examples/front_page.graphql and article_page.graphql (recognised by operationName or the query text;
-the selections are the examples') with the same JSON as the CMS, under the same visibility rule, order and
-cursors, and nothing else.
+schema/examples/front_page.graphql, article_page.graphql and category_page.graphql and for bench/run.py's
+SEARCH (recognised by operationName or the query text; the selections are those) with the same JSON as the
+CMS, under the same visibility rule, order and cursors, and nothing else. The search's FTS5 match string
+comes from the CMS's parser of the reader's words (`search_terms`): that is the contract's query syntax, a
+rule rather than a layer, and re-implementing it would only risk a different answer.
 
 Serve it as `cms serve` serves the CMS (the same CMS_* variables, one uvicorn process):
     CMS_DATABASE_URL=sqlite:///var/bench/bench.db CMS_PORT=8001 .venv/bin/python bench/baseline.py
@@ -20,6 +22,7 @@ import sqlite3
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,15 +33,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cms.content.errors import DomainError  # noqa: E402
+from cms.content.search import search_terms  # noqa: E402
+from cms.settings import Settings  # noqa: E402
+
 Row = tuple[Any, ...]
+Tree = dict[str, Row]  # every category by id: (id, slug, name, description, parent_id)
 Clock = Callable[[], datetime]
 Json = dict[str, Any]
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 WORDS_PER_MINUTE = 200
-FRONT_PAGE_ORDER = "Article:PUBLISHED_AT:DESC"  # the CMS's cursor tag for newest-first
+NEWEST_FIRST = "Article:PUBLISHED_AT:DESC"  # the CMS's cursor tag for the order of every card list here
 VISIBLE = "a.status = 'PUBLISHED' AND a.published_at <= ?"
+CATEGORIES = "SELECT id, slug, name, description, parent_id FROM category"
 _OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+(\w+)")
 
 
@@ -61,18 +72,10 @@ class Database:
             groups[row[0]].append(row)
         return groups
 
-    def category_paths(self) -> dict[str, list[Json]]:
-        """Breadcrumbs ({slug, name}, root first) of every category, from the whole tree in one statement."""
-        rows = {row[0]: row for row in self.rows("SELECT id, slug, name, parent_id FROM category")}
-        paths: dict[str, list[Json]] = {}
-        for category_id in rows:
-            path: list[Row] = []
-            row = rows.get(category_id)
-            while row is not None and row not in path:
-                path.append(row)
-                row = rows.get(row[3]) if row[3] else None
-            paths[category_id] = [{"slug": r[1], "name": r[2]} for r in reversed(path)]
-        return paths
+    def categories(self) -> Tree:
+        """The whole category tree in one statement, as the CMS reads it: breadcrumbs, children and subtrees
+        then need no more SQL."""
+        return {row[0]: row for row in self.rows(CATEGORIES)}
 
 
 def _moment(stored: str) -> str:
@@ -93,22 +96,54 @@ def _reading_time(words: int) -> int:
     return max(1, -(-words // WORDS_PER_MINUTE))
 
 
-def _cursor(published_at: str, article_id: str) -> str:
-    payload = json.dumps([FRONT_PAGE_ORDER, published_at, article_id], separators=(",", ":"))
+def _first(variables: Json) -> int:
+    """The page size of a connection, checked as the CMS checks it: `first`, else 20, within 1..100."""
+    first = variables.get("first")
+    first = DEFAULT_PAGE_SIZE if first is None else first
+    if not isinstance(first, int) or not 1 <= first <= MAX_PAGE_SIZE:
+        raise ValueError(f"first must be between 1 and {MAX_PAGE_SIZE}, got {first}")
+    return first
+
+
+def _cursor(card: Json) -> str:
+    """The CMS's keyset cursor of a card in a newest-first list."""
+    payload = json.dumps([NEWEST_FIRST, card["publishedAt"], card["id"]], separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def _category(category_id: str | None, paths: dict[str, list[Json]]) -> Json | None:
-    path = paths.get(category_id) if category_id else None
+def _seek(cursor: str) -> tuple[str, str | int]:
+    """The (published_at, id) a newest-first cursor stands for; a cursor the CMS would refuse is refused."""
+    try:
+        tag, moment, item_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        published_at = datetime.fromisoformat(moment)
+    except (TypeError, ValueError) as error:  # base64's, JSON's and Unicode's errors are ValueErrors
+        raise ValueError(f"malformed cursor: {cursor!r}") from error
+    if tag != NEWEST_FIRST or not isinstance(item_id, str | int) or published_at.tzinfo is None:
+        raise ValueError(f"not a cursor of this list: {cursor!r}")
+    return _stored(published_at), item_id
+
+
+def _path(tree: Tree, category_id: str) -> list[Json]:
+    """Breadcrumbs ({slug, name}), root first, self last."""
+    path: list[Row] = []
+    row = tree.get(category_id)
+    while row is not None and row not in path:
+        path.append(row)
+        row = tree.get(row[4]) if row[4] else None
+    return [{"slug": r[1], "name": r[2]} for r in reversed(path)]
+
+
+def _category(category_id: str | None, tree: Tree) -> Json | None:
+    path = _path(tree, category_id) if category_id else []
     return {**path[-1], "path": path} if path else None
 
 
-CARDS = f"""
-SELECT a.id, a.slug, a.title, a.subtitle, coalesce(nullif(a.excerpt, ''), a.derived_excerpt), a.published_at,
-       a.language, a.word_count, a.cover_image, a.category_id
-FROM article a WHERE {VISIBLE} ORDER BY a.published_at DESC, a.id DESC LIMIT ?
+CARD_COLUMNS = """
+a.id, a.slug, a.title, a.subtitle, coalesce(nullif(a.excerpt, ''), a.derived_excerpt), a.published_at,
+a.language, a.word_count, a.cover_image, a.category_id
 """
-COUNT = f"SELECT count(*) FROM article a WHERE {VISIBLE}"
+NEWEST = "ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
+AFTER = " AND (a.published_at, a.id) < (?, ?)"
 CARD_AUTHORS = """
 SELECT aa.article_id, au.slug, au.name FROM article_author aa JOIN author au ON au.id = aa.author_id
 WHERE aa.article_id IN ({ids}) ORDER BY aa.article_id, aa.position
@@ -120,25 +155,54 @@ JOIN source src ON src.id = s.source_id WHERE s.article_id IN ({ids}) ORDER BY s
 TAGS = "SELECT article_id, tag FROM article_tag WHERE article_id IN ({ids}) ORDER BY article_id, position"
 
 
-def front_page(db: Database, variables: Json, now: datetime) -> Json:
-    """schema/examples/front_page.graphql: the newest visible articles as cards, with the page's cursor."""
-    first = variables.get("first")
-    first = DEFAULT_PAGE_SIZE if first is None else first
-    if not isinstance(first, int) or not 1 <= first <= MAX_PAGE_SIZE:
-        raise ValueError(f"first must be between 1 and {MAX_PAGE_SIZE}, got {first}")
-    visible_at = _stored(now)
-    rows = db.rows(CARDS, (visible_at, first + 1))
+@dataclass(frozen=True)
+class Cards:
+    """One page of a card list, whether more follow it, and how many cards the whole list holds."""
+
+    cards: list[Json]
+    more: bool
+    total: int
+
+    def page_info(self) -> Json:
+        return {"hasNextPage": self.more, "endCursor": _cursor(self.cards[-1]) if self.cards else None}
+
+    def nodes(self) -> Json:
+        """The connection as the front page and the search select it."""
+        return {"nodes": self.cards, "pageInfo": self.page_info(), "totalCount": self.total}
+
+    def edges(self) -> Json:
+        """The connection as the category page selects it: each card with its cursor."""
+        edges = [{"cursor": _cursor(card), "node": card} for card in self.cards]
+        return {"edges": edges, "pageInfo": self.page_info(), "totalCount": self.total}
+
+
+def newest_cards(
+    db: Database,
+    tree: Tree,
+    now: datetime,
+    first: int,
+    where: str = "",
+    params: Sequence[Any] = (),
+    after: str | None = None,
+) -> Cards:
+    """A page of the visible articles as cards, newest first: the list of the front, category and search
+    pages. `where` (" AND ...", with `params` for its placeholders) narrows the list; `after` is a cursor."""
+    narrowed = (_stored(now), *params)
+    seek = _seek(after) if after is not None else ()
+    rows = db.rows(
+        f"SELECT {CARD_COLUMNS} FROM article a WHERE {VISIBLE}{where}{AFTER if seek else ''} {NEWEST}",
+        (*narrowed, *seek, first + 1),
+    )
+    total = db.rows(f"SELECT count(*) FROM article a WHERE {VISIBLE}{where}", narrowed)[0][0]
     page = rows[:first]
-    total = db.rows(COUNT, (visible_at,))[0][0]
     ids = [row[0] for row in page]
     authors = db.related(CARD_AUTHORS, ids)
     sources = db.related(CARD_SOURCES, ids)
     tags = db.related(TAGS, ids)
-    paths = db.category_paths()
-    nodes = []
+    cards = []
     for article_id, slug, title, subtitle, excerpt, published, language, words, cover, category_id in page:
         image = _json(cover)
-        nodes.append(
+        cards.append(
             {
                 "id": article_id,
                 "slug": slug,
@@ -152,7 +216,7 @@ def front_page(db: Database, variables: Json, now: datetime) -> Json:
                 if image and image.get("url")
                 else None,
                 "authors": [{"slug": r[1], "name": r[2]} for r in authors[article_id]],
-                "category": _category(category_id, paths),
+                "category": _category(category_id, tree),
                 "sources": [
                     {"role": r[1], "url": r[2], "source": {"slug": r[3], "name": r[4], "kind": r[5]}}
                     for r in sources[article_id]
@@ -160,9 +224,56 @@ def front_page(db: Database, variables: Json, now: datetime) -> Json:
                 "tags": [r[1] for r in tags[article_id]],
             }
         )
-    end = _cursor(nodes[-1]["publishedAt"], nodes[-1]["id"]) if nodes else None
-    page_info = {"hasNextPage": len(rows) > first, "endCursor": end}
-    return {"articles": {"nodes": nodes, "pageInfo": page_info, "totalCount": total}}
+    return Cards(cards, len(rows) > first, total)
+
+
+def front_page(db: Database, variables: Json, now: datetime) -> Json:
+    """schema/examples/front_page.graphql: the newest visible articles as cards, with the page's cursor."""
+    return {"articles": newest_cards(db, db.categories(), now, _first(variables)).nodes()}
+
+
+def category_page(db: Database, variables: Json, now: datetime) -> Json:
+    """schema/examples/category_page.graphql: a category by slug with its breadcrumbs and children, and a page
+    of the visible articles of it and of its descendants as cards, newest first, each with its cursor."""
+    tree = db.categories()
+    found = next((row for row in tree.values() if row[1] == variables.get("slug")), None)
+    if found is None:
+        return {"category": None}
+    category_id, slug, name, description, _ = found
+    children: dict[str | None, list[Row]] = defaultdict(list)
+    for row in tree.values():
+        children[row[4]].append(row)
+    subtree = [category_id]
+    for parent_id in subtree:  # the list grows as it is walked: the descendants, level by level
+        subtree.extend(row[0] for row in children[parent_id])
+    where = f" AND a.category_id IN ({', '.join('?' * len(subtree))})"
+    cards = newest_cards(db, tree, now, _first(variables), where, subtree, variables.get("after"))
+    own = sorted(children[category_id], key=lambda row: (row[2].lower(), row[1]))  # the CMS's order
+    category = {
+        "id": category_id,
+        "slug": slug,
+        "name": name,
+        "description": description,
+        "path": _path(tree, category_id),
+        "children": [{"slug": r[1], "name": r[2]} for r in own],
+        "articles": cards.edges(),
+    }
+    return {"category": category}
+
+
+# The unary + keeps SQLite walking the newest-first index and testing each row against the set of matches,
+# built once, so a page stops after its rows; looking the matches up instead would read each one's status
+# and publishedAt, behind the overflow pages of its body.
+MATCHING = """ AND +a.id IN (
+SELECT k.article_id FROM article_fts JOIN article_fts_key k ON k.key = article_fts.rowid
+WHERE article_fts MATCH ?)"""
+
+
+def search(db: Database, variables: Json, now: datetime) -> Json:
+    """bench/run.py's SEARCH: the first 20 visible articles that match the words, as cards, newest first (the
+    CMS's order when none is asked, a search included)."""
+    match = search_terms(variables.get("q") or "").fts5()
+    return {"articles": newest_cards(db, db.categories(), now, DEFAULT_PAGE_SIZE, MATCHING, [match]).nodes()}
 
 
 ARTICLE = f"""
@@ -201,7 +312,7 @@ def article_page(db: Database, variables: Json, now: datetime) -> Json:
     tags = db.related(TAGS, ids)[article_id]
     authors = db.related(PAGE_AUTHORS, ids)[article_id]
     sources = db.related(PAGE_SOURCES, ids)[article_id]
-    paths = db.category_paths()
+    tree = db.categories()
     translations = db.rows(TRANSLATIONS, (group, article_id, visible_at)) if group else []
     image = _json(cover)
     seo = _json(seo_json) or {}
@@ -222,7 +333,7 @@ def article_page(db: Database, variables: Json, now: datetime) -> Json:
         if image and image.get("url")
         else None,
         "authors": [{"slug": r[1], "name": r[2], "bio": r[3], "avatarUrl": r[4]} for r in authors],
-        "category": _category(category_id, paths),
+        "category": _category(category_id, tree),
         "sources": [
             {
                 "role": r[1],
@@ -245,6 +356,8 @@ def article_page(db: Database, variables: Json, now: datetime) -> Json:
 OPERATIONS: dict[str, Callable[[Database, Json, datetime], Json]] = {
     "FrontPage": front_page,
     "ArticlePage": article_page,
+    "CategoryPage": category_page,
+    "Search": search,
 }
 
 
@@ -265,10 +378,10 @@ def create_app(path: str, now: Clock = lambda: datetime.now(UTC)) -> Starlette:
         named = _OPERATION.search(query)
         operation = OPERATIONS.get(body.get("operationName") or (named.group(1) if named else ""))
         if operation is None:
-            return _error(f"the baseline answers only {' and '.join(OPERATIONS)}", 400)
+            return _error(f"the baseline answers only {', '.join(OPERATIONS)}", 400)
         try:
             data = operation(db, body.get("variables") or {}, now())
-        except ValueError as error:
+        except (ValueError, DomainError) as error:  # the CMS's BAD_USER_INPUT
             return _error(str(error), 400)
         return Response(orjson.dumps({"data": data}), media_type="application/json")
 
@@ -283,9 +396,6 @@ def create_app(path: str, now: Clock = lambda: datetime.now(UTC)) -> Starlette:
 def main() -> None:
     """Serve with uvicorn exactly as `cms serve` does: one process, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL."""
     import uvicorn
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from cms.settings import Settings
 
     settings = Settings.from_env()
     if not settings.database_url.startswith("sqlite:///"):

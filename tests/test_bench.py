@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +40,9 @@ ATTRIBUTION_KEYS = ["source", "role", "url", "note"]
 PREFIXES = {"source": "src", "author": "aut", "category": "cat", "article": "art"}
 FRONT_PAGE = (ROOT / "schema" / "examples" / "front_page.graphql").read_text()
 ARTICLE_PAGE = (ROOT / "schema" / "examples" / "article_page.graphql").read_text()
+CATEGORY_PAGE = (ROOT / "schema" / "examples" / "category_page.graphql").read_text()
+# Searches in the contract's syntax (phrases, prefixes, OR, exclusions), and "the", in most English articles.
+SEARCHES = ["the", '"cultural heritage"', "herit*", "baku OR caspian", "baku -carpet", "NOT baku the"]
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
@@ -142,23 +145,49 @@ async def baseline(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[http
 
 async def assert_same_answers(
     cms: httpx.AsyncClient, baseline: httpx.AsyncClient, engine: AsyncEngine
-) -> None:
-    """The front page at several sizes and the page of every article (visible or not), plus one missing."""
+) -> dict[str, list[dict[str, Any]]]:
+    """The front page at several sizes; the page of every article (visible or not); every category's page at
+    20 cards and in pages of 2 (the second one after the first's cursor); searches for the words of the
+    titles and in every syntax; a missing article and category. The answers, by query."""
     async with engine.connect() as connection:
         pages = (await connection.execute(text("SELECT slug, language FROM article ORDER BY id"))).all()
-    cases = [(FRONT_PAGE, {"first": n}) for n in (1, 20, 100)] + [(FRONT_PAGE, {})]
-    cases += [(ARTICLE_PAGE, {"slug": slug, "language": language}) for slug, language in pages]
-    cases += [(ARTICLE_PAGE, {"slug": pages[0][0]}), (ARTICLE_PAGE, {"slug": "no-such-article"})]
-    answers = []
-    for query, variables in cases:
+        categories = (await connection.execute(text("SELECT slug FROM category ORDER BY slug"))).scalars()
+        titles = (await connection.execute(text("SELECT title FROM article ORDER BY id"))).scalars().all()
+    answers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    async def same(name: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         body = {"query": query, "variables": variables}
         expected, got = (await cms.post("/graphql", json=body)), (await baseline.post("/graphql", json=body))
         assert expected.status_code == got.status_code == 200
         assert "errors" not in expected.json()
         assert json.dumps(got.json()) == json.dumps(expected.json()), variables
-        answers.append(expected.json()["data"])
-    hidden = sum(answer == {"article": None} for answer in answers)
-    assert 0 < hidden < len(cases) / 2
+        answers[name].append(expected.json()["data"])
+        return answers[name][-1]
+
+    for variables in [{"first": 1}, {"first": 20}, {"first": 100}, {}]:
+        await same("front", FRONT_PAGE, variables)
+    for slug, language in pages:
+        await same("article", ARTICLE_PAGE, {"slug": slug, "language": language})
+    await same("article", ARTICLE_PAGE, {"slug": pages[0][0]})
+    await same("article", ARTICLE_PAGE, {"slug": "no-such-article"})
+    for slug in [*categories, "no-such-category"]:
+        await same("category", CATEGORY_PAGE, {"slug": slug})
+        first = (await same("category", CATEGORY_PAGE, {"slug": slug, "first": 2}))["category"]
+        if first and first["articles"]["pageInfo"]["hasNextPage"]:
+            after = first["articles"]["pageInfo"]["endCursor"]
+            await same("category", CATEGORY_PAGE, {"slug": slug, "first": 2, "after": after})
+    words = sorted({word.lower() for title in titles for word in re.findall(r"[^\W\d_]{4,}", title)})
+    for q in [*words[:40], *SEARCHES]:
+        await same("search", runner.SEARCH, {"q": q})
+    hidden = sum(answer == {"article": None} for answer in answers["article"])
+    assert 0 < hidden < len(answers["article"]) / 2
+    assert any(
+        edge["node"]["category"]["slug"] != answer["category"]["slug"]
+        for answer in answers["category"]
+        if answer["category"]
+        for edge in answer["category"]["articles"]["edges"]
+    ), "no category page lists the articles of a subcategory"
+    return answers
 
 
 @SQLITE_ONLY
@@ -175,23 +204,40 @@ async def test_the_baseline_answers_as_the_cms_on_a_generated_archive(
     archive = tmp_path / "archive.ndjson"
     write_archive(archive, 100, seed=5)
     await import_paths(engine, [archive], actor="test", now=NOW)
-    await assert_same_answers(client, baseline, engine)
+    answers = await assert_same_answers(client, baseline, engine)
+    assert any(answer["articles"]["pageInfo"]["hasNextPage"] for answer in answers["search"])
 
 
 @SQLITE_ONLY
 async def test_the_baseline_costs_the_same_statements_whatever_the_page_size(
     seeded: AsyncEngine, clock: FixedClock
 ) -> None:
+    """Six statements a card page (cards, count, bylines, sources, tags, categories), at any size; what the
+    CMS refuses, the baseline refuses."""
     app = baseline_app(str(seeded.url.database), now=clock.now)
+    bodies = [
+        {"query": query, "variables": {**variables, "first": first}}
+        for query, variables in [(FRONT_PAGE, {}), (CATEGORY_PAGE, {"slug": "azerbaijan"})]
+        for first in (5, 100)
+    ] + [{"query": runner.SEARCH, "variables": {"q": "baku"}}]
     counts = []
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
-        for first in (5, 100):
+        for body in bodies:
             before = app.state.database.statements
-            await http.post("/graphql", json={"query": FRONT_PAGE, "variables": {"first": first}})
+            answer = await http.post("/graphql", json=body)
+            assert answer.status_code == 200
+            assert "errors" not in answer.json()
             counts.append(app.state.database.statements - before)
-        other = await http.post("/graphql", json={"query": "query Other { viewer { role } }"})
-    assert counts == [6, 6]
-    assert other.status_code == 400
+        refused = [
+            await http.post("/graphql", json=body)
+            for body in [
+                {"query": "query Other { viewer { role } }"},
+                {"query": runner.SEARCH, "variables": {"q": "-baku"}},
+                {"query": CATEGORY_PAGE, "variables": {"slug": "azerbaijan", "after": "not-a-cursor"}},
+            ]
+        ]
+    assert counts == [6] * len(bodies)
+    assert [answer.status_code for answer in refused] == [400] * len(refused)
 
 
 @SQLITE_ONLY
@@ -199,13 +245,16 @@ async def test_the_runner_counts_statements_where_the_baseline_agrees(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     """`make bench`'s in-process step, on a small archive: the CMS's reads are counted (its snapshot's
-    included), the same at 20 and 100 cards, and the baseline's answers were checked equal to the CMS's."""
+    included), the same at 20 and 100 cards, and the baseline's answers in the four scenarios were checked
+    equal to the CMS's."""
     archive = tmp_path / "archive.ndjson"
     write_archive(archive, 150, seed=7)
     await import_paths(engine, [archive], actor="test", now=NOW)
     database = Path(str(engine.url.database))
-    found = await runner.count_statements(runner.scenarios(database), database)
+    cases = runner.scenarios(database)
+    found = await runner.count_statements(cases, database)
     for server in runner.CMS_MODES:
         assert found["front", server] == found["front100", server] > 0
         assert found["article", server] > 0
     assert found["front", "baseline"] == found["front100", "baseline"] > 0
+    assert all(found[case.name, "baseline"] > 0 for case in cases)
