@@ -12,9 +12,12 @@ from sqlalchemy import Connection, Engine, Executable, Row, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.util import LRUCache
 
 READERS = 16
 """Pooled SQLite read connections kept open; more open when more requests read at once: none ever waits."""
+PREPARED_CACHED = 1000
+"""Statements kept compiled by their SQLAlchemy cache key (a filter's shape, an order, a page direction)."""
 
 
 def create_engine(async_url: str, **kwargs: Any) -> AsyncEngine:
@@ -61,6 +64,7 @@ class _Prepared:
     binds: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
     row: type
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    compiled: Any
 
     def parameters(self, values: Mapping[str, Any]) -> list[Any]:
         found = [values.get(name, default) for name, default, _ in self.binds]
@@ -82,36 +86,60 @@ class _Prepared:
         return converted
 
 
-_prepared_statements: WeakKeyDictionary[Any, _Prepared | None] = WeakKeyDictionary()
+_by_statement: WeakKeyDictionary[Any, _Prepared | None] = WeakKeyDictionary()
+_by_cache_key: LRUCache[Any, _Prepared | None] = LRUCache(PREPARED_CACHED)
 _raw_counters: list[Callable[[], None]] = []
 
 
-def _prepared(statement: Executable, dialect: Any) -> _Prepared | None:
-    """The statement compiled for the SQLite dialect, once; None when its columns cannot name a row's
-    fields, or it names no columns (text): it then runs through SQLAlchemy."""
-    if statement in _prepared_statements:
-        return _prepared_statements[statement]
-    compiled: Any = statement.compile(dialect=dialect)
+def _prepared(
+    statement: Executable, values: Mapping[str, Any] | None, dialect: Any
+) -> tuple[_Prepared, Mapping[str, Any]] | None:
+    """The statement compiled for SQLite once, and its parameters' values; None when it must run through
+    SQLAlchemy. A statement run with values (`content.reads`) is kept by identity. Any other is kept by its
+    SQLAlchemy cache key, whose extracted parameters are this call's values: building a statement costs
+    far less than executing it through SQLAlchemy and processing its rows there."""
+    if values is not None:
+        if statement not in _by_statement:
+            _by_statement[statement] = _compiled(statement, dialect, None)
+        prepared = _by_statement[statement]
+        return (prepared, values) if prepared else None
+    key = statement._generate_cache_key()  # type: ignore[attr-defined]
+    if key is None:
+        return None
+    prepared = _by_cache_key.get(key.key, _MISSING)
+    if prepared is _MISSING:
+        prepared = _by_cache_key[key.key] = _compiled(statement, dialect, key)
+    if prepared is None:
+        return None
+    return prepared, prepared.compiled.construct_params(extracted_parameters=key.bindparams)
+
+
+_MISSING: Any = object()
+
+
+def _compiled(statement: Executable, dialect: Any, key: Any) -> _Prepared | None:
+    """None when the columns cannot name a row's fields, it names no columns (text), or its text depends
+    on its values (an expanding IN)."""
+    compiled: Any = statement.compile(dialect=dialect, cache_key=key)
     names = [entry[0] for entry in compiled._result_columns]
-    prepared = None
     nameable = all(n.isidentifier() and not n.startswith("_") for n in names)
-    if names and len(set(names)) == len(names) and nameable:
-        binds = tuple(
-            (
-                name,
-                compiled.binds[name].effective_value,
-                compiled.binds[name].type._cached_bind_processor(dialect),
-            )
-            for name in compiled.positiontup
+    fixed_text = not compiled.post_compile_params and not compiled.literal_execute_params
+    if not (names and len(set(names)) == len(names) and nameable and fixed_text):
+        return None
+    binds = tuple(
+        (
+            name,
+            compiled.binds[name].effective_value,
+            compiled.binds[name].type._cached_bind_processor(dialect),
         )
-        processors = tuple(
-            (index, process)
-            for index, entry in enumerate(compiled._result_columns)
-            if (process := entry[3]._cached_result_processor(dialect, None)) is not None
-        )
-        prepared = _Prepared(compiled.string, binds, _row_type(tuple(names)), processors)
-    _prepared_statements[statement] = prepared
-    return prepared
+        for name in compiled.positiontup
+    )
+    processors = tuple(
+        (index, process)
+        for index, entry in enumerate(compiled._result_columns)
+        if (process := entry[3]._cached_result_processor(dialect, None)) is not None
+    )
+    return _Prepared(compiled.string, binds, _row_type(tuple(names)), processors, compiled)
 
 
 def _row_type(names: tuple[str, ...]) -> type:
@@ -152,9 +180,9 @@ class StatementCounter:
 
 
 class _SqliteSnapshot:
-    """Its transaction begins at once (SQLite takes the snapshot at the first read). A statement run with
-    values is a prepared one (`content.reads`): compiled once, it runs on the sqlite3 connection itself,
-    which costs about 5 us where SQLAlchemy's execution costs about 40."""
+    """Its transaction begins at once (SQLite takes the snapshot at the first read). Statements are compiled
+    once (`_prepared`) and run on the sqlite3 connection itself, rows made as named tuples: about 5 us a
+    statement where SQLAlchemy's execution costs about 40, and a page of 20 articles 0.4 ms instead of 1.3."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -162,12 +190,13 @@ class _SqliteSnapshot:
         self.raw = connection.connection.driver_connection
 
     async def fetch(self, statement: Executable, values: Mapping[str, Any] | None = None) -> Sequence[Any]:
-        prepared = _prepared(statement, self.connection.dialect) if values is not None else None
-        if prepared is None:
+        found = _prepared(statement, values, self.connection.dialect)
+        if found is None:
             return self.connection.execute(statement, values).all()
         for count in _raw_counters:
             count()
-        return prepared.rows(self.raw.execute(prepared.sql, prepared.parameters(values or {})).fetchall())
+        prepared, given = found
+        return prepared.rows(self.raw.execute(prepared.sql, prepared.parameters(given)).fetchall())
 
     async def close(self) -> None:
         self.connection.close()

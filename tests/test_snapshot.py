@@ -112,3 +112,19 @@ async def test_one_cancelled_waiter_does_not_cancel_a_read_others_share(seeded: 
             assert cancelled.cancelled()
     finally:
         await context.close()
+
+
+async def test_statements_of_one_shape_each_answer_with_their_own_values(seeded: AsyncEngine) -> None:
+    """Statements are compiled once per shape and run with each one's values (an expanding IN, whose text
+    depends on its values, included)."""
+    async with opened(seeded) as view:
+        rows = await view.fetch(select(Article.id, Article.title).order_by(Article.id))
+        assert len(rows) > 1
+        for row in rows:
+            same = select(Article.id).where(Article.title == row.title, Article.id >= row.id)
+            found = await view.fetch(same)
+            assert [r.id for r in found] == [row.id]
+        for size in range(1, len(rows) + 1):
+            ids = [row.id for row in rows[:size]]
+            found = await view.fetch(select(Article.id).where(Article.id.in_(ids)).order_by(Article.id))
+            assert [r.id for r in found] == ids
