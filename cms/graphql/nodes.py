@@ -11,9 +11,8 @@ import strawberry
 
 from cms.content import articles, revisions
 from cms.content.categories import CategoryTree
-from cms.content.errors import Forbidden
 from cms.content.pagination import PageRequest, page_of
-from cms.content.visibility import author_email_visible, can_edit
+from cms.content.visibility import author_email_visible
 from cms.graphql.context import Info
 from cms.graphql.enums import ArticleStatus, BodyFormat, SourceKind, SourceRole
 from cms.graphql.inputs import ArticleFilter, ArticleOrder, filter_of, order_of
@@ -327,12 +326,11 @@ class Article(Node):
     async def revisions(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Connection[Revision]:
-        if not can_edit(info.context.viewer):
-            raise Forbidden("revisions are for editors")
+        revisions.check_readable(info.context.viewer)
         page = PageRequest.of(first=first, after=after)
-        rows = await info.context.fetch(revisions.page_statement(self.id, page))
+        rows = await info.context.fetch(revisions.page_statement([self.id], page))
 
         async def count() -> int:
-            return int((await info.context.fetch(revisions.count_statement(self.id)))[0][0])
+            return sum(total for _, total in await info.context.fetch(revisions.count_statement([self.id])))
 
         return connection(page_of(rows, page), revisions.NEWEST_FIRST, Revision.from_row, count)
