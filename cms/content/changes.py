@@ -11,7 +11,8 @@ and the article events a row carries (`webhooks.article_events`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +20,12 @@ from sqlalchemy import Select, Table, insert, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cms.content import webhooks
+from cms.content.categories import CategoryTree
+from cms.content.documents import author_document, category_document, content_hash, source_document
 from cms.content.pagination import PageRequest, SortKey, keyset_page
 from cms.content.reads import NOW, Read
+from cms.content.roles import Viewer
+from cms.content.visibility import author_email_visible
 from cms.models import Article, ArticleStatus, ChangeEvent
 
 Row = dict[str, Any]
@@ -108,3 +113,70 @@ def feed_statement(
 
 def feed_cursor(sequence: int) -> str:
     return FEED.cursor(sequence, sequence)
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """One event of a caller's feed, with its item as the caller may see it now (None: it may not, or the
+    item is gone)."""
+
+    sequence: int
+    typename: str
+    id: str
+    occurred_at: datetime
+    item: Any = None
+
+    @property
+    def action(self) -> str:
+        """UPSERT with the item as it is now while the caller can see it, else DELETE (see the module)."""
+        return "DELETE" if self.item is None else "UPSERT"
+
+    def content_hash(self, *, viewer: Viewer, tree: CategoryTree | None) -> str | None:
+        """The item's fingerprint as `viewer` may see it, for UPSERT: an article's stored hash, else the hash
+        of its canonical document less what the viewer may not read (an author's email). A category's
+        document names its parent by slug, found in `tree`."""
+        row = self.item
+        if row is None:
+            return None
+        match self.typename:
+            case "Article":
+                return row.content_hash
+            case "Author":
+                hidden = {} if author_email_visible(viewer) else {"email": None}
+                return content_hash(author_document(row._mapping) | hidden)
+            case "Source":
+                return content_hash(source_document(row._mapping))
+        assert tree is not None, "a category's hash names its parent: read the tree"
+        parent = tree.by_id.get(row.parent_id)
+        return content_hash(category_document(row._mapping, parent=parent.slug if parent else None))
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """One page of a caller's feed: its events, the cursor to pass as `since` next, whether more follow."""
+
+    events: list[FeedEvent]
+    cursor: str
+    has_more: bool
+
+    @classmethod
+    def of(cls, rows: Sequence[Any], page: PageRequest, since: str | None) -> FeedPage:
+        """The page of `feed_statement`'s rows (less the one read to learn whether more exist); an empty page
+        keeps the caller's cursor, so polling an idle feed never moves backwards."""
+        kept = rows[: page.size]
+        events = [FeedEvent(r.sequence, r.typename, r.entity_id, r.occurred_at) for r in kept]
+        cursor = feed_cursor(kept[-1].sequence) if kept else since or feed_cursor(0)
+        return cls(events, cursor, len(rows) > page.size)
+
+    def wanted(self) -> dict[str, list[str]]:
+        """The ids of the page's items by type, each once: they are read in one batch per type."""
+        ids: dict[str, dict[str, None]] = {}
+        for event in self.events:
+            ids.setdefault(event.typename, {})[event.id] = None
+        return {typename: list(found) for typename, found in ids.items()}
+
+    def seen(self, items: Mapping[tuple[str, str], Any]) -> FeedPage:
+        """This page with each event's item as the caller may see it now, keyed (typename, id); an event
+        whose item is not among them is a DELETE."""
+        events = [replace(event, item=items.get((event.typename, event.id))) for event in self.events]
+        return replace(self, events=events)

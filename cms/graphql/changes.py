@@ -6,6 +6,7 @@ site that replays the feed from the start holds exactly what it may show, whatev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,10 +14,10 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cms.content import changes
-from cms.content.documents import author_document, category_document, content_hash, source_document
-from cms.content.visibility import author_email_visible, can_preview
-from cms.graphql.context import Info
+from cms.content.visibility import can_preview
+from cms.graphql.context import Context, Info
 from cms.graphql.enums import ChangeAction
+from cms.graphql.loaders import Loaders
 from cms.graphql.nodes import Article, Author, Category, Node, Source, with_relations
 
 
@@ -43,8 +44,9 @@ class ChangeFeed:
     has_more: bool
 
 
-async def change_feed(info: Info, *, since: str | None, first: int | None) -> ChangeFeed:
-    context = info.context
+async def read_feed(context: Context, *, since: str | None, first: int | None) -> changes.FeedPage:
+    """The caller's page of the feed, its items not yet read. Scheduled publications now due are recorded
+    first (a cheap read tells whether any are), and the page is read from a snapshot that holds them."""
     if await context.fetch(*changes.due(context.now)):
         async with AsyncSession(context.engine) as session, session.begin():
             await changes.record_due_publications(session, now=context.now)
@@ -52,51 +54,58 @@ async def change_feed(info: Info, *, since: str | None, first: int | None) -> Ch
     statement, page = changes.feed_statement(
         since=since, first=first, public_only=not can_preview(context.viewer)
     )
-    rows = await context.fetch(statement)
-    more, rows = len(rows) > page.size, rows[: page.size]
-    current = await _current(info, rows)
-    events = []
-    for row in rows:
-        node, digest = current.get((row.typename, row.entity_id), (None, None))
-        events.append(
-            ChangeEvent(
-                sequence=row.sequence,
-                action=ChangeAction.UPSERT if node else ChangeAction.DELETE,
-                typename=row.typename,
-                id=strawberry.ID(row.entity_id),
-                occurred_at=row.occurred_at,
-                node=node,
-                content_hash=digest,
-            )
-        )
-    cursor = changes.feed_cursor(rows[-1].sequence) if rows else since or changes.feed_cursor(0)
-    return ChangeFeed(events=events, cursor=cursor, has_more=more)
+    return changes.FeedPage.of(await context.fetch(statement), page, since)
 
 
-async def _current(info: Info, rows: list[Any]) -> dict[tuple[str, str], tuple[Node, str]]:
-    """Each item the caller can see now, with its content hash, read in one batch per type."""
-    wanted: dict[str, list[str]] = {}
-    for row in rows:
-        wanted.setdefault(row.typename, []).append(row.entity_id)
+async def change_feed(info: Info, *, since: str | None, first: int | None) -> ChangeFeed:
+    feed = await read_feed(info.context, since=since, first=first)
+    wanted = feed.wanted()
     loaders = info.context.loaders
-    found: dict[tuple[str, str], tuple[Node, str]] = {}
-    if ids := wanted.get("Article"):
-        articles = [Article.from_row(row) for row in await loaders.article_by_id.load_many(ids) if row]
-        for article in await with_relations(info, articles):
-            found["Article", article.id] = (article, article.row.content_hash)
-    private = not author_email_visible(info.context.viewer)
-    for row in await loaders.author_by_id.load_many(wanted.get("Author", [])):
-        if row:
-            document = author_document(row._mapping) | ({"email": None} if private else {})
-            found["Author", row.id] = (Author.from_row(row), content_hash(document))
-    for row in await loaders.source_by_id.load_many(wanted.get("Source", [])):
-        if row:
-            found["Source", row.id] = (Source.from_row(row), content_hash(source_document(row._mapping)))
+    feed = feed.seen(await _items(loaders, wanted))
+    tree = await loaders.category_tree() if "Category" in wanted else None
+    nodes = await _nodes(info, feed.events)
+    viewer = info.context.viewer
+    events = [
+        ChangeEvent(
+            sequence=event.sequence,
+            action=ChangeAction(event.action),
+            typename=event.typename,
+            id=strawberry.ID(event.id),
+            occurred_at=event.occurred_at,
+            node=nodes.get(event.sequence),
+            content_hash=event.content_hash(viewer=viewer, tree=tree),
+        )
+        for event in feed.events
+    ]
+    return ChangeFeed(events=events, cursor=feed.cursor, has_more=feed.has_more)
+
+
+async def _items(loaders: Loaders, wanted: dict[str, list[str]]) -> dict[tuple[str, str], Any]:
+    """Each item the caller can see now, keyed (typename, id), read in one batch per type."""
+    found: dict[tuple[str, str], Any] = {}
+    for typename, loader in (
+        ("Article", loaders.article_by_id),
+        ("Author", loaders.author_by_id),
+        ("Source", loaders.source_by_id),
+    ):
+        rows = await loader.load_many(wanted.get(typename, []))
+        found.update(((typename, row.id), row) for row in rows if row)
     if ids := wanted.get("Category"):
         tree = await loaders.category_tree()
-        for id_ in ids:
-            if row := tree.by_id.get(id_):
-                parent = tree.by_id[row.parent_id].slug if row.parent_id in tree.by_id else None
-                document = category_document(row._mapping, parent=parent)
-                found["Category", row.id] = (Category.from_row(row), content_hash(document))
+        found.update((("Category", id_), tree.by_id[id_]) for id_ in ids if id_ in tree.by_id)
     return found
+
+
+NODES: dict[str, Callable[[Any], Node]] = {
+    "Article": Article.from_row,
+    "Author": Author.from_row,
+    "Category": Category.from_row,
+    "Source": Source.from_row,
+}
+
+
+async def _nodes(info: Info, events: list[changes.FeedEvent]) -> dict[int, Node]:
+    """The node of each UPSERT, by sequence; articles with the relations the query asks for, in one batch."""
+    nodes = {e.sequence: NODES[e.typename](e.item) for e in events if e.item is not None}
+    await with_relations(info, [node for node in nodes.values() if isinstance(node, Article)])
+    return nodes
