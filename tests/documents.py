@@ -45,6 +45,8 @@ class Known:
     ids: dict[str, list[str]]
     slugs: dict[str, list[str]]
     tags: list[str]
+    cursors: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """Cursors by (field, argument): the feed's `since`, revisions' `after`."""
 
 
 @dataclass
@@ -82,8 +84,8 @@ class _Writer:
         return " ".join(parts)
 
     def _wanted(self, typename: str, name: str) -> bool:
-        """Not the change feed (its reads record due publications) nor the planner's own figures."""
-        return not (typename == "Query" and name in ("changes", "planner"))
+        """Not the planner's own figures (they change with every request)."""
+        return not (typename == "Query" and name == "planner")
 
     def _field(self, type_: GraphQLObjectType, name: str, depth: int) -> str:
         definition = type_.fields[name]
@@ -143,10 +145,13 @@ class _Writer:
             field_name, "Article" if field_name == "node" else None
         )
         if argument in ("first", "last"):
-            value = rng.choice([1, 2, 3, 5, 20] * 10 + [0, 101])
+            value = rng.choice([1, 2, 3, 5, 20] * 10 + [0, 101, 1001])
             return self._variable("Int", value) if rng.random() < 0.2 else str(value)
         if argument in ("after", "before", "since"):
-            return None
+            cursors = self.known.cursors.get((field_name, argument))
+            if not cursors or rng.random() < 0.4:
+                return None
+            return _quoted(rng.choice(cursors) if rng.random() < 0.9 else "not-a-cursor")
         if argument == "id" and target:
             pool = self.known.ids[rng.choice(NODE_TYPES) if field_name == "node" else target]
             return _quoted(rng.choice(pool) if rng.random() < 0.9 else "art_missing")
