@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cms.clock import FixedClock
 from cms.content import articles
-from tests.conftest import checked_app, data, error_codes, gql
+from tests.conftest import ROOT, checked_app, data, error_codes, gql
 
 
 async def test_malformed_json_is_a_400_with_a_message(engine: AsyncEngine, client: httpx.AsyncClient) -> None:
@@ -146,3 +146,38 @@ async def test_graphiql_is_served_with_local_assets_and_the_examples(
         response = await client.get(f"/graphiql/static/{asset}")
         assert response.status_code == 200
         assert len(response.content) > 5000
+
+
+REQUESTS = [
+    {"query": (ROOT / "schema" / "examples" / f"{name}.graphql").read_text(), "variables": variables}
+    for name, variables in (
+        ("front_page", {"first": 3}),
+        ("article_page", {"slug": "unesco-mission-nagorno-karabakh", "language": "en"}),
+        ("category_page", {"slug": "world", "first": 2}),
+    )
+] + [
+    {"query": "{ articles(first: 0) { totalCount } }"},  # an error: Strawberry answers
+    {"query": "{ viewer { role } }", "operationName": "Missing"},
+    {"query": "query A { viewer { role } } query B { articles { totalCount } }", "operationName": "B"},
+    {"query": "{ viewer { role } }", "variables": "not an object"},
+    {"query": 'mutation { deleteArticle(id: "x") { userErrors { code } } }'},
+]
+
+
+@pytest.mark.parametrize("body", REQUESTS)
+async def test_planned_answers_are_the_same_http_responses_as_strawberrys(
+    seeded: AsyncEngine, clock: FixedClock, body: dict[str, object]
+) -> None:
+    """The planner answers POSTed queries before Strawberry's view: status, type and bytes must not tell."""
+    responses = []
+    for planner in ("on", "off"):
+        async with checked_app(seeded, clock, planner=planner) as client:
+            responses.append(await client.post("/graphql", json=body))
+    planned, resolved = responses
+    assert (planned.status_code, planned.headers["content-type"]) == (
+        resolved.status_code,
+        resolved.headers["content-type"],
+    )
+    assert planned.content == resolved.content
+    if body in REQUESTS[:3]:  # the example pages find what they look for
+        assert all(planned.json()["data"].values())

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, String, bindparam, func, literal, select
 
 from cms.content.categories import subtree_pairs
 from cms.content.errors import BadInput
@@ -30,12 +30,19 @@ COLUMNS = list(ARTICLE.columns)
 class Links:
     """How articles hang off parents: `pairs` selects (parent_key, key) rows, joined on `article_column`."""
 
+    parents: list[str]
     pairs: Select[Any]
     article_column: Any
 
     def joined(self, *columns: Any) -> tuple[Select[Any], Any]:
-        """SELECT parent_key, columns FROM article JOIN the pairs; the pairs subquery for grouping."""
+        """SELECT parent_key, columns FROM article JOIN the pairs; the pairs subquery for grouping. With one
+        parent, the pairs are a list of keys (`article_column IN (...)`): SQLite then answers a count from
+        the parent's index, where a join has it scan every visible article."""
         link = self.pairs.subquery("link")
+        if len(self.parents) == 1:
+            parent = literal(self.parents[0], String).label("parent_key")
+            statement = select(parent, *columns).where(self.article_column.in_(select(link.c.key)))
+            return statement.select_from(Article), link
         statement = select(link.c.parent_key, *columns).select_from(Article)
         return statement.join(link, link.c.key == self.article_column), link
 
@@ -60,16 +67,10 @@ def count_statement(*, viewer: Viewer, now: datetime, f: ArticleFilter | None) -
 
 
 def linked_page_statement(
-    *,
-    links: Links,
-    parents: int,
-    viewer: Viewer,
-    now: datetime,
-    f: ArticleFilter | None,
-    order: ArticleOrder,
+    *, links: Links, viewer: Viewer, now: datetime, f: ArticleFilter | None, order: ArticleOrder,
     page: PageRequest,
-) -> tuple[Select[Any], SortKey]:
-    """A page of articles for each of `parents` parents in one statement.
+) -> tuple[Select[Any], SortKey]:  # fmt: skip
+    """A page of articles for each of the links' parents in one statement.
 
     Rows come back grouped by parent_key, in page order within each parent. One parent (an author or
     category page) is a plain LIMIT that can walk the order's index; several are ranked by a window over
@@ -79,7 +80,7 @@ def linked_page_statement(
     where = _visible(viewer, now, f)
     if page.cursor is not None:
         where.append(sort.seek(page.cursor, page.forward))
-    if parents == 1:
+    if len(links.parents) == 1:
         statement, _ = links.joined(*COLUMNS, sort.key.label("sort_key"))
         return statement.where(*where).order_by(*sort.order_by(page.forward)).limit(page.size + 1), sort
     ranking, link = links.joined(Article.id.label("ranked_id"), sort.key.label("sort_key"))  # type: ignore[attr-defined]
@@ -99,25 +100,25 @@ def linked_count_statement(
 ) -> Select[Any]:
     """totalCount per parent for `linked_page_statement`, in one statement."""
     statement, link = links.joined(func.count())
-    return statement.where(*_visible(viewer, now, f)).group_by(link.c.parent_key)
+    statement = statement.where(*_visible(viewer, now, f))
+    return statement if len(links.parents) == 1 else statement.group_by(link.c.parent_key)
 
 
 def author_links(author_ids: Iterable[str]) -> Links:
-    return Links(
-        select(ArticleAuthor.author_id.label("parent_key"), ArticleAuthor.article_id.label("key"))  # type: ignore[attr-defined]
-        .where(ArticleAuthor.author_id.in_(list(author_ids))),  # type: ignore[attr-defined]
-        Article.id,
-    )  # fmt: skip
+    ids = list(author_ids)
+    pairs = select(ArticleAuthor.author_id.label("parent_key"), ArticleAuthor.article_id.label("key"))  # type: ignore[attr-defined]
+    return Links(ids, pairs.where(in_keys(ArticleAuthor.author_id, ids)), Article.id)  # type: ignore[arg-type]
 
 
 def source_links(source_ids: Iterable[str], role: str | None) -> Links:
+    ids = list(source_ids)
     pairs = select(
         ArticleSource.source_id.label("parent_key"),  # type: ignore[attr-defined]
         ArticleSource.article_id.label("key"),  # type: ignore[attr-defined]
-    ).where(ArticleSource.source_id.in_(list(source_ids)))  # type: ignore[attr-defined]
+    ).where(in_keys(ArticleSource.source_id, ids))  # type: ignore[arg-type]
     if role is not None:
         pairs = pairs.where(ArticleSource.role == role)
-    return Links(pairs.distinct(), Article.id)
+    return Links(ids, pairs.distinct(), Article.id)
 
 
 def category_links(category_ids: Iterable[str], include_descendants: bool) -> Links:
@@ -126,10 +127,10 @@ def category_links(category_ids: Iterable[str], include_descendants: bool) -> Li
     if include_descendants:
         pairs = subtree_pairs(ids).subquery("pairs")
         return Links(
-            select(pairs.c.root_id.label("parent_key"), pairs.c.id.label("key")), Article.category_id
+            ids, select(pairs.c.root_id.label("parent_key"), pairs.c.id.label("key")), Article.category_id
         )
-    own = select(Category.id.label("parent_key"), Category.id.label("key")).where(Category.id.in_(ids))  # type: ignore[attr-defined]
-    return Links(own, Article.category_id)
+    own = select(Category.id.label("parent_key"), Category.id.label("key")).where(in_keys(Category.id, ids))  # type: ignore[attr-defined, arg-type]
+    return Links(ids, own, Article.category_id)
 
 
 def lookup(

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select, true
 
 from cms.content.pagination import PageRequest, SortKey, keyset_page
-from cms.content.reads import Read
+from cms.content.reads import Read, in_keys
 from cms.models import Category
 
 
@@ -25,7 +25,7 @@ def subtree_ids(slug: str) -> Select[tuple[str]]:
 def subtree_pairs(root_ids: Iterable[str]) -> Select[tuple[str, str]]:
     """(root id, category id) for every given root and each of its descendants, itself included."""
     roots = select(Category.id.label("root_id"), Category.id.label("id")).where(  # type: ignore[attr-defined]
-        Category.id.in_(list(root_ids))  # type: ignore[attr-defined]
+        in_keys(Category.id, list(root_ids))  # type: ignore[arg-type]
     )
     tree = roots.cte("subtrees", recursive=True)
     tree = tree.union_all(

@@ -62,9 +62,15 @@ class _InKeys(ColumnElement[bool]):
         ("keys", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, column: ColumnElement[Any]) -> None:
+    def __init__(self, column: ColumnElement[Any], keys: list[str] | None) -> None:
         self.column = column
-        self.keys = bindparam("keys", type_=Keys())
+        self.keys = bindparam("keys", keys, type_=Keys())
+
+
+@compiles(_InKeys)
+def _in_keys_shown(element: _InKeys, compiler: SQLCompiler, **kw: Any) -> str:
+    """How str() shows it, for logs and debugging."""
+    return f"{compiler.process(element.column, **kw)} IN ({compiler.process(element.keys, **kw)})"
 
 
 @compiles(_InKeys, "sqlite")
@@ -78,9 +84,10 @@ def _in_array(element: _InKeys, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.keys, **kw)})"
 
 
-def in_keys(column: ColumnElement[Any]) -> ColumnElement[bool]:
-    """`column` is one of the keys the call gives (`values={"keys": [...]}`)."""
-    return _InKeys(column)
+def in_keys(column: ColumnElement[Any], keys: list[str] | None = None) -> ColumnElement[bool]:
+    """`column` is one of `keys`, or of the keys the call gives (`values={"keys": [...]}`) in a statement
+    built once. One such condition a statement: its parameter is named."""
+    return _InKeys(column, keys)
 
 
 def by_keys(table: Table, keys: list[str]) -> Read:

@@ -31,6 +31,8 @@ class Context:
     request_id: str
     statements: int = 0
     planner: Planner | None = None
+    planner_declined: bool = False
+    """The planner was asked and left the request to Strawberry: it is not asked again."""
     _snapshot: Snapshot | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None

@@ -116,7 +116,7 @@ class Loaders:
             pages: dict[tuple[Any, ...], tuple[Page[Any], SortKey]] = {}
             for (f, order, page, option), parents in self._shapes(keys).items():
                 statement, sort = articles.linked_page_statement(
-                    links=links(parents, option), parents=len(parents), viewer=ctx.viewer, now=ctx.now, f=f,
+                    links=links(parents, option), viewer=ctx.viewer, now=ctx.now, f=f,
                     order=order, page=page,
                 )  # fmt: skip
                 groups = _grouped(await ctx.fetch(statement), "parent_key")

@@ -149,7 +149,7 @@ def _nested_list(
         ids = list(dict.fromkeys(p.id for p in parents))
         context = run.context
         statement, sort = articles.linked_page_statement(
-            links=links(ids, kwargs), parents=len(ids), viewer=context.viewer, now=context.now, f=f,
+            links=links(ids, kwargs), viewer=context.viewer, now=context.now, f=f,
             order=order, page=page,
         )  # fmt: skip
         groups = grouped(await context.fetch(statement), "parent_key")
