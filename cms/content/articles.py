@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Select, String, bindparam, func, literal, select
@@ -23,7 +23,15 @@ from cms.content.visibility import article_visible, can_preview
 from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag, Author, Category, Source
 
 ARTICLE = Article.__table__  # type: ignore[attr-defined]
-COLUMNS = list(ARTICLE.columns)
+COLUMNS = tuple(ARTICLE.columns)
+Columns = tuple[Any, ...]
+"""Article columns to read, in the table's order: all of them (COLUMNS), or those a planned query uses."""
+
+
+def columns_for(names: Iterable[str]) -> Columns:
+    """The columns of these names and the id, in the table's order (one statement text per set)."""
+    wanted = {"id", *names}
+    return tuple(column for column in COLUMNS if column.name in wanted)
 
 
 @dataclass(frozen=True)
@@ -54,11 +62,12 @@ def _visible(
 
 
 def page_statement(
-    *, viewer: Viewer, now: datetime, f: ArticleFilter | None, order: ArticleOrder, page: PageRequest
-) -> tuple[Select[Any], SortKey]:
+    *, viewer: Viewer, now: datetime, f: ArticleFilter | None, order: ArticleOrder, page: PageRequest,
+    columns: Columns = COLUMNS,
+) -> tuple[Select[Any], SortKey]:  # fmt: skip
     """One page of the root `articles` list (one row more than asked, to know if there is more)."""
     sort = article_sort(order, f, unpublished_visible=can_preview(viewer))
-    return keyset_page(COLUMNS, sort=sort, where=_visible(viewer, now, f), page=page), sort
+    return keyset_page(columns, sort=sort, where=_visible(viewer, now, f), page=page), sort
 
 
 def count_statement(*, viewer: Viewer, now: datetime, f: ArticleFilter | None) -> Select[Any]:
@@ -68,7 +77,7 @@ def count_statement(*, viewer: Viewer, now: datetime, f: ArticleFilter | None) -
 
 def linked_page_statement(
     *, links: Links, viewer: Viewer, now: datetime, f: ArticleFilter | None, order: ArticleOrder,
-    page: PageRequest,
+    page: PageRequest, columns: Columns = COLUMNS,
 ) -> tuple[Select[Any], SortKey]:  # fmt: skip
     """A page of articles for each of the links' parents in one statement.
 
@@ -81,13 +90,13 @@ def linked_page_statement(
     if page.cursor is not None:
         where.append(sort.seek(page.cursor, page.forward))
     if len(links.parents) == 1:
-        statement, _ = links.joined(*COLUMNS, sort.key.label("sort_key"))
+        statement, _ = links.joined(*columns, sort.key.label("sort_key"))
         return statement.where(*where).order_by(*sort.order_by(page.forward)).limit(page.size + 1), sort
     ranking, link = links.joined(Article.id.label("ranked_id"), sort.key.label("sort_key"))  # type: ignore[attr-defined]
     rank = func.row_number().over(partition_by=link.c.parent_key, order_by=sort.order_by(page.forward))
     ranked = ranking.add_columns(rank.label("rank")).where(*where).subquery("ranked")
     statement = (
-        select(ranked.c.parent_key, *COLUMNS, ranked.c.sort_key)
+        select(ranked.c.parent_key, *columns, ranked.c.sort_key)
         .join_from(ranked, Article, Article.id == ranked.c.ranked_id)
         .where(ranked.c.rank <= page.size + 1)
         .order_by(ranked.c.parent_key, ranked.c.rank)
@@ -134,29 +143,38 @@ def category_links(category_ids: Iterable[str], include_descendants: bool) -> Li
 
 
 def lookup(
-    id: str | None, slug: str | None, language: str | None, *, viewer: Viewer, now: datetime
-) -> Read | None:
+    id: str | None, slug: str | None, language: str | None, *, viewer: Viewer, now: datetime,
+    columns: Columns = COLUMNS,
+) -> Read | None:  # fmt: skip
     """`article(id:)` or `article(slug:, language:)`: exactly one of id or slug, a language only with a slug
     ("en" unless given); None for an id that is not an article's."""
     require_one_of(id, slug)
     if id is None:
-        return by_slug_statement(slug or "", language or "en", viewer=viewer, now=now)
+        return by_slug_statement(slug or "", language or "en", viewer=viewer, now=now, columns=columns)
     if language is not None:
         raise BadInput("language goes with slug, not with id")
-    return by_ids_statement([id], viewer=viewer, now=now) if typename_of(id) == "Article" else None
+    if typename_of(id) != "Article":
+        return None
+    return by_ids_statement([id], viewer=viewer, now=now, columns=columns)
 
 
-def by_ids_statement(ids: Iterable[str], *, viewer: Viewer, now: datetime) -> Read:
-    return Read(_by_ids(viewer.role), {"keys": list(ids), "now": now})
+def by_ids_statement(
+    ids: Iterable[str], *, viewer: Viewer, now: datetime, columns: Columns = COLUMNS
+) -> Read:
+    return Read(_by_ids(viewer.role, columns), {"keys": list(ids), "now": now})
 
 
-def by_slug_statement(slug: str, language: str, *, viewer: Viewer, now: datetime) -> Read:
-    return Read(_by_slug(viewer.role), {"slug": slug, "language": language, "now": now})
+def by_slug_statement(
+    slug: str, language: str, *, viewer: Viewer, now: datetime, columns: Columns = COLUMNS
+) -> Read:
+    return Read(_by_slug(viewer.role, columns), {"slug": slug, "language": language, "now": now})
 
 
-def translations_statement(groups: Iterable[str], *, viewer: Viewer, now: datetime) -> Read:
+def translations_statement(
+    groups: Iterable[str], *, viewer: Viewer, now: datetime, columns: Columns = COLUMNS
+) -> Read:
     """Every visible article of the given translation groups, in language order."""
-    return Read(_translations(viewer.role), {"keys": list(groups), "now": now})
+    return Read(_translations(viewer.role, columns), {"keys": list(groups), "now": now})
 
 
 def authors_statement(article_ids: Iterable[str]) -> Read:
@@ -173,36 +191,47 @@ def tags_statement(article_ids: Iterable[str]) -> Read:
     return Read(_TAGS, {"keys": list(article_ids)})
 
 
-@cache
-def _by_ids(role: Role) -> Select[Any]:
-    return select(*COLUMNS).where(in_keys(ARTICLE.c.id), *_visible(Viewer(role), NOW))
+@lru_cache(maxsize=256)
+def _by_ids(role: Role, columns: Columns) -> Select[Any]:
+    return select(*columns).where(in_keys(ARTICLE.c.id), *_visible(Viewer(role), NOW))
 
 
-@cache
-def _by_slug(role: Role) -> Select[Any]:
+@lru_cache(maxsize=256)
+def _by_slug(role: Role, columns: Columns) -> Select[Any]:
     where = (ARTICLE.c.slug == bindparam("slug"), ARTICLE.c.language == bindparam("language"))
-    return select(*COLUMNS).where(*where, *_visible(Viewer(role), NOW))
+    return select(*columns).where(*where, *_visible(Viewer(role), NOW))
 
 
-@cache
-def _translations(role: Role) -> Select[Any]:
+@lru_cache(maxsize=256)
+def _translations(role: Role, columns: Columns) -> Select[Any]:
     return (
-        select(*COLUMNS)
+        select(*columns)
         .where(in_keys(ARTICLE.c.translation_group), *_visible(Viewer(role), NOW))
         .order_by(ARTICLE.c.language, ARTICLE.c.id)
     )
 
 
+# Bylines and sources with what the API shows of an author or a source: no timestamps, whose conversion
+# would cost two datetimes a row.
 _BYLINE, _AUTHOR = ArticleAuthor.__table__.c, Author.__table__  # type: ignore[attr-defined]
 _AUTHORS = (
-    select(_BYLINE.article_id, *_AUTHOR.c)
+    select(
+        _BYLINE.article_id,
+        *(_AUTHOR.c[name] for name in ("id", "slug", "name", "bio", "avatar_url", "email")),
+    )
     .join(_AUTHOR, _AUTHOR.c.id == _BYLINE.author_id)
     .where(in_keys(_BYLINE.article_id))
     .order_by(_BYLINE.article_id, _BYLINE.position)
 )
 _CITED, _SOURCE = ArticleSource.__table__.c, Source.__table__  # type: ignore[attr-defined]
 _SOURCES = (
-    select(_CITED.article_id, _CITED.role, _CITED.url.label("cited_url"), _CITED.note, *_SOURCE.c)
+    select(
+        _CITED.article_id,
+        _CITED.role,
+        _CITED.url.label("cited_url"),
+        _CITED.note,
+        *(_SOURCE.c[name] for name in ("id", "slug", "name", "kind", "url")),
+    )
     .join(_SOURCE, _SOURCE.c.id == _CITED.source_id)
     .where(in_keys(_CITED.article_id))
     .order_by(_CITED.article_id, _CITED.position)
@@ -220,11 +249,12 @@ def excerpt_of(row: Any) -> str:
     return row.excerpt or row.derived_excerpt
 
 
+BODY_COLUMNS = {"MARKDOWN": "body", "TEXT": "body_text", "HTML": "body_html", None: "body_html"}
+"""The body in a format: MARKDOWN as written, TEXT, else (HTML, the default) rendered and sanitised."""
+
+
 def body_in(row: Any, format_name: str | None) -> str:
-    """The body in a format: MARKDOWN as written, TEXT, else (HTML, the default) rendered and sanitised."""
-    if format_name == "MARKDOWN":
-        return str(row.body)
-    return str(row.body_text if format_name == "TEXT" else row.body_html)
+    return str(getattr(row, BODY_COLUMNS[format_name]))
 
 
 def cover_image_of(row: Any) -> dict[str, Any] | None:

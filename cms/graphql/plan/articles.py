@@ -18,12 +18,12 @@ from cms.models import SourceRole
 
 @covers("Article", "excerpt")
 def _excerpt(compiler: Compiler, selected: Selected) -> Slot:
-    return Value(selected.key, lambda row, run: articles.excerpt_of(row))
+    return Value(selected.key, lambda row, run: articles.excerpt_of(row), ("excerpt", "derived_excerpt"))
 
 
 @covers("Article", "readingTimeMinutes")
 def _reading_time(compiler: Compiler, selected: Selected) -> Slot:
-    return Value(selected.key, lambda row, run: articles.reading_time(row))
+    return Value(selected.key, lambda row, run: articles.reading_time(row), ("word_count",))
 
 
 @covers("Article", "body")
@@ -34,17 +34,27 @@ def _body(compiler: Compiler, selected: Selected) -> Slot:
         format_ = arguments(run).get("format")
         return articles.body_in(row, format_.name if format_ else None)
 
-    return Value(selected.key, get)
+    fixed = compiler.fixed_arguments(selected)
+    if fixed is None:  # the format is a variable's
+        return Value(selected.key, get, tuple(articles.BODY_COLUMNS.values()))
+    format_ = fixed.get("format")
+    return Value(selected.key, get, (articles.BODY_COLUMNS[format_.name if format_ else None],))
 
 
 @covers("Article", "coverImage")
 def _cover_image(compiler: Compiler, selected: Selected) -> Slot:
-    return Nested(selected.key, lambda row, run: articles.cover_image_of(row), compiler.child(selected))
+    return Nested(
+        selected.key, lambda row, run: articles.cover_image_of(row), compiler.child(selected),
+        columns=("cover_image",),
+    )  # fmt: skip
 
 
 @covers("Article", "seo")
 def _seo(compiler: Compiler, selected: Selected) -> Slot:
-    return Nested(selected.key, lambda row, run: articles.seo_of(row), compiler.child(selected))
+    return Nested(
+        selected.key, lambda row, run: articles.seo_of(row), compiler.child(selected),
+        columns=("seo", "title", "excerpt", "derived_excerpt"),
+    )  # fmt: skip
 
 
 def _entry(name: str) -> FieldCompiler:
@@ -109,14 +119,10 @@ def _translations(compiler: Compiler, selected: Selected) -> Slot:
     async def fetch(rows: Sequence[Any], run: Run) -> dict[int, Any]:
         groups = list(dict.fromkeys(r.translation_group for r in rows if r.translation_group))
         context = run.context
-        found = grouped(
-            await context.fetch(
-                *articles.translations_statement(groups, viewer=context.viewer, now=context.now)
-            )
-            if groups
-            else [],
-            "translation_group",
+        read = articles.translations_statement(
+            groups, viewer=context.viewer, now=context.now, columns=columns
         )
+        found = grouped(await context.fetch(*read) if groups else [], "translation_group")
         return {
             id(row): [t for t in found.get(row.translation_group, []) if t.id != row.id]
             if row.translation_group
@@ -124,7 +130,9 @@ def _translations(compiler: Compiler, selected: Selected) -> Slot:
             for row in rows
         }
 
-    return Fetched(selected.key, fetch, compiler.child(selected), many=True)
+    child = compiler.child(selected)
+    columns = articles.columns_for(child.columns | {"translation_group"})
+    return Fetched(selected.key, fetch, child, many=True, columns=("translation_group",))
 
 
 @covers("Article", "category")
@@ -132,7 +140,7 @@ def _article_category(compiler: Compiler, selected: Selected) -> Slot:
     def category(row: Any, run: Run) -> Any:
         return run.tree.by_id.get(row.category_id) if run.tree and row.category_id else None
 
-    return Nested(selected.key, category, compiler.child(selected), needs_tree=True)
+    return Nested(selected.key, category, compiler.child(selected), needs_tree=True, columns=("category_id",))
 
 
 # ---------------------------------------------------------------- categories: the tree, read once a request

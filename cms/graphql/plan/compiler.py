@@ -92,19 +92,21 @@ class Compiler:
     def arguments(self, selected: Selected) -> Arguments:
         """The field's arguments as its resolver gets them (Strawberry's input objects, Python names);
         worked out once here unless a variable is in them."""
-        node = selected.nodes[0]
+        constant = self.fixed_arguments(selected)
+        if constant is not None:
+            return lambda run: constant
+        return lambda run: self._converted(selected, run.variables)
+
+    def fixed_arguments(self, selected: Selected) -> dict[str, Any] | None:
+        """The field's arguments when no variable is in them, else None (they are known only at run)."""
+        return None if _has_variables(selected.nodes[0]) else self._converted(selected, None)
+
+    def _converted(self, selected: Selected, variables: VariableValues | None) -> dict[str, Any]:
+        raw = get_argument_values(selected.definition, selected.nodes[0], variables)
         strawberry_field = selected.definition.extensions["strawberry-definition"]
         schema = self.strawberry_schema
-
-        def convert(variables: VariableValues | None) -> dict[str, Any]:
-            raw = get_argument_values(selected.definition, node, variables)
-            return convert_arguments(raw, strawberry_field.arguments, schema.schema_converter.scalar_registry,
-                                     schema.config)  # fmt: skip
-
-        if not _has_variables(node):
-            constant = convert(None)
-            return lambda run: constant
-        return lambda run: convert(run.variables)
+        return convert_arguments(raw, strawberry_field.arguments, schema.schema_converter.scalar_registry,
+                                 schema.config)  # fmt: skip
 
     def _collect(
         self, type_: GraphQLObjectType, selection_set: SelectionSetNode, out: Fields, visited: set[str]

@@ -4,7 +4,7 @@ pages, edges and totals."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cms.content import articles, authors, categories, sources
@@ -30,14 +30,19 @@ class Counter:
 
 @dataclass(eq=False)
 class Conn:
+    """One connection's page; cursors are made only when asked for (a walk asks for one a page)."""
+
     page: Page[Any]
     sort: SortKey
     counter: Counter
     parent: Any = None
-    edges: list[tuple[str, Any]] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self.edges = [(self.sort.cursor(row.sort_key, row.id), row) for row in self.page.rows]
+    def cursor(self, row: Any) -> str:
+        return self.sort.cursor(row.sort_key, row.id)
+
+    @property
+    def edges(self) -> list[tuple[Conn, Any]]:
+        return [(self, row) for row in self.page.rows]
 
 
 def _total_count(compiler: Compiler, selected: Selected) -> Slot:
@@ -48,22 +53,33 @@ def _total_count(compiler: Compiler, selected: Selected) -> Slot:
 
 
 def _connection_fields(typename: str) -> None:
-    REGISTRY[f"{typename}Connection", "nodes"] = lambda compiler, selected: Nested(
-        selected.key, lambda conn, run: conn.page.rows, compiler.child(selected), many=True
+    REGISTRY[f"{typename}Connection", "nodes"] = lambda compiler, selected: _listed_rows(
+        compiler, selected, lambda conn, run: conn.page.rows
     )
-    REGISTRY[f"{typename}Connection", "edges"] = lambda compiler, selected: Nested(
-        selected.key, lambda conn, run: conn.edges, compiler.child(selected), many=True
+    REGISTRY[f"{typename}Connection", "edges"] = lambda compiler, selected: _listed_rows(
+        compiler, selected, lambda conn, run: conn.edges
     )
     REGISTRY[f"{typename}Connection", "pageInfo"] = lambda compiler, selected: Nested(
         selected.key, lambda conn, run: conn, compiler.child(selected)
     )
     REGISTRY[f"{typename}Connection", "totalCount"] = _total_count
     REGISTRY[f"{typename}Edge", "cursor"] = lambda compiler, selected: Value(
-        selected.key, lambda edge, run: edge[0]
+        selected.key, lambda edge, run: edge[0].cursor(edge[1])
     )
-    REGISTRY[f"{typename}Edge", "node"] = lambda compiler, selected: Nested(
-        selected.key, lambda edge, run: edge[1], compiler.child(selected)
+    REGISTRY[f"{typename}Edge", "node"] = lambda compiler, selected: _row(
+        compiler, selected, lambda edge, run: edge[1]
     )
+
+
+def _listed_rows(compiler: Compiler, selected: Selected, get: Callable[[Any, Run], Any]) -> Slot:
+    """`nodes` or `edges`: the list's rows, so the columns their selection reads are the list's to read."""
+    child = compiler.child(selected)
+    return Nested(selected.key, get, child, many=True, columns=tuple(child.columns))
+
+
+def _row(compiler: Compiler, selected: Selected, get: Callable[[Any, Run], Any]) -> Slot:
+    child = compiler.child(selected)
+    return Nested(selected.key, get, child, columns=tuple(child.columns))
 
 
 for _type in NODE_TYPES:
@@ -75,23 +91,24 @@ REGISTRY["PageInfo", "hasPreviousPage"] = lambda compiler, selected: Value(
     selected.key, lambda c, run: c.page.has_previous
 )
 REGISTRY["PageInfo", "startCursor"] = lambda compiler, selected: Value(
-    selected.key, lambda c, run: c.edges[0][0] if c.edges else None
+    selected.key, lambda c, run: c.cursor(c.page.rows[0]) if c.page.rows else None
 )
 REGISTRY["PageInfo", "endCursor"] = lambda compiler, selected: Value(
-    selected.key, lambda c, run: c.edges[-1][0] if c.edges else None
+    selected.key, lambda c, run: c.cursor(c.page.rows[-1]) if c.page.rows else None
 )
 
 
-def _root_list(
-    compiler: Compiler,
-    selected: Selected,
-    statements: Callable[[dict[str, Any], Run], tuple[Any, Any, PageRequest, SortKey]],
-) -> Slot:
+Statements = Callable[[dict[str, Any], Run, frozenset[str]], tuple[Any, Any, PageRequest, SortKey]]
+"""A root list's page and count statements for these arguments, reading these columns of its rows."""
+
+
+def _root_list(compiler: Compiler, selected: Selected, statements: Statements) -> Slot:
     """A root connection: its page, and a Counter that runs its count statement if totalCount is asked."""
     arguments = compiler.arguments(selected)
+    child = compiler.child(selected)
 
     async def fetch(objects: Sequence[Any], run: Run) -> dict[int, Any]:
-        statement, count, page, sort = statements(arguments(run), run)
+        statement, count, page, sort = statements(arguments(run), run, child.columns)
         rows = await run.context.fetch(statement)
 
         async def counted(run: Run) -> dict[Any, int]:
@@ -99,18 +116,21 @@ def _root_list(
 
         return {id(ROOT): Conn(page_of(rows, page), sort, Counter(counted))}
 
-    return Fetched(selected.key, fetch, compiler.child(selected))
+    return Fetched(selected.key, fetch, child)
 
 
 @covers("Query", "articles")
 def _articles(compiler: Compiler, selected: Selected) -> Slot:
-    def statements(kwargs: dict[str, Any], run: Run) -> tuple[Any, Any, PageRequest, SortKey]:
+    def statements(
+        kwargs: dict[str, Any], run: Run, columns: frozenset[str]
+    ) -> tuple[Any, Any, PageRequest, SortKey]:
         page = PageRequest.of(first=kwargs.get("first"), after=kwargs.get("after"), last=kwargs.get("last"),
                               before=kwargs.get("before"))  # fmt: skip
         f, viewer, now = filter_of(kwargs.get("filter")), run.context.viewer, run.context.now
         statement, sort = articles.page_statement(
-            viewer=viewer, now=now, f=f, order=order_of(kwargs.get("order_by")), page=page
-        )
+            viewer=viewer, now=now, f=f, order=order_of(kwargs.get("order_by")), page=page,
+            columns=articles.columns_for(columns),
+        )  # fmt: skip
         return statement, articles.count_statement(viewer=viewer, now=now, f=f), page, sort
 
     return _root_list(compiler, selected, statements)
@@ -120,7 +140,9 @@ def _listed(module: Any, argument: str, convert: Callable[[Any], Any]) -> FieldC
     """`authors`, `categories`, `sources`: a page by name, narrowed by one argument."""
 
     def compile_field(compiler: Compiler, selected: Selected) -> Slot:
-        def statements(kwargs: dict[str, Any], run: Run) -> tuple[Any, Any, PageRequest, SortKey]:
+        def statements(
+            kwargs: dict[str, Any], run: Run, columns: frozenset[str]
+        ) -> tuple[Any, Any, PageRequest, SortKey]:
             page = PageRequest.of(first=kwargs.get("first"), after=kwargs.get("after"))
             narrowed = {argument: convert(kwargs.get(argument))}
             statement = module.page_statement(**narrowed, page=page)
@@ -141,6 +163,8 @@ def _nested_list(
 ) -> Slot:
     """A nested article connection of every parent of a level, in one statement (and one for totals)."""
     arguments = compiler.arguments(selected)
+    child = compiler.child(selected)
+    columns = articles.columns_for(child.columns)
 
     async def fetch(parents: Sequence[Any], run: Run) -> dict[int, Any]:
         kwargs = arguments(run)
@@ -150,7 +174,7 @@ def _nested_list(
         context = run.context
         statement, sort = articles.linked_page_statement(
             links=links(ids, kwargs), viewer=context.viewer, now=context.now, f=f,
-            order=order, page=page,
+            order=order, page=page, columns=columns,
         )  # fmt: skip
         groups = grouped(await context.fetch(statement), "parent_key")
 
@@ -163,7 +187,7 @@ def _nested_list(
         counter = Counter(counted)
         return {id(p): Conn(page_of(groups.get(p.id, []), page), sort, counter, p.id) for p in parents}
 
-    return Fetched(selected.key, fetch, compiler.child(selected))
+    return Fetched(selected.key, fetch, child)
 
 
 @covers("Author", "articles")

@@ -16,16 +16,18 @@ from cms.models import Author as AuthorRow
 from cms.models import Category as CategoryRow
 from cms.models import Source as SourceRow
 
+Find = Callable[[dict[str, Any], Run, frozenset[str]], Awaitable[Any]]
+"""The one row a lookup's arguments name, read for these columns."""
 
-def _single(
-    compiler: Compiler, selected: Selected, find: Callable[[dict[str, Any], Run], Awaitable[Any]]
-) -> Slot:
+
+def _single(compiler: Compiler, selected: Selected, find: Find) -> Slot:
     arguments = compiler.arguments(selected)
+    child = compiler.child(selected)
 
     async def fetch(objects: Sequence[Any], run: Run) -> dict[int, Any]:
-        return {id(ROOT): await find(arguments(run), run)}
+        return {id(ROOT): await find(arguments(run), run, child.columns)}
 
-    return Fetched(selected.key, fetch, compiler.child(selected))
+    return Fetched(selected.key, fetch, child)
 
 
 async def _first(run: Run, statement: Any, values: Any = None) -> Any:
@@ -35,7 +37,7 @@ async def _first(run: Run, statement: Any, values: Any = None) -> Any:
 
 @covers("Query", "article")
 def _article(compiler: Compiler, selected: Selected) -> Slot:
-    async def find(kwargs: dict[str, Any], run: Run) -> Any:
+    async def find(kwargs: dict[str, Any], run: Run, columns: frozenset[str]) -> Any:
         context = run.context
         read = articles.lookup(
             kwargs.get("id"),
@@ -43,6 +45,7 @@ def _article(compiler: Compiler, selected: Selected) -> Slot:
             kwargs.get("language"),
             viewer=context.viewer,
             now=context.now,
+            columns=articles.columns_for(columns),
         )
         return await _first(run, *read) if read else None
 
@@ -51,7 +54,7 @@ def _article(compiler: Compiler, selected: Selected) -> Slot:
 
 def _lookup(model: Any) -> FieldCompiler:
     def compile_field(compiler: Compiler, selected: Selected) -> Slot:
-        async def find(kwargs: dict[str, Any], run: Run) -> Any:
+        async def find(kwargs: dict[str, Any], run: Run, columns: frozenset[str]) -> Any:
             return await _first(run, by_id_or_slug(model, id=kwargs.get("id"), slug=kwargs.get("slug")))
 
         return _single(compiler, selected, find)

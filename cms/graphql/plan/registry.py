@@ -42,8 +42,8 @@ def _attribute(
 
     def compile_field(compiler: Compiler, selected: Selected) -> Slot:
         if convert is None:
-            return Value(selected.key, lambda row, run: getattr(row, attribute))
-        return Value(selected.key, lambda row, run: convert(getattr(row, attribute)))
+            return Value(selected.key, lambda row, run: getattr(row, attribute), (attribute,))
+        return Value(selected.key, lambda row, run: convert(getattr(row, attribute)), (attribute,))
 
     REGISTRY[typename, name] = compile_field
 

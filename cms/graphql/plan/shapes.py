@@ -38,9 +38,11 @@ Arguments = Callable[[Run], dict[str, Any]]
 
 
 class Slot:
-    """One response key of a selection set."""
+    """One response key of a selection set; `columns`: those of its object's row it reads (or, passing the
+    row on, those its selection reads), so a statement selects no more than the plan uses."""
 
     key: str
+    columns: tuple[str, ...]
 
     async def load(self, objects: Sequence[Any], run: Run) -> None:
         """Fetch what building this key needs, for all the level's objects at once."""
@@ -55,6 +57,10 @@ class Shape:
 
     typename: str
     slots: list[Slot]
+    columns: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.columns = frozenset(column for slot in self.slots for column in slot.columns)
 
     async def load(self, objects: Sequence[Any], run: Run) -> None:
         if objects:
@@ -89,6 +95,7 @@ class Value(Slot):
 
     key: str
     get: Callable[[Any, Run], Json]
+    columns: tuple[str, ...] = ()
 
     def build(self, obj: Any, run: Run) -> Json:
         return self.get(obj, run)
@@ -104,6 +111,7 @@ class Nested(Slot):
     selection: Selection
     many: bool = False
     needs_tree: bool = False
+    columns: tuple[str, ...] = ()
 
     async def load(self, objects: Sequence[Any], run: Run) -> None:
         if self.needs_tree:
@@ -123,6 +131,7 @@ class Fetched(Slot):
     fetch: Callable[[Sequence[Any], Run], Awaitable[dict[int, Any]]]
     selection: Selection | None = None
     many: bool = False
+    columns: tuple[str, ...] = ()
 
     async def load(self, objects: Sequence[Any], run: Run) -> None:
         found = await self.fetch(objects, run)
