@@ -7,42 +7,21 @@ Revisions of every article of a level come in one statement, and their totals in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from cms.content import articles, revisions
+from cms.content import revisions
 from cms.content.changes import FeedEvent
 from cms.content.ids import typename_of
 from cms.content.pagination import PageRequest, page_of
-from cms.content.reads import Read, by_keys
 from cms.graphql.changes import read_feed
 from cms.graphql.plan.compiler import Compiler, Selected
-from cms.graphql.plan.lists import Conn, Counter, _connection_fields
-from cms.graphql.plan.registry import NODE_TYPES, ROOT, _attribute, _moment, covers, grouped
+from cms.graphql.plan.lists import Conn, Counter, connection_fields
+from cms.graphql.plan.lookups import nodes
+from cms.graphql.plan.registry import NODE_TYPES, ROOT, attribute, covers, grouped, moment
 from cms.graphql.plan.shapes import Fetched, Nested, Polymorphic, Run, Slot, Value
-from cms.models import Author as AuthorRow
-from cms.models import Source as SourceRow
 
 # ---------------------------------------------------------------- the change feed
-
-
-async def _items(wanted: dict[str, list[str]], run: Run) -> dict[tuple[str, str], Any]:
-    """Each item the caller can see now, keyed (typename, id): one statement per type (categories come from
-    the request's tree)."""
-    context = run.context
-    reads: dict[str, Callable[[list[str]], Read]] = {
-        "Article": lambda ids: articles.by_ids_statement(ids, viewer=context.viewer, now=context.now),
-        "Author": lambda ids: by_keys(AuthorRow.__table__, ids),  # type: ignore[attr-defined]
-        "Source": lambda ids: by_keys(SourceRow.__table__, ids),  # type: ignore[attr-defined]
-    }
-    found: dict[tuple[str, str], Any] = {}
-    for typename, ids in wanted.items():
-        if typename in reads:
-            found.update(((typename, row.id), row) for row in await context.fetch(*reads[typename](ids)))
-    if ids := wanted.get("Category"):
-        tree = await run.category_tree()
-        found.update((("Category", id_), tree.by_id[id_]) for id_ in ids if id_ in tree.by_id)
-    return found
 
 
 @covers("Query", "changes")
@@ -52,7 +31,7 @@ def _changes(compiler: Compiler, selected: Selected) -> Slot:
     async def fetch(objects: Sequence[Any], run: Run) -> dict[int, Any]:
         kwargs = arguments(run)
         feed = await read_feed(run.context, since=kwargs.get("since"), first=kwargs.get("first"))
-        return {id(ROOT): feed.seen(await _items(feed.wanted(), run))}
+        return {id(ROOT): feed.seen(await nodes(feed.wanted(), run))}
 
     return Fetched(selected.key, fetch, compiler.child(selected))
 
@@ -77,11 +56,11 @@ def _content_hash(compiler: Compiler, selected: Selected) -> Slot:
     return Value(selected.key, get)
 
 
-_attribute("ChangeFeed", "cursor")
-_attribute("ChangeFeed", "hasMore", "has_more")
+attribute("ChangeFeed", "cursor")
+attribute("ChangeFeed", "hasMore", "has_more")
 for _name in ("sequence", "action", "typename", "id"):
-    _attribute("ChangeEvent", _name)
-_attribute("ChangeEvent", "occurredAt", "occurred_at", _moment)
+    attribute("ChangeEvent", _name)
+attribute("ChangeEvent", "occurredAt", "occurred_at", moment)
 
 # ---------------------------------------------------------------- revisions: one statement a level
 
@@ -110,7 +89,7 @@ def _revisions(compiler: Compiler, selected: Selected) -> Slot:
     return Fetched(selected.key, fetch, compiler.child(selected))
 
 
-_connection_fields("Revision")
+connection_fields("Revision")
 for _name in ("version", "actor", "title", "status", "snapshot"):
-    _attribute("Revision", _name)
-_attribute("Revision", "createdAt", "created_at", _moment)
+    attribute("Revision", _name)
+attribute("Revision", "createdAt", "created_at", moment)

@@ -52,7 +52,7 @@ def _total_count(compiler: Compiler, selected: Selected) -> Slot:
     return Fetched(selected.key, fetch)
 
 
-def _connection_fields(typename: str) -> None:
+def connection_fields(typename: str) -> None:
     REGISTRY[f"{typename}Connection", "nodes"] = lambda compiler, selected: _listed_rows(
         compiler, selected, lambda conn, run: conn.page.rows
     )
@@ -83,7 +83,7 @@ def _row(compiler: Compiler, selected: Selected, get: Callable[[Any, Run], Any])
 
 
 for _type in NODE_TYPES:
-    _connection_fields(_type)
+    connection_fields(_type)
 REGISTRY["PageInfo", "hasNextPage"] = lambda compiler, selected: Value(
     selected.key, lambda c, run: c.page.has_next
 )

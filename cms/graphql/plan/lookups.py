@@ -8,7 +8,7 @@ from typing import Any
 from cms.content import articles
 from cms.content.ids import typename_of
 from cms.content.lookups import by_id_or_slug
-from cms.content.reads import by_keys
+from cms.content.reads import Read, by_keys
 from cms.graphql.plan.compiler import Compiler, FieldCompiler, Selected, Unplannable
 from cms.graphql.plan.registry import NODE_TYPES, REGISTRY, ROOT, covers
 from cms.graphql.plan.shapes import Fetched, Nested, Polymorphic, Run, Slot, Value
@@ -67,31 +67,37 @@ REGISTRY["Query", "category"] = _lookup(CategoryRow)
 REGISTRY["Query", "source"] = _lookup(SourceRow)
 
 
+async def nodes(wanted: dict[str, list[str]], run: Run) -> dict[tuple[str, str], Any]:
+    """Each item the caller can see now, keyed (typename, id): one statement per type (categories come from
+    the request's tree)."""
+    context = run.context
+    reads: dict[str, Callable[[list[str]], Read]] = {
+        "Article": lambda ids: articles.by_ids_statement(ids, viewer=context.viewer, now=context.now),
+        "Author": lambda ids: by_keys(AuthorRow.__table__, ids),  # type: ignore[attr-defined]
+        "Source": lambda ids: by_keys(SourceRow.__table__, ids),  # type: ignore[attr-defined]
+    }
+    found: dict[tuple[str, str], Any] = {}
+    for typename, ids in wanted.items():
+        if typename in reads:
+            found.update(((typename, row.id), row) for row in await context.fetch(*reads[typename](ids)))
+    if ids := wanted.get("Category"):
+        tree = await run.category_tree()
+        found.update((("Category", id_), tree.by_id[id_]) for id_ in ids if id_ in tree.by_id)
+    return found
+
+
 @covers("Query", "node")
 def _node(compiler: Compiler, selected: Selected) -> Slot:
     shapes = {typename: compiler.child(selected, typename) for typename in NODE_TYPES}
-
-    async def find(kwargs: dict[str, Any], run: Run) -> Any:
-        id_, context = kwargs["id"], run.context
-        match typename_of(id_):
-            case "Article":
-                return await _first(
-                    run, *articles.by_ids_statement([id_], viewer=context.viewer, now=context.now)
-                )
-            case "Author":
-                return await _first(run, *by_keys(AuthorRow.__table__, [id_]))  # type: ignore[attr-defined]
-            case "Source":
-                return await _first(run, *by_keys(SourceRow.__table__, [id_]))  # type: ignore[attr-defined]
-            case "Category":
-                return (await run.category_tree()).by_id.get(id_)
-            case "Webhook":
-                raise Unplannable("node of a Webhook")
-        return None
-
     arguments = compiler.arguments(selected)
 
     async def fetch(objects: Sequence[Any], run: Run) -> dict[int, Any]:
-        return {id(ROOT): await find(arguments(run), run)}
+        id_ = arguments(run)["id"]
+        typename = typename_of(id_)
+        if typename == "Webhook":
+            raise Unplannable("node of a Webhook")
+        found = await nodes({typename: [id_]}, run) if typename else {}
+        return {id(ROOT): found.get((typename, id_))}
 
     return Fetched(selected.key, fetch, Polymorphic(shapes, lambda row: typename_of(row.id) or ""))
 

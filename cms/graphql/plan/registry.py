@@ -30,11 +30,11 @@ def covers(typename: str, *names: str) -> Callable[[FieldCompiler], FieldCompile
     return register
 
 
-def _moment(value: Any) -> str | None:
+def moment(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _attribute(
+def attribute(
     typename: str, name: str, column: str | None = None, convert: Callable[[Any], Any] | None = None
 ) -> None:
     """A field that is a column (named `column`, else the field's own snake_case name)."""
@@ -49,25 +49,25 @@ def _attribute(
 
 
 for _type in NODE_TYPES:
-    _attribute(_type, "id")
-    _attribute(_type, "slug")
+    attribute(_type, "id")
+    attribute(_type, "slug")
 for _type in ("Author", "Category", "Source"):
-    _attribute(_type, "name")
+    attribute(_type, "name")
 for _name in ("title", "subtitle", "language", "version"):
-    _attribute("Article", _name)
-_attribute("Article", "status")
-_attribute("Article", "wordCount", "word_count")
+    attribute("Article", _name)
+attribute("Article", "status")
+attribute("Article", "wordCount", "word_count")
 for _name, _column in (
     ("publishedAt", "published_at"),
     ("createdAt", "created_at"),
     ("updatedAt", "updated_at"),
 ):
-    _attribute("Article", _name, _column, _moment)
-_attribute("Author", "bio")
-_attribute("Author", "avatarUrl", "avatar_url")
-_attribute("Category", "description")
-_attribute("Source", "kind", convert=lambda kind: SourceKind(kind).name)
-_attribute("Source", "url")
+    attribute("Article", _name, _column, moment)
+attribute("Author", "bio")
+attribute("Author", "avatarUrl", "avatar_url")
+attribute("Category", "description")
+attribute("Source", "kind", convert=lambda kind: SourceKind(kind).name)
+attribute("Source", "url")
 
 
 def grouped(rows: Sequence[Any], key: str) -> dict[Any, list[Any]]:
