@@ -26,6 +26,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeEngine
 
+from cms.db import KEYS, SQLITE_KEYS
+
 NOW: BindParameter[Any] = bindparam("now")
 """The request's clock reading, where a prepared statement applies the visibility rule."""
 
@@ -64,7 +66,7 @@ class _InKeys(ColumnElement[bool]):
 
     def __init__(self, column: ColumnElement[Any], keys: list[str] | None) -> None:
         self.column = column
-        self.keys = bindparam("keys", keys, type_=Keys())
+        self.keys = bindparam(KEYS, keys, type_=Keys())
 
 
 @compiles(_InKeys)
@@ -76,7 +78,7 @@ def _in_keys_shown(element: _InKeys, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(_InKeys, "sqlite")
 def _in_json_each(element: _InKeys, compiler: SQLCompiler, **kw: Any) -> str:
     column, keys = compiler.process(element.column, **kw), compiler.process(element.keys, **kw)
-    return f"{column} IN (SELECT value FROM json_each({keys}))"
+    return f"{column} {SQLITE_KEYS.replace('?', keys)}"
 
 
 @compiles(_InKeys, "postgresql")

@@ -38,12 +38,12 @@ def attribute(
     typename: str, name: str, column: str | None = None, convert: Callable[[Any], Any] | None = None
 ) -> None:
     """A field that is a column (named `column`, else the field's own snake_case name)."""
-    attribute = column or name
+    in_row = column or name
 
     def compile_field(compiler: Compiler, selected: Selected) -> Slot:
         if convert is None:
-            return Value(selected.key, lambda row, run: getattr(row, attribute), (attribute,))
-        return Value(selected.key, lambda row, run: convert(getattr(row, attribute)), (attribute,))
+            return Value.column(selected.key, in_row)
+        return Value(selected.key, lambda row, run: convert(getattr(row, in_row)), (in_row,))
 
     REGISTRY[typename, name] = compile_field
 
