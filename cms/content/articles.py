@@ -87,8 +87,8 @@ def linked_page_statement(
     """
     sort = article_sort(order, f, unpublished_visible=can_preview(viewer))
     where = _visible(viewer, now, f)
-    if page.cursor is not None:
-        where.append(sort.seek(page.cursor, page.forward))
+    if page.cursor is not None:  # first, as in `keyset_page`
+        where.insert(0, sort.seek(page.cursor, page.forward))
     if len(links.parents) == 1:
         statement, _ = links.joined(*columns, sort.key.label("sort_key"))
         return statement.where(*where).order_by(*sort.order_by(page.forward)).limit(page.size + 1), sort

@@ -122,10 +122,11 @@ def page_of(rows: Sequence[R], request: PageRequest) -> Page[R]:
 def keyset_page(
     columns: Sequence[Any], *, sort: SortKey, where: Sequence[ColumnElement[bool]], page: PageRequest
 ) -> Select[Any]:
-    """SELECT one page (plus one row, to learn whether more exist) of any list under a keyset sort."""
-    conditions = list(where)
-    if page.cursor is not None:
-        conditions.append(sort.seek(page.cursor, page.forward))
+    """SELECT one page (plus one row, to learn whether more exist) of any list under a keyset sort. The seek
+    comes first: SQLite bounds an index range by the first bound it meets on a column, and behind the
+    visibility rule's `published_at <= now` the 400th page of a walk read 40,000 index entries, not 101."""
+    conditions = [sort.seek(page.cursor, page.forward)] if page.cursor is not None else []
+    conditions.extend(where)
     return (
         select(*columns, sort.key.label("sort_key"))
         .where(*conditions)
