@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
+import orjson
 from sqlalchemy import Connection, Engine, Executable, Row, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -104,7 +105,7 @@ class _Prepared:
         return converted
 
 
-_by_statement: WeakKeyDictionary[Any, _Prepared | None] = WeakKeyDictionary()
+_by_statement: WeakKeyDictionary[Any, tuple[_Prepared, Mapping[str, Any]] | None] = WeakKeyDictionary()
 _by_cache_key: LRUCache[Any, _Prepared | None] = LRUCache(PREPARED_CACHED)
 _raw_counters: list[Callable[[], None]] = []
 
@@ -112,24 +113,31 @@ _raw_counters: list[Callable[[], None]] = []
 def _prepared(
     statement: Executable, values: Mapping[str, Any] | None, dialect: Any
 ) -> tuple[_Prepared, Mapping[str, Any]] | None:
-    """The statement compiled for SQLite once, and its parameters' values; None when it must run through
-    SQLAlchemy. A statement run with values (`content.reads`) is kept by identity. Any other is kept by its
-    SQLAlchemy cache key, whose extracted parameters are this call's values: building a statement costs
-    far less than executing it through SQLAlchemy and processing its rows there."""
-    if values is not None:
-        if statement not in _by_statement:
-            _by_statement[statement] = _compiled(statement, dialect, None)
-        prepared = _by_statement[statement]
-        return (prepared, values) if prepared else None
-    key = statement._generate_cache_key()  # type: ignore[attr-defined]
-    if key is None:
+    """The statement compiled for SQLite once, and its parameters' values (`values` over its own); None when
+    it must run through SQLAlchemy. Statements of one shape (SQLAlchemy's cache key: a filter's shape, an
+    order, a page direction) share one compiled text, and each keeps its own values; a statement built once
+    and run many times (`content.reads`) is found again by identity, without even a cache key to make."""
+    if statement not in _by_statement:
+        _by_statement[statement] = _prepare(statement, dialect)
+    found = _by_statement[statement]
+    if found is None:
         return None
+    prepared, own = found
+    return prepared, ({**own, **values} if values else own)
+
+
+def _prepare(statement: Executable, dialect: Any) -> tuple[_Prepared, Mapping[str, Any]] | None:
+    key = statement._generate_cache_key()  # type: ignore[attr-defined]
+    if key is None:  # compiled for itself: its parameters' defaults are its values
+        prepared = _compiled(statement, dialect, None)
+        return (prepared, {}) if prepared else None
     prepared = _by_cache_key.get(key.key, _MISSING)
     if prepared is _MISSING:
         prepared = _by_cache_key[key.key] = _compiled(statement, dialect, key)
     if prepared is None:
         return None
-    return prepared, prepared.compiled.construct_params(extracted_parameters=key.bindparams)
+    own = prepared.compiled.construct_params(extracted_parameters=key.bindparams, _check=False)
+    return prepared, own  # values a call gives come on top: parameters without a value have none yet
 
 
 _MISSING: Any = object()
@@ -253,8 +261,9 @@ def _sqlite_reader(url: Any) -> Engine:
     explicit deferred BEGIN so a request's statements share one snapshot (pysqlite opens none for SELECT).
     Last in, first out: the connection most recently used, whose page cache is warm, serves the next read."""
     reader = create_sync_engine(
-        url, poolclass=QueuePool, pool_size=READERS, max_overflow=-1, pool_use_lifo=True
-    )
+        url, poolclass=QueuePool, pool_size=READERS, max_overflow=-1, pool_use_lifo=True,
+        json_deserializer=orjson.loads,  # reads only: what it returns is what json.loads does, faster
+    )  # fmt: skip
     event.listen(reader, "connect", _read_only)
     event.listen(reader, "begin", lambda connection: connection.connection.driver_connection.execute("BEGIN"))
     return reader

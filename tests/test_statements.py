@@ -135,8 +135,8 @@ async def test_a_page_after_a_cursor_starts_reading_at_the_cursor(seeded: AsyncE
         viewer=PUBLIC, now=NOW, f=None, order=NEWEST_FIRST, page=PageRequest.of(first=2)
     )
     after = PageRequest.of(first=2, after=sort.cursor(NOW, "art_x"))
-    statement, _ = articles.page_statement(viewer=PUBLIC, now=NOW, f=None, order=NEWEST_FIRST, page=after)
-    compiled = statement.compile(dialect=sqlite.dialect(paramstyle="named"))
+    read, _ = articles.page_statement(viewer=PUBLIC, now=NOW, f=None, order=NEWEST_FIRST, page=after)
+    compiled = read.statement.compile(dialect=sqlite.dialect(paramstyle="named"))
     view = await snapshot(seeded)
     try:
         plan = await view.fetch(text(f"EXPLAIN QUERY PLAN {compiled}"), dict.fromkeys(compiled.params))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -22,10 +22,11 @@ def subtree_ids(slug: str) -> Select[tuple[str]]:
     return select(tree.c.id)
 
 
-def subtree_pairs(root_ids: Iterable[str]) -> Select[tuple[str, str]]:
-    """(root id, category id) for every given root and each of its descendants, itself included."""
+def subtree_pairs() -> Select[tuple[str, str]]:
+    """(root id, category id) for every root in the `keys` parameter and each of its descendants, itself
+    included."""
     roots = select(Category.id.label("root_id"), Category.id.label("id")).where(  # type: ignore[attr-defined]
-        in_keys(Category.id, list(root_ids))  # type: ignore[arg-type]
+        in_keys(Category.id)  # type: ignore[arg-type]
     )
     tree = roots.cte("subtrees", recursive=True)
     tree = tree.union_all(
@@ -40,6 +41,7 @@ class CategoryTree:
 
     by_id: dict[str, Any]
     children_of: dict[str | None, list[Any]] = field(default_factory=dict)
+    by_slug: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, rows: Sequence[Any]) -> CategoryTree:
@@ -56,6 +58,13 @@ class CategoryTree:
             node = self.by_id.get(node.parent_id) if node.parent_id else None
         return path[::-1]
 
+    def subtree(self, category_id: str) -> list[str]:
+        """The category's id and its descendants', level by level."""
+        ids = [category_id] if category_id in self.by_id else []
+        for id_ in ids:  # grows as it is walked
+            ids.extend(child.id for child in self.children_of.get(id_, []) if child.id not in ids)
+        return ids
+
 
 TREE_COLUMNS = ("id", "slug", "name", "description", "parent_id")
 
@@ -67,7 +76,7 @@ conversion would cost two datetimes a category on every request that shows a cat
 
 @lru_cache(maxsize=4)
 def _tree(rows: tuple[Any, ...]) -> CategoryTree:
-    tree = CategoryTree(by_id={row.id: row for row in rows})
+    tree = CategoryTree(by_id={row.id: row for row in rows}, by_slug={row.slug: row for row in rows})
     for row in sorted(rows, key=lambda r: (r.name.lower(), r.slug)):
         tree.children_of.setdefault(row.parent_id, []).append(row)
     return tree

@@ -9,12 +9,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, UnaryExpression, select, tuple_
+from sqlalchemy import ColumnElement, Select, UnaryExpression, bindparam, select, tuple_
 
 from cms.content.errors import BadInput
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+AFTER_KEY, AFTER_ID = "after_key", "after_id"
 R = TypeVar("R")
 
 
@@ -81,11 +82,22 @@ class SortKey:
         return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
     def seek(self, cursor: str, forward: bool = True) -> ColumnElement[bool]:
-        """Keyset condition: the rows strictly after (or before) the cursor's row in this order."""
-        value, item_id = self._decode(cursor)
-        ahead = self.descending == forward
+        """Keyset condition: the rows strictly after (or before) the cursor's row in this order. Its values
+        are the named parameters of `after`, so a statement built once can be run with another cursor's."""
+        found = self.after(cursor)
+        at = tuple_(
+            bindparam(AFTER_KEY, found[AFTER_KEY], type_=self.key.type),
+            bindparam(AFTER_ID, found[AFTER_ID], type_=self.id_column.type),
+        )
         pair = tuple_(self.key, self.id_column)
-        return pair < (value, item_id) if ahead else pair > (value, item_id)
+        return pair < at if self.descending == forward else pair > at
+
+    def after(self, cursor: str | None) -> dict[str, Any]:
+        """The values of `seek`'s parameters for this cursor (none without one)."""
+        if cursor is None:
+            return {}
+        value, item_id = self._decode(cursor)
+        return {AFTER_KEY: value, AFTER_ID: item_id}
 
     def _decode(self, cursor: str) -> tuple[Any, str | int]:
         try:

@@ -12,6 +12,7 @@ from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info as StrawberryInfo
 
+from cms.content.reads import Read
 from cms.content.roles import Viewer
 from cms.db import Snapshot, snapshot
 
@@ -46,8 +47,13 @@ class Context:
             self._loaders = Loaders(self)
         return self._loaders
 
-    async def fetch(self, statement: Executable, values: Mapping[str, Any] | None = None) -> Sequence[Any]:
-        """Run one read statement (with its parameters' values) in the request's snapshot; return its rows."""
+    async def fetch(
+        self, statement: Executable | Read, values: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
+        """Run one read statement (with its parameters' values, or a Read) in the request's snapshot; return
+        its rows."""
+        if isinstance(statement, Read):
+            statement, values = statement
         async with self._lock:
             if self._over:
                 raise RequestOver(f"request {self.request_id} has been answered")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -39,7 +39,7 @@ class ArticleListKey:
     option: Hashable = None  # the source role, or whether a category includes its descendants
 
 
-LinkBuilder = Callable[[Sequence[str], Any], articles.Links]
+LinkBuilder = Callable[[Any], articles.Links]
 V = TypeVar("V")
 
 
@@ -70,10 +70,10 @@ class Loaders:
             lambda groups: articles.translations_statement(groups, viewer=context.viewer, now=context.now),
             "translation_group",
         )
-        self.articles_by_author_id = self._article_pages(lambda ids, _: articles.author_links(ids))
+        self.articles_by_author_id = self._article_pages(lambda _: articles.AUTHOR_LINKS)
         self.articles_by_source_id = self._article_pages(articles.source_links)
         self.articles_by_category_id = self._article_pages(articles.category_links)
-        self.article_count_by_author_id = self._article_counts(lambda ids, _: articles.author_links(ids))
+        self.article_count_by_author_id = self._article_counts(lambda _: articles.AUTHOR_LINKS)
         self.article_count_by_source_id = self._article_counts(articles.source_links)
         self.article_count_by_category_id = self._article_counts(articles.category_links)
         self._category_tree: asyncio.Future[CategoryTree] | None = None
@@ -115,11 +115,11 @@ class Loaders:
         async def load(keys: list[ArticleListKey]) -> list[tuple[Page[Any], SortKey]]:
             pages: dict[tuple[Any, ...], tuple[Page[Any], SortKey]] = {}
             for (f, order, page, option), parents in self._shapes(keys).items():
-                statement, sort = articles.linked_page_statement(
-                    links=links(parents, option), viewer=ctx.viewer, now=ctx.now, f=f,
+                read, sort = articles.linked_page_statement(
+                    links=links(option), parents=parents, viewer=ctx.viewer, now=ctx.now, f=f,
                     order=order, page=page,
                 )  # fmt: skip
-                groups = _grouped(await ctx.fetch(statement), "parent_key")
+                groups = _grouped(await ctx.fetch(*read), "parent_key")
                 for parent in parents:
                     pages[(parent, f, order, page, option)] = (page_of(groups.get(parent, []), page), sort)
             return [pages[(k.parent_id, k.f, k.order, k.page, k.option)] for k in keys]
@@ -132,10 +132,10 @@ class Loaders:
         async def load(keys: list[ArticleListKey]) -> list[int]:
             counts: dict[tuple[Any, ...], int] = {}
             for (f, _, _, option), parents in self._shapes(keys).items():
-                statement = articles.linked_count_statement(
-                    links=links(parents, option), viewer=ctx.viewer, now=ctx.now, f=f
+                read = articles.linked_count_statement(
+                    links=links(option), parents=parents, viewer=ctx.viewer, now=ctx.now, f=f
                 )
-                found = dict((parent, count) for parent, count in await ctx.fetch(statement))  # noqa: C402
+                found = dict((parent, count) for parent, count in await ctx.fetch(*read))  # noqa: C402
                 counts.update({(parent, f, option): found.get(parent, 0) for parent in parents})
             return [counts[(k.parent_id, k.f, k.option)] for k in keys]
 

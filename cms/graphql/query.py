@@ -12,7 +12,7 @@ from cms.content import articles, authors, categories, sources
 from cms.content.ids import typename_of
 from cms.content.lookups import by_id_or_slug
 from cms.content.pagination import PageRequest, SortKey, page_of
-from cms.content.reads import by_keys
+from cms.content.reads import Read, by_keys
 from cms.content.visibility import can_administer
 from cms.graphql.admin import PlannerStats, Webhook, planner_stats
 from cms.graphql.changes import ChangeFeed, change_feed
@@ -35,19 +35,19 @@ class Viewer:
     token_name: str | None
 
 
-async def _count(info: Info, statement: Select[Any]) -> int:
+async def _count(info: Info, statement: Select[Any] | Read) -> int:
     return int((await info.context.fetch(statement))[0][0])
 
 
-async def _page(info: Info, statement: Select[Any], page: PageRequest) -> Any:
+async def _page(info: Info, statement: Select[Any] | Read, page: PageRequest) -> Any:
     return page_of(await info.context.fetch(statement), page)
 
 
 async def _list(
     info: Info,
     page: PageRequest,
-    statement: Select[Any],
-    count: Select[Any],
+    statement: Select[Any] | Read,
+    count: Select[Any] | Read,
     sort: SortKey,
     build: Callable[[Any], T],
 ) -> Connection[T]:

@@ -158,9 +158,11 @@ REGISTRY["Query", "categories"] = _listed(categories, "roots_only", bool)
 REGISTRY["Query", "sources"] = _listed(sources, "kind", lambda kind: kind.value if kind else None)
 
 
-def _nested_list(
-    compiler: Compiler, selected: Selected, links: Callable[[list[str], dict[str, Any]], Any]
-) -> Slot:
+LinksOf = Callable[[dict[str, Any], list[str], Run], Awaitable[tuple[Any, list[str] | None]]]
+"""The links of a nested list for these arguments and parents, and the keys they read (None: the parents)."""
+
+
+def _nested_list(compiler: Compiler, selected: Selected, links_of: LinksOf) -> Slot:
     """A nested article connection of every parent of a level, in one statement (and one for totals)."""
     arguments = compiler.arguments(selected)
     child = compiler.child(selected)
@@ -171,16 +173,17 @@ def _nested_list(
         page = PageRequest.of(first=kwargs.get("first"), after=kwargs.get("after"))
         f, order = filter_of(kwargs.get("filter")), order_of(kwargs.get("order_by"))
         ids = list(dict.fromkeys(p.id for p in parents))
+        links, keys = await links_of(kwargs, ids, run)
         context = run.context
         statement, sort = articles.linked_page_statement(
-            links=links(ids, kwargs), viewer=context.viewer, now=context.now, f=f,
-            order=order, page=page, columns=columns,
+            links=links, parents=ids, viewer=context.viewer, now=context.now, f=f, order=order, page=page,
+            columns=columns, keys=keys,
         )  # fmt: skip
         groups = grouped(await context.fetch(statement), "parent_key")
 
         async def counted(run: Run) -> dict[Any, int]:
             count = articles.linked_count_statement(
-                links=links(ids, kwargs), viewer=context.viewer, now=context.now, f=f
+                links=links, parents=ids, viewer=context.viewer, now=context.now, f=f, keys=keys
             )
             return dict((parent, total) for parent, total in await context.fetch(count))  # noqa: C402
 
@@ -190,23 +193,25 @@ def _nested_list(
     return Fetched(selected.key, fetch, child)
 
 
-@covers("Author", "articles")
-def _author_articles(compiler: Compiler, selected: Selected) -> Slot:
-    return _nested_list(compiler, selected, lambda ids, kwargs: articles.author_links(ids))
+async def _by_author(kwargs: dict[str, Any], parents: list[str], run: Run) -> tuple[Any, None]:
+    return articles.AUTHOR_LINKS, None
 
 
-@covers("Category", "articles")
-def _category_articles(compiler: Compiler, selected: Selected) -> Slot:
-    return _nested_list(
-        compiler, selected,
-        lambda ids, kwargs: articles.category_links(ids, kwargs.get("include_descendants") is not False),
-    )  # fmt: skip
+async def _by_category(kwargs: dict[str, Any], parents: list[str], run: Run) -> tuple[Any, list[str] | None]:
+    """One category's subtree comes from the request's category tree: its articles are then read by their
+    categories' index, as a listed key each."""
+    if kwargs.get("include_descendants") is False:
+        return articles.category_links(False), None
+    if len(parents) == 1:
+        return articles.IN_CATEGORIES, (await run.category_tree()).subtree(parents[0])
+    return articles.category_links(True), None
 
 
-@covers("Source", "articles")
-def _source_articles(compiler: Compiler, selected: Selected) -> Slot:
-    def links(ids: list[str], kwargs: dict[str, Any]) -> Any:
-        role = kwargs.get("role")
-        return articles.source_links(ids, role.value if role else None)
+async def _by_source(kwargs: dict[str, Any], parents: list[str], run: Run) -> tuple[Any, None]:
+    role = kwargs.get("role")
+    return articles.source_links(role.value if role else None), None
 
-    return _nested_list(compiler, selected, links)
+
+REGISTRY["Author", "articles"] = lambda compiler, selected: _nested_list(compiler, selected, _by_author)
+REGISTRY["Category", "articles"] = lambda compiler, selected: _nested_list(compiler, selected, _by_category)
+REGISTRY["Source", "articles"] = lambda compiler, selected: _nested_list(compiler, selected, _by_source)

@@ -7,13 +7,12 @@ from typing import Any
 
 from cms.content import articles
 from cms.content.ids import typename_of
-from cms.content.lookups import by_id_or_slug
+from cms.content.lookups import by_id_or_slug, require_one_of
 from cms.content.reads import Read, by_keys
 from cms.graphql.plan.compiler import Compiler, FieldCompiler, Selected, Unplannable
 from cms.graphql.plan.registry import NODE_TYPES, REGISTRY, ROOT, covers
 from cms.graphql.plan.shapes import Fetched, Nested, Polymorphic, Run, Slot, Value
 from cms.models import Author as AuthorRow
-from cms.models import Category as CategoryRow
 from cms.models import Source as SourceRow
 
 Find = Callable[[dict[str, Any], Run, frozenset[str]], Awaitable[Any]]
@@ -63,8 +62,20 @@ def _lookup(model: Any) -> FieldCompiler:
 
 
 REGISTRY["Query", "author"] = _lookup(AuthorRow)
-REGISTRY["Query", "category"] = _lookup(CategoryRow)
 REGISTRY["Query", "source"] = _lookup(SourceRow)
+
+
+@covers("Query", "category")
+def _category(compiler: Compiler, selected: Selected) -> Slot:
+    """From the request's category tree, which its path, children and articles read anyway."""
+
+    async def find(kwargs: dict[str, Any], run: Run, columns: frozenset[str]) -> Any:
+        id_, slug = kwargs.get("id"), kwargs.get("slug")
+        require_one_of(id_, slug)
+        tree = await run.category_tree()
+        return tree.by_id.get(id_) if id_ is not None else tree.by_slug.get(slug)
+
+    return _single(compiler, selected, find)
 
 
 async def nodes(wanted: dict[str, list[str]], run: Run) -> dict[tuple[str, str], Any]:
