@@ -30,7 +30,8 @@ Columns = tuple[Any, ...]
 """Article columns to read, in the table's order: all of them (COLUMNS), or those a planned query uses."""
 
 
-def columns_for(names: Iterable[str]) -> Columns:
+@lru_cache(maxsize=256)
+def columns_for(names: frozenset[str]) -> Columns:
     """The columns of these names and the id, in the table's order (one statement text per set)."""
     wanted = {"id", *names}
     return tuple(column for column in COLUMNS if column.name in wanted)

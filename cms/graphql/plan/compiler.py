@@ -11,12 +11,19 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
     GraphQLIncludeDirective,
+    GraphQLInputType,
+    GraphQLInt,
     GraphQLInterfaceType,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLSkipDirective,
+    GraphQLString,
     InlineFragmentNode,
     SelectionSetNode,
     VariableNode,
@@ -95,18 +102,33 @@ class Compiler:
         constant = self.fixed_arguments(selected)
         if constant is not None:
             return lambda run: constant
-        return lambda run: self._converted(selected, run.variables)
+        convert = self._converter(selected)
+        return lambda run: convert(run.variables)
 
     def fixed_arguments(self, selected: Selected) -> dict[str, Any] | None:
         """The field's arguments when no variable is in them, else None (they are known only at run)."""
-        return None if _has_variables(selected.nodes[0]) else self._converted(selected, None)
+        return None if _has_variables(selected.nodes[0]) else self._converter(selected)(None)
 
-    def _converted(self, selected: Selected, variables: VariableValues | None) -> dict[str, Any]:
-        raw = get_argument_values(selected.definition, selected.nodes[0], variables)
-        strawberry_field = selected.definition.extensions["strawberry-definition"]
+    def _converter(self, selected: Selected) -> Callable[[VariableValues | None], dict[str, Any]]:
+        """Strawberry's conversion; for arguments that are all built-in scalars (a slug, a page size), only
+        their names change, and that is all done here (Strawberry's costs 20 us a field)."""
+        definition, node = selected.definition, selected.nodes[0]
+        arguments = definition.extensions["strawberry-definition"].arguments
         schema = self.strawberry_schema
-        return convert_arguments(raw, strawberry_field.arguments, schema.schema_converter.scalar_registry,
-                                 schema.config)  # fmt: skip
+        if all(_builtin_scalar(argument.type) for argument in definition.args.values()):
+            names = [(schema.config.name_converter.from_argument(a), a.python_name) for a in arguments]
+
+            def renamed(variables: VariableValues | None) -> dict[str, Any]:
+                raw = get_argument_values(definition, node, variables)
+                return {python: raw[name] for name, python in names if name in raw}
+
+            return renamed
+
+        def converted(variables: VariableValues | None) -> dict[str, Any]:
+            raw = get_argument_values(definition, node, variables)
+            return convert_arguments(raw, arguments, schema.schema_converter.scalar_registry, schema.config)
+
+        return converted
 
     def _collect(
         self, type_: GraphQLObjectType, selection_set: SelectionSetNode, out: Fields, visited: set[str]
@@ -147,6 +169,11 @@ class Compiler:
             return True
         abstract = self.schema.get_type(condition)
         return isinstance(abstract, GraphQLInterfaceType) and abstract in type_.interfaces
+
+
+def _builtin_scalar(type_: GraphQLInputType) -> bool:
+    named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    return named in (GraphQLString, GraphQLInt, GraphQLBoolean, GraphQLID, GraphQLFloat)
 
 
 def _typename(key: str, name: str) -> Slot:
