@@ -47,12 +47,13 @@ class Slot:
     async def load(self, objects: Sequence[Any], run: Run) -> None:
         """Fetch what building this key needs, for all the level's objects at once."""
 
-    def build(self, obj: Any, run: Run) -> Json:
+    def expression(self, name: str) -> str:
+        """Python source of its value in its Shape's builder, over the names `namespace` gives (each begins
+        with `name`, unique in the builder)."""
         raise NotImplementedError
 
-    def expression(self, name: str) -> str:
-        """Python source of its value in its Shape's builder, where `name` is the slot."""
-        return f"{name}.build(obj, run)"
+    def namespace(self, name: str) -> dict[str, Any]:
+        raise NotImplementedError
 
 
 @dataclass(eq=False)
@@ -80,7 +81,9 @@ def _builder(slots: list[Slot]) -> Callable[[Any, Run], dict[str, Json]]:
     attributes Python identifiers, checked where they are made; nothing else reaches the source."""
     names = {f"s{index}": slot for index, slot in enumerate(slots)}
     items = ", ".join(f"{slot.key!r}: {slot.expression(name)}" for name, slot in names.items())
-    namespace: dict[str, Any] = dict(names)
+    namespace: dict[str, Any] = {}
+    for name, slot in names.items():
+        namespace.update(slot.namespace(name))
     exec(compile(f"def build(obj, run):\n    return {{{items}}}\n", "<plan>", "exec"), namespace)  # noqa: S102
     return namespace["build"]  # type: ignore[no-any-return]
 
@@ -119,11 +122,11 @@ class Value(Slot):
             raise ValueError(f"not an attribute: {attribute!r}")
         return cls(key, lambda row, run: getattr(row, attribute), (attribute,), attribute)
 
-    def build(self, obj: Any, run: Run) -> Json:
-        return self.get(obj, run)
-
     def expression(self, name: str) -> str:
-        return f"obj.{self.attribute}" if self.attribute else super().expression(name)
+        return f"obj.{self.attribute}" if self.attribute else f"{name}(obj, run)"
+
+    def namespace(self, name: str) -> dict[str, Any]:
+        return {name: self.get}
 
 
 @dataclass(eq=False)
@@ -144,8 +147,11 @@ class Nested(Slot):
         children = [self.get(obj, run) for obj in objects]
         await self.selection.load(_flat(children, self.many), run)
 
-    def build(self, obj: Any, run: Run) -> Json:
-        return _shaped(self.get(obj, run), self.selection, self.many, run)
+    def expression(self, name: str) -> str:
+        return _shaped_source(name, f"{name}_get(obj, run)", self.many)
+
+    def namespace(self, name: str) -> dict[str, Any]:
+        return {f"{name}_get": self.get, f"{name}_build": self.selection.build}
 
 
 @dataclass(eq=False)
@@ -164,9 +170,12 @@ class Fetched(Slot):
         if self.selection is not None:
             await self.selection.load(_flat(list(found.values()), self.many), run)
 
-    def build(self, obj: Any, run: Run) -> Json:
-        value = run.fetched[id(self)].get(id(obj))
-        return value if self.selection is None else _shaped(value, self.selection, self.many, run)
+    def expression(self, name: str) -> str:
+        value = f"run.fetched[{id(self)}].get(id(obj))"
+        return value if self.selection is None else _shaped_source(name, value, self.many)
+
+    def namespace(self, name: str) -> dict[str, Any]:
+        return {} if self.selection is None else {f"{name}_build": self.selection.build}
 
 
 def _flat(values: list[Any], many: bool) -> list[Any]:
@@ -175,9 +184,7 @@ def _flat(values: list[Any], many: bool) -> list[Any]:
     return [value for value in values if value is not None]
 
 
-def _shaped(value: Any, selection: Selection, many: bool, run: Run) -> Json:
-    if value is None:
-        return None
-    if many:
-        return [selection.build(item, run) for item in value]
-    return selection.build(value, run)
+def _shaped_source(name: str, value: str, many: bool) -> str:
+    """`value` (an expression) built by `{name}_build` (each item, when `many`), and None left None."""
+    built = f"[{name}_build(item, run) for item in {name}_v]" if many else f"{name}_build({name}_v, run)"
+    return f"(None if ({name}_v := {value}) is None else {built})"
