@@ -42,6 +42,7 @@ class CategoryTree:
     by_id: dict[str, Any]
     children_of: dict[str | None, list[Any]] = field(default_factory=dict)
     by_slug: dict[str, Any] = field(default_factory=dict)
+    _paths: dict[str, list[Any]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, rows: Sequence[Any]) -> CategoryTree:
@@ -50,13 +51,15 @@ class CategoryTree:
         return _tree(tuple(rows))
 
     def path(self, category_id: str) -> list[Any]:
-        """Breadcrumbs, root first, self last."""
-        path: list[Any] = []
-        node = self.by_id.get(category_id)
-        while node is not None and node not in path:
-            path.append(node)
-            node = self.by_id.get(node.parent_id) if node.parent_id else None
-        return path[::-1]
+        """Breadcrumbs, root first, self last; made once per tree (a page of cards asks for each card's)."""
+        if category_id not in self._paths:
+            path: list[Any] = []
+            node = self.by_id.get(category_id)
+            while node is not None and node not in path:
+                path.append(node)
+                node = self.by_id.get(node.parent_id) if node.parent_id else None
+            self._paths[category_id] = path[::-1]
+        return self._paths[category_id]
 
     def subtree(self, category_id: str) -> list[str]:
         """The category's id and its descendants', level by level."""

@@ -100,8 +100,9 @@ def _sources(compiler: Compiler, selected: Selected) -> Slot:
     return Fetched(selected.key, _by_article(articles.sources_statement), compiler.child(selected), many=True)
 
 
+_ROLE_NAMES = {role.value: role.name for role in SourceRole}
 REGISTRY["SourceAttribution", "role"] = lambda compiler, selected: Value(
-    selected.key, lambda row, run: SourceRole(row.role).name
+    selected.key, lambda row, run: _ROLE_NAMES[row.role]
 )
 REGISTRY["SourceAttribution", "url"] = lambda compiler, selected: Value(
     selected.key, lambda row, run: row.cited_url

@@ -66,7 +66,7 @@ for _name, _column in (
 attribute("Author", "bio")
 attribute("Author", "avatarUrl", "avatar_url")
 attribute("Category", "description")
-attribute("Source", "kind", convert=lambda kind: SourceKind(kind).name)
+attribute("Source", "kind", convert={kind.value: kind.name for kind in SourceKind}.__getitem__)
 attribute("Source", "url")
 
 
