@@ -18,13 +18,13 @@ from sqlalchemy.util import LRUCache
 READERS = 16
 """Pooled SQLite read connections kept open; more open when more requests read at once: none ever waits."""
 PREPARED_CACHED = 1000
+"""Statements kept compiled by their SQLAlchemy cache key (a filter's shape, an order, a page direction)."""
 KEYS = "keys"
 """The parameter that carries a list of keys (`content.reads.in_keys`)."""
 SQLITE_KEYS = "IN (SELECT value FROM json_each(?))"
 """How SQLite reads it: one statement text whatever the number of keys."""
 LISTED_KEYS = 32
 """Up to this many keys are listed in the statement's text instead (a text per count, cached)."""
-"""Statements kept compiled by their SQLAlchemy cache key (a filter's shape, an order, a page direction)."""
 
 
 def create_engine(async_url: str, **kwargs: Any) -> AsyncEngine:
@@ -263,6 +263,7 @@ def _sqlite_reader(url: Any) -> Engine:
     reader = create_sync_engine(
         url, poolclass=QueuePool, pool_size=READERS, max_overflow=-1, pool_use_lifo=True,
         json_deserializer=orjson.loads,  # reads only: what it returns is what json.loads does, faster
+        connect_args={"cached_statements": PREPARED_CACHED},  # sqlite3's own: one per text, 128 by default
     )  # fmt: skip
     event.listen(reader, "connect", _read_only)
     event.listen(reader, "begin", lambda connection: connection.connection.driver_connection.execute("BEGIN"))

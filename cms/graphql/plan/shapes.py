@@ -44,6 +44,11 @@ class Slot:
     key: str
     columns: tuple[str, ...]
 
+    @property
+    def loads(self) -> bool:
+        """Whether `load` has anything to do (a statement, the category tree), here or below."""
+        return False
+
     async def load(self, objects: Sequence[Any], run: Run) -> None:
         """Fetch what building this key needs, for all the level's objects at once."""
 
@@ -64,14 +69,20 @@ class Shape:
     slots: list[Slot]
     columns: frozenset[str] = frozenset()
     build: Callable[[Any, Run], dict[str, Json]] = field(init=False, repr=False)
+    loading: list[Slot] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.columns = frozenset(column for slot in self.slots for column in slot.columns)
         self.build = _builder(self.slots)
+        self.loading = [slot for slot in self.slots if slot.loads]
+
+    @property
+    def loads(self) -> bool:
+        return bool(self.loading)
 
     async def load(self, objects: Sequence[Any], run: Run) -> None:
         if objects:
-            for slot in self.slots:
+            for slot in self.loading:
                 await slot.load(objects, run)
 
 
@@ -94,6 +105,10 @@ class Polymorphic:
 
     shapes: dict[str, Shape]
     typename_of: Callable[[Any], str]
+
+    @property
+    def loads(self) -> bool:
+        return any(shape.loads for shape in self.shapes.values())
 
     async def load(self, objects: Sequence[Any], run: Run) -> None:
         for typename, shape in self.shapes.items():
@@ -141,11 +156,16 @@ class Nested(Slot):
     needs_tree: bool = False
     columns: tuple[str, ...] = ()
 
+    @property
+    def loads(self) -> bool:
+        return self.needs_tree or self.selection.loads
+
     async def load(self, objects: Sequence[Any], run: Run) -> None:
         if self.needs_tree:
             await run.category_tree()
-        children = [self.get(obj, run) for obj in objects]
-        await self.selection.load(_flat(children, self.many), run)
+        if self.selection.loads:
+            children = [self.get(obj, run) for obj in objects]
+            await self.selection.load(_flat(children, self.many), run)
 
     def expression(self, name: str) -> str:
         return _shaped_source(name, f"{name}_get(obj, run)", self.many)
@@ -164,10 +184,14 @@ class Fetched(Slot):
     many: bool = False
     columns: tuple[str, ...] = ()
 
+    @property
+    def loads(self) -> bool:
+        return True
+
     async def load(self, objects: Sequence[Any], run: Run) -> None:
         found = await self.fetch(objects, run)
         run.fetched.setdefault(id(self), {}).update(found)
-        if self.selection is not None:
+        if self.selection is not None and self.selection.loads:
             await self.selection.load(_flat(list(found.values()), self.many), run)
 
     def expression(self, name: str) -> str:
