@@ -39,12 +39,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import httpx
 import orjson
 from rich.console import Console
 from rich.table import Table
+from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,6 +203,7 @@ def main() -> None:
         lines = (json.dumps(body, ensure_ascii=False) + "\n" for body in scenario.bodies)
         scenario.file.write_text("".join(lines))
     statements = asyncio.run(count_statements(cases, DATABASE))
+    figures["Planner fallbacks on these operations (checked in-process)"] = "none"
     loads: dict[tuple[str, str], Load] = {}
     for server, mode in CMS_MODES.items():
         with _serving(CMS_SERVER, {**env, "CMS_PLANNER": mode}, f"cms-planner-{mode}") as (cms, port):
@@ -253,7 +255,8 @@ def prepare(console: Console, env: dict[str, str]) -> dict[str, str]:
 
 async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[str, str], float]:
     """SQL statements per request, counted in-process (the CMS's engine events, the baseline's counter), and
-    a check that the baseline gives the CMS's very answers on this database: else it would prove nothing."""
+    two checks: the baseline gives the CMS's very answers on this database (else it would prove nothing), and
+    the planner answers every one of these operations itself (no fallback to Strawberry)."""
     url = f"sqlite:///{database}"
     engine = create_engine(async_database_url(url))
     counting = StatementCounter(engine).__enter__()
@@ -283,6 +286,10 @@ async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[
     ]  # fmt: skip
     if differ:
         raise SystemExit(f"bench: the baseline does not answer as the CMS does: {', '.join(differ)}")
+    for server, mode in CMS_MODES.items():
+        planner = cast(Starlette, servers[server][0]).state.graphql.planner
+        if mode == "on" and planner.fallbacks:
+            raise SystemExit(f"bench: Strawberry answered some {server} requests: {dict(planner.fallbacks)}")
     return found
 
 
