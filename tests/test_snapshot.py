@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cms.content import articles
 from cms.content.roles import PUBLIC
-from cms.db import READERS, Snapshot, create_engine, snapshot
+from cms.db import LISTED_KEYS, READERS, Snapshot, create_engine, snapshot
 from cms.files.importer import import_paths
 from cms.graphql.context import Context
 from cms.models import Article, Author
@@ -128,3 +129,18 @@ async def test_statements_of_one_shape_each_answer_with_their_own_values(seeded:
             ids = [row.id for row in rows[:size]]
             found = await view.fetch(select(Article.id).where(Article.id.in_(ids)).order_by(Article.id))
             assert [r.id for r in found] == ids
+
+
+async def test_keys_read_alike_listed_in_the_text_or_as_one_json_parameter(seeded: AsyncEngine) -> None:
+    """Up to LISTED_KEYS keys are listed in the statement's text, more go as one JSON array: the same rows."""
+    async with opened(seeded) as view:
+        ids = [row.id for row in await view.fetch(select(Article.id).order_by(Article.id))]
+        every = await view.fetch(*articles.tags_statement(ids))
+        expected = sorted((row.article_id, row.tag) for row in every)
+        assert expected
+        for count in (1, LISTED_KEYS, LISTED_KEYS + 1, 3 * LISTED_KEYS):
+            keys = [ids[i % len(ids)] if i % 2 else f"art_missing{i}" for i in range(count)]
+            found = await view.fetch(*articles.tags_statement(keys))
+            assert sorted((row.article_id, row.tag) for row in found) == [
+                pair for pair in expected if pair[0] in set(keys)
+            ]
