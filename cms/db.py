@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Executable, Row, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.util import LRUCache
 
 READERS = 16
@@ -55,9 +55,9 @@ async def snapshot(engine: AsyncEngine) -> Snapshot:
     """Open a read-only snapshot. SQLite reads run on a plain synchronous connection on the event loop: its
     statements take microseconds, and the async driver's thread hops cost about 0.5 ms each. PostgreSQL reads
     run on the async engine in a REPEATABLE READ, READ ONLY transaction."""
-    reader = _reader(engine)
-    if reader is not None:
-        return _SqliteSnapshot(reader.connect())
+    readers = _reader(engine)
+    if readers is not None:
+        return _SqliteSnapshot(readers)
     connection = await engine.connect()
     await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
     return _AsyncSnapshot(connection)
@@ -186,8 +186,8 @@ class StatementCounter:
     """Counts the SQL statements run for an engine, its reads included, while active (tests and `bench/`)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        reader = _reader(engine)
-        self.engines = [engine.sync_engine] if reader is None else [engine.sync_engine, reader]
+        readers = _reader(engine)
+        self.engines = [engine.sync_engine] if readers is None else [engine.sync_engine, readers.engine]
         self.count = 0
 
     def _count(self, *_: Any) -> None:
@@ -210,22 +210,32 @@ class _SqliteSnapshot:
     once (`_prepared`) and run on the sqlite3 connection itself, rows made as named tuples: about 5 us a
     statement where SQLAlchemy's execution costs about 40, and a page of 20 articles 0.4 ms instead of 1.3."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        connection.begin()
-        self.raw = connection.connection.driver_connection
+    def __init__(self, readers: _Readers) -> None:
+        self.readers = readers
+        self.pooled = readers.take()
+        self.raw = self.pooled.driver_connection
+        self.raw.execute("BEGIN")
+        self._sqlalchemy: Connection | None = None
 
     async def fetch(self, statement: Executable, values: Mapping[str, Any] | None = None) -> Sequence[Any]:
-        found = _prepared(statement, values, self.connection.dialect)
+        found = _prepared(statement, values, self.readers.engine.dialect)
         if found is None:
-            return self.connection.execute(statement, values).all()
+            return self._connection().execute(statement, values).all()
         for count in _raw_counters:
             count()
         prepared, given = found
         return prepared.rows(self.raw.execute(*prepared.statement(given)).fetchall())
 
+    def _connection(self) -> Connection:
+        """SQLAlchemy's, on this connection and in this snapshot, for what only it runs (an expanding IN, a
+        write that must fail): its "begin" finds the snapshot's transaction already open."""
+        if self._sqlalchemy is None:
+            self._sqlalchemy = Connection(self.readers.engine, self.pooled)
+        return self._sqlalchemy
+
     async def close(self) -> None:
-        self.connection.close()
+        self.raw.rollback()  # the snapshot ends, and with it any transaction SQLAlchemy began on it
+        self.readers.give(self.pooled)
 
 
 class _AsyncSnapshot:
@@ -241,18 +251,42 @@ class _AsyncSnapshot:
         await self.connection.close()
 
 
-_readers: WeakKeyDictionary[AsyncEngine, Engine | None] = WeakKeyDictionary()
+class _Readers:
+    """A SQLite file's read connections. They stay checked out of the read engine's pool between snapshots,
+    the last given back taken first (its page cache is warm): a checkout, SQLAlchemy's Connection and its
+    transaction cost a seventh of a planned article page."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.idle: list[PoolProxiedConnection] = []
+
+    def take(self) -> PoolProxiedConnection:
+        return self.idle.pop() if self.idle else self.engine.raw_connection()
+
+    def give(self, connection: PoolProxiedConnection) -> None:
+        if len(self.idle) < READERS:
+            self.idle.append(connection)
+        else:
+            connection.close()
+
+    def dispose(self) -> None:
+        while self.idle:
+            self.idle.pop().close()
+        self.engine.dispose()
 
 
-def _reader(engine: AsyncEngine) -> Engine | None:
-    """The synchronous read engine of a SQLite file database, made once per async engine and disposed with it;
-    None for PostgreSQL and in-memory SQLite (a second engine would see another database)."""
+_readers: WeakKeyDictionary[AsyncEngine, _Readers | None] = WeakKeyDictionary()
+
+
+def _reader(engine: AsyncEngine) -> _Readers | None:
+    """The synchronous read connections of a SQLite file database, made once per async engine and disposed
+    with it; None for PostgreSQL and in-memory SQLite (a second engine would see another database)."""
     if engine not in _readers:
         url = engine.url
         on_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-        _readers[engine] = _sqlite_reader(url.set(drivername="sqlite")) if on_file else None
-        if (reader := _readers[engine]) is not None:
-            event.listen(engine.sync_engine, "engine_disposed", lambda _engine: reader.dispose())
+        _readers[engine] = _Readers(_sqlite_reader(url.set(drivername="sqlite"))) if on_file else None
+        if (readers := _readers[engine]) is not None:
+            event.listen(engine.sync_engine, "engine_disposed", lambda _engine: readers.dispose())
     return _readers[engine]
 
 
@@ -266,8 +300,14 @@ def _sqlite_reader(url: Any) -> Engine:
         connect_args={"cached_statements": PREPARED_CACHED},  # sqlite3's own: one per text, 128 by default
     )  # fmt: skip
     event.listen(reader, "connect", _read_only)
-    event.listen(reader, "begin", lambda connection: connection.connection.driver_connection.execute("BEGIN"))
+    event.listen(reader, "begin", _begin_read)
     return reader
+
+
+def _begin_read(connection: Connection) -> None:
+    raw = connection.connection.driver_connection
+    if not raw.in_transaction:  # a snapshot opens its transaction itself (`_SqliteSnapshot`)
+        raw.execute("BEGIN")
 
 
 def _read_only(dbapi_connection: Any, record: Any) -> None:
