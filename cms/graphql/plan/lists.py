@@ -66,20 +66,18 @@ def connection_fields(typename: str) -> None:
     REGISTRY[f"{typename}Edge", "cursor"] = lambda compiler, selected: Value(
         selected.key, lambda edge, run: edge[0].cursor(edge[1])
     )
-    REGISTRY[f"{typename}Edge", "node"] = lambda compiler, selected: _row(
-        compiler, selected, lambda edge, run: edge[1]
+    REGISTRY[f"{typename}Edge", "node"] = lambda compiler, selected: _listed_rows(
+        compiler, selected, lambda edge, run: edge[1], many=False
     )
 
 
-def _listed_rows(compiler: Compiler, selected: Selected, get: Callable[[Any, Run], Any]) -> Slot:
-    """`nodes` or `edges`: the list's rows, so the columns their selection reads are the list's to read."""
+def _listed_rows(
+    compiler: Compiler, selected: Selected, get: Callable[[Any, Run], Any], many: bool = True
+) -> Slot:
+    """`nodes`, `edges` or an edge's `node`: the list's rows, so the columns their selection reads are the
+    list's to read."""
     child = compiler.child(selected)
-    return Nested(selected.key, get, child, many=True, columns=tuple(child.columns))
-
-
-def _row(compiler: Compiler, selected: Selected, get: Callable[[Any, Run], Any]) -> Slot:
-    child = compiler.child(selected)
-    return Nested(selected.key, get, child, columns=tuple(child.columns))
+    return Nested(selected.key, get, child, many=many, columns=tuple(child.columns))
 
 
 for _type in NODE_TYPES:
