@@ -96,8 +96,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def _planned_response(self, request: Request, context: Context) -> Response | None:
         """A POSTed query the planner answers, answered straight from the HTTP request: Strawberry's view
-        (request parsing, response making) costs a third of a planned article page and adds nothing to a
-        plain `{"data": ...}`. Anything else, a malformed body included, goes on to Strawberry, which reads
+        (request parsing, response making) costs about 0.24 ms a request and adds nothing to a plain
+        `{"data": ...}`. Anything else, a malformed body included, goes on to Strawberry, which reads
         the same body (Starlette keeps it) and answers as it always does."""
         if self.planner is None or self.checking or request.method != "POST":
             return None
