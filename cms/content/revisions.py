@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, select
 
 from cms.content.errors import Forbidden
 from cms.content.pagination import PageRequest, SortKey
+from cms.content.reads import in_keys
 from cms.content.roles import Viewer
 from cms.content.visibility import can_edit
 from cms.models import Revision
@@ -26,9 +27,9 @@ def check_readable(viewer: Viewer) -> None:
 def page_statement(article_ids: Sequence[str], page: PageRequest) -> Select[Any]:
     """A page of revisions for each of these articles, in one statement: rows grouped by article_id, in page
     order within each (ranked by a window per article, so a level of many articles costs one statement)."""
-    where = [Revision.article_id.in_(list(article_ids))]  # type: ignore[attr-defined]
-    if page.cursor is not None:
-        where.append(NEWEST_FIRST.seek(page.cursor, page.forward))
+    where = [in_keys(Revision.article_id, list(article_ids))]  # type: ignore[arg-type]
+    if page.cursor is not None:  # first, as in `keyset_page`
+        where.insert(0, NEWEST_FIRST.seek(page.cursor, page.forward))
     order = NEWEST_FIRST.order_by(page.forward)
     rank = func.row_number().over(partition_by=Revision.article_id, order_by=order).label("rank")
     ranked = select(*COLUMNS, NEWEST_FIRST.key.label("sort_key"), rank).where(*where).subquery("ranked")
@@ -43,6 +44,6 @@ def count_statement(article_ids: Sequence[str]) -> Select[Any]:
     """totalCount per article, as (article_id, count) rows: an article with no revision has no row."""
     return (
         select(Revision.article_id, func.count())
-        .where(Revision.article_id.in_(list(article_ids)))  # type: ignore[attr-defined]
+        .where(in_keys(Revision.article_id, list(article_ids)))  # type: ignore[arg-type]
         .group_by(Revision.article_id)
     )
