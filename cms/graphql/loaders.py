@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from cms.content import articles
-from cms.content.categories import TREE, CategoryTree
+from cms.content.categories import CategoryTree, read_tree
 from cms.content.filters import ArticleFilter, ArticleOrder
 from cms.content.pagination import Page, PageRequest, SortKey, page_of
 from cms.content.reads import Read, by_keys
@@ -86,7 +86,7 @@ class Loaders:
         return await asyncio.shield(self._category_tree)
 
     async def _read_category_tree(self) -> CategoryTree:
-        return CategoryTree.of(await self.context.fetch(*TREE))
+        return await read_tree(self.context.fetch)
 
     def _by_key(self, read: Callable[[list[str]], Read], key: str) -> Loader[str, Any]:
         async def load(keys: list[str]) -> list[Any]:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cms.content.categories import TREE, CategoryTree
+from cms.content.categories import CategoryTree, read_tree
 from cms.graphql.context import Context
 
 Json = Any
@@ -29,7 +29,7 @@ class Run:
 
     async def category_tree(self) -> CategoryTree:
         if self.tree is None:
-            self.tree = CategoryTree.of(await self.context.fetch(*TREE))
+            self.tree = await read_tree(self.context.fetch)
         return self.tree
 
 
