@@ -1,13 +1,13 @@
-"""The raw-SQL baseline: the fastest honest way to answer the four pages of the benchmark.
+"""The raw-SQL baseline: the fastest honest way to answer the four pages and the walk of the benchmark.
 
 What the CMS's layers (GraphQL, SQLAlchemy, aiosqlite's thread hop, DataLoaders) cost is the difference
 between it and this: a plain Starlette app with hand-written SQL on ONE synchronous sqlite3 connection used
 directly on the event loop, one statement per relation, and orjson. It answers POST /graphql for
 schema/examples/front_page.graphql, article_page.graphql and category_page.graphql and for bench/run.py's
-SEARCH (recognised by operationName or the query text; the selections are those) with the same JSON as the
-CMS, under the same visibility rule, order and cursors, and nothing else. The search's FTS5 match string
-comes from the CMS's parser of the reader's words (`search_terms`): that is the contract's query syntax, a
-rule rather than a layer, and re-implementing it would only risk a different answer.
+SEARCH and WALK (recognised by operationName or the query text; the selections are those) with the same
+JSON as the CMS, under the same visibility rule, order and cursors, and nothing else. The search's FTS5
+match string comes from the CMS's parser of the reader's words (`search_terms`): that is the contract's
+query syntax, a rule rather than a layer, and re-implementing it would only risk a different answer.
 
 Serve it as `cms serve` serves the CMS (the same CMS_* variables, one uvicorn process):
     CMS_DATABASE_URL=sqlite:///var/bench/bench.db CMS_PORT=8001 .venv/bin/python bench/baseline.py
@@ -353,11 +353,58 @@ def article_page(db: Database, variables: Json, now: datetime) -> Json:
     return {"article": article}
 
 
+WALK_COLUMNS = "a.id, a.slug, a.language, a.title, a.published_at, a.body_html, a.category_id"
+
+
+def walk(db: Database, variables: Json, now: datetime) -> Json:
+    """bench/run.py's WALK: a page of every visible article, newest first, with its body, relations and
+    the cursor of the next page, as a static-site build reads the whole archive."""
+    first, after = _first(variables), variables.get("after")
+    seek = _seek(after) if after is not None else ()
+    rows = db.rows(
+        f"SELECT {WALK_COLUMNS} FROM article a WHERE {VISIBLE}{AFTER if seek else ''} {NEWEST}",
+        (_stored(now), *seek, first + 1),
+    )
+    page = rows[:first]
+    ids = [row[0] for row in page]
+    authors = db.related(CARD_AUTHORS, ids)
+    sources = db.related(PAGE_SOURCES, ids)
+    tags = db.related(TAGS, ids)
+    tree = db.categories()
+    nodes = [
+        {
+            "id": article_id,
+            "slug": slug,
+            "language": language,
+            "title": title,
+            "publishedAt": _moment(published),
+            "body": body,
+            "authors": [{"slug": r[1], "name": r[2]} for r in authors[article_id]],
+            "category": _category(category_id, tree),
+            "sources": [
+                {
+                    "role": r[1],
+                    "url": r[2],
+                    "note": r[3],
+                    "source": {"slug": r[4], "name": r[5], "kind": r[6], "url": r[7]},
+                }
+                for r in sources[article_id]
+            ],
+            "tags": [r[1] for r in tags[article_id]],
+        }
+        for article_id, slug, language, title, published, body, category_id in page
+    ]
+    more = len(rows) > first
+    end = _cursor(nodes[-1]) if nodes else None
+    return {"articles": {"pageInfo": {"hasNextPage": more, "endCursor": end}, "nodes": nodes}}
+
+
 OPERATIONS: dict[str, Callable[[Database, Json, datetime], Json]] = {
     "FrontPage": front_page,
     "ArticlePage": article_page,
     "CategoryPage": category_page,
     "Search": search,
+    "Walk": walk,
 }
 
 

@@ -10,8 +10,8 @@ migrate a fresh bench.db there and time `cms import` and `cms export`; serve the
 (`cms serve`, 127.0.0.1, a free port) and load it with wrk (32 connections, 2 threads, 10 s after a 2 s
 warm-up, bodies rotating over slugs, categories and words from the database) for the front page, article
 pages, category pages and searches; walk every published article 100 a page as a static-site build would;
-then serve the baseline (bench/baseline.py) on the same database and load it the same way in the four
-scenarios, for the CMS/baseline ratios. SQL statements per request are counted in-process, where the
+then serve the baseline (bench/baseline.py) on the same database, load it and walk it the same way, for
+the CMS/baseline ratios. SQL statements per request are counted in-process, where the
 baseline's answers in every scenario are also checked against the CMS's (the same JSON, key order
 included). The table is printed and written to bench/RESULTS.md. Every step has a timeout, traffic goes to
 127.0.0.1 only, and the servers are stopped on exit, error or Ctrl-C. Both servers run at
@@ -205,24 +205,24 @@ def main() -> None:
     statements = asyncio.run(count_statements(cases, DATABASE))
     figures["Planner fallbacks on these operations (checked in-process)"] = "none"
     loads: dict[tuple[str, str], Load] = {}
-    for server, mode in CMS_MODES.items():
-        with _serving(CMS_SERVER, {**env, "CMS_PLANNER": mode}, f"cms-planner-{mode}") as (cms, port):
+    walks: dict[str, Walk] = {}
+    servers = [
+        (server, CMS_SERVER, {**env, "CMS_PLANNER": mode}, f"cms-planner-{mode}")
+        for server, mode in CMS_MODES.items()
+    ] + [("baseline", BASELINE_SERVER, env, "baseline")]
+    for server, command, server_env, name in servers:
+        with _serving(command, server_env, name) as (process, port):
             for scenario in cases:
                 console.print(f"[bold]{server}[/] {scenario.label}")
                 loads[scenario.name, server] = _load(wrk, port, scenario)
             console.print(f"[bold]{server}[/] static-site walk")
-            walk = _walk(port)
-            figures[f"Peak memory (VmHWM), {server}"] = _peak_memory(cms.pid)
+            walk = walks[server] = _walk(port)
+            figures[f"Peak memory (VmHWM), {server}"] = _peak_memory(process.pid)
         rate, per_page = walk.articles / walk.seconds, statements["walk", server]
         figures[f"Static-site walk, {server}"] = (
             f"{walk.seconds:.1f} s: {walk.articles:,} published articles in {walk.pages} pages of "
             f"{WALK_PAGE} ({rate:,.0f} articles/s, {per_page:g} SQL statements a page)"
         )
-    with _serving(BASELINE_SERVER, env, "baseline") as (server_process, port):
-        for scenario in cases:
-            console.print(f"[bold]baseline[/] {scenario.label}")
-            loads[scenario.name, "baseline"] = _load(wrk, port, scenario)
-        figures["Peak memory (VmHWM), baseline"] = _peak_memory(server_process.pid)
     for server in CMS_MODES:
         for scenario in cases:
             cms_load, base_load = loads[scenario.name, server], loads[scenario.name, "baseline"]
@@ -230,6 +230,9 @@ def main() -> None:
                 f"{cms_load.per_second / base_load.per_second:.2g}× the requests/s, "
                 f"{cms_load.p50_ms / base_load.p50_ms:.3g}× the p50 latency"
             )
+        figures[f"{server}/baseline, static-site walk"] = (
+            f"{walks[server].seconds / walks['baseline'].seconds:.2g}× the time"
+        )
     report(console, cases, loads, statements, figures)
 
 
@@ -272,12 +275,11 @@ async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[
     } | {"baseline": (base, lambda: base.state.database.statements)}
     hundred = {**cases[0].bodies[0], "variables": {"first": 100}}
     walk = {"query": WALK, "variables": {"first": WALK_PAGE, "after": None}}
-    shared = {s.name: s.bodies[:5] for s in cases} | {"front100": [hundred]}
-    plans = dict.fromkeys(CMS_MODES, shared | {"walk": [walk]}) | {"baseline": shared}
+    shared = {s.name: s.bodies[:5] for s in cases} | {"front100": [hundred], "walk": [walk]}
     found: dict[tuple[str, str], float] = {}
     answers: dict[tuple[str, str], list[str]] = {}
     for server, (app, counter) in servers.items():
-        for name, bodies in plans[server].items():
+        for name, bodies in shared.items():
             found[name, server], answers[name, server] = await _per_request(app, counter, bodies)
     await engine.dispose()
     differ = [

@@ -147,8 +147,9 @@ async def assert_same_answers(
     cms: httpx.AsyncClient, baseline: httpx.AsyncClient, engine: AsyncEngine
 ) -> dict[str, list[dict[str, Any]]]:
     """The front page at several sizes; the page of every article (visible or not); every category's page at
-    20 cards and in pages of 2 (the second one after the first's cursor); searches for the words of the
-    titles and in every syntax; a missing article and category. The answers, by query."""
+    20 cards and in pages of 2 (the second one after the first's cursor); the walk, every cursor followed;
+    searches for the words of the titles and in every syntax; a missing article and category. The answers,
+    by query."""
     async with engine.connect() as connection:
         pages = (await connection.execute(text("SELECT slug, language FROM article ORDER BY id"))).all()
         categories = (await connection.execute(text("SELECT slug FROM category ORDER BY slug"))).scalars()
@@ -176,6 +177,14 @@ async def assert_same_answers(
         if first and first["articles"]["pageInfo"]["hasNextPage"]:
             after = first["articles"]["pageInfo"]["endCursor"]
             await same("category", CATEGORY_PAGE, {"slug": slug, "first": 2, "after": after})
+    after, walked = None, 0
+    while True:  # the whole archive, a page of 7 after another, as the walk reads it 100 a page
+        page = (await same("walk", runner.WALK, {"first": 7, "after": after}))["articles"]
+        walked += len(page["nodes"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert walked > 7, "the walk followed no cursor"
     words = sorted({word.lower() for title in titles for word in re.findall(r"[^\W\d_]{4,}", title)})
     for q in [*words[:40], *SEARCHES]:
         await same("search", runner.SEARCH, {"q": q})
