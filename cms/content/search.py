@@ -379,7 +379,10 @@ _SQLITE_COLUMNS = ", ".join(
         "a.title",
         "a.subtitle",
         "a.excerpt",
-        "(SELECT group_concat(t.tag, ' ') FROM article_tag t WHERE t.article_id = a.id)",
+        (
+            "(SELECT group_concat(tag, ' ') FROM"
+            " (SELECT t.tag FROM article_tag t WHERE t.article_id = a.id ORDER BY t.position))"
+        ),  # in their order, whichever index reads them
         "a.body_text",
     )
 )
@@ -406,7 +409,10 @@ _POSTGRES_FIELDS = {
     "title": "article.title",
     "subtitle": "article.subtitle",
     "excerpt": "article.excerpt",
-    "tags": "(SELECT string_agg(t.tag, ' ') FROM article_tag t WHERE t.article_id = article.id)",
+    "tags": (
+        "(SELECT string_agg(t.tag, ' ' ORDER BY t.position)"
+        " FROM article_tag t WHERE t.article_id = article.id)"
+    ),
 }
 _POSTGRES_RANKED = " || ".join(
     f"setweight(to_tsvector('simple', coalesce({_postgres_fold(expression)}, '')), '{RANK_LABELS[field]}')"

@@ -43,7 +43,10 @@ def upgrade() -> None:
             " title, subtitle, excerpt, tags, body, tokenize = 'unicode61 remove_diacritics 0')"
         )
         op.execute("INSERT INTO article_fts_key (article_id) SELECT id FROM article ORDER BY id")
-        tags = "(SELECT group_concat(t.tag, ' ') FROM article_tag t WHERE t.article_id = a.id)"
+        tags = (
+            "(SELECT group_concat(tag, ' ') FROM"
+            " (SELECT t.tag FROM article_tag t WHERE t.article_id = a.id ORDER BY t.position))"
+        )  # in their order, as `reindex` writes them
         columns = ", ".join(
             _sqlite_fold(c) for c in ("a.title", "a.subtitle", "a.excerpt", tags, "a.body_text")
         )
@@ -63,7 +66,10 @@ def upgrade() -> None:
         op.execute("ALTER TABLE article_search ALTER COLUMN rank_vector SET STATISTICS 0")
         # uncompressed: the GIN index reads each new vector again (decompressing it took a third of a write)
         op.execute("ALTER TABLE article_search ALTER COLUMN search_vector SET STORAGE EXTERNAL")
-        tags = "(SELECT string_agg(t.tag, ' ') FROM article_tag t WHERE t.article_id = article.id)"
+        tags = (
+            "(SELECT string_agg(t.tag, ' ' ORDER BY t.position)"
+            " FROM article_tag t WHERE t.article_id = article.id)"
+        )
         fields = (("article.title", "A"), ("article.subtitle", "B"), ("article.excerpt", "C"), (tags, "D"))
         ranked = " || ".join(
             f"setweight(to_tsvector('simple', coalesce({_postgres_fold(expression)}, '')), '{label}')"
