@@ -93,15 +93,15 @@ class _Prepared:
         return self._listed[count]
 
     def rows(self, raw: list[tuple[Any, ...]]) -> list[Any]:
-        make = self.row._make  # type: ignore[attr-defined]
+        row, new = self.row, tuple.__new__  # a third cheaper than `_make`, whose length check SQL makes moot
         if not self.processors:
-            return [make(values) for values in raw]
+            return [new(row, values) for values in raw]
         converted = []
         for values in raw:
-            row = list(values)
+            made = list(values)
             for index, process in self.processors:
-                row[index] = process(row[index])
-            converted.append(make(row))
+                made[index] = process(made[index])
+            converted.append(new(row, made))
         return converted
 
 
