@@ -7,15 +7,16 @@
 
 Steps: generate the archive (bench/generate.py, cached in the working directory by size and seed);
 migrate a fresh bench.db there and time `cms import` and `cms export`; serve the CMS as `make run` does
-(`cms serve`, 127.0.0.1, a free port) and load it with wrk (32 connections, 2 threads, 10 s after a 2 s
+(`cms serve`, 127.0.0.1, a free port), with the planner and without, and the baseline (bench/baseline.py)
+on the same database, side by side; load each with wrk (32 connections, 2 threads, 10 s after a 2 s
 warm-up, bodies rotating over slugs, categories and words from the database) for the front page, article
-pages, category pages and searches; walk every published article 100 a page as a static-site build would;
-then serve the baseline (bench/baseline.py) on the same database, load it and walk it the same way, for
-the CMS/baseline ratios. SQL statements per request are counted in-process, where the
+pages, category pages and searches, one server after the other in each scenario, so that figures compared
+are minutes apart at most (this machine's speed drifts); then walk every published article 100 a page on
+each, as a static-site build would. SQL statements per request are counted in-process, where the
 baseline's answers in every scenario are also checked against the CMS's (the same JSON, key order
 included). The table is printed and written to bench/RESULTS.md. Every step has a timeout, traffic goes to
-127.0.0.1 only, and the servers are stopped on exit, error or Ctrl-C. Both servers run at
-CMS_LOG_LEVEL=warning, so neither writes an access-log line per request.
+127.0.0.1 only, and the servers are stopped on exit, error or Ctrl-C. The servers run at
+CMS_LOG_LEVEL=warning, so none writes an access-log line per request.
 """
 
 from __future__ import annotations
@@ -210,19 +211,22 @@ def main() -> None:
         (server, CMS_SERVER, {**env, "CMS_PLANNER": mode}, f"cms-planner-{mode}")
         for server, mode in CMS_MODES.items()
     ] + [("baseline", BASELINE_SERVER, env, "baseline")]
-    for server, command, server_env, name in servers:
-        with _serving(command, server_env, name) as (process, port):
-            for scenario in cases:
+    with contextlib.ExitStack() as stack:  # all up at once, so each scenario loads them back to back
+        running = {server: stack.enter_context(_serving(*rest)) for server, *rest in servers}
+        for scenario in cases:
+            for server, (_process, port) in running.items():
                 console.print(f"[bold]{server}[/] {scenario.label}")
                 loads[scenario.name, server] = _load(wrk, port, scenario)
+                _settle(port)  # idle again before the next server is loaded
+        for server, (process, port) in running.items():
             console.print(f"[bold]{server}[/] static-site walk")
             walk = walks[server] = _walk(port)
             figures[f"Peak memory (VmHWM), {server}"] = _peak_memory(process.pid)
-        rate, per_page = walk.articles / walk.seconds, statements["walk", server]
-        figures[f"Static-site walk, {server}"] = (
-            f"{walk.seconds:.1f} s: {walk.articles:,} published articles in {walk.pages} pages of "
-            f"{WALK_PAGE} ({rate:,.0f} articles/s, {per_page:g} SQL statements a page)"
-        )
+            rate, per_page = walk.articles / walk.seconds, statements["walk", server]
+            figures[f"Static-site walk, {server}"] = (
+                f"{walk.seconds:.1f} s: {walk.articles:,} published articles in {walk.pages} pages of "
+                f"{WALK_PAGE} ({rate:,.0f} articles/s, {per_page:g} SQL statements a page)"
+            )
     for server in CMS_MODES:
         for scenario in cases:
             cms_load, base_load = loads[scenario.name, server], loads[scenario.name, "baseline"]
