@@ -63,6 +63,33 @@ async def test_every_example_is_planned_and_answered_alike(
     assert planner.fallbacks == Counter()
 
 
+async def test_a_plan_run_again_with_other_variables_answers_for_them(seeded: AsyncEngine) -> None:
+    """A plan keeps each field's converted arguments by the values of the variables in them; a later run
+    with other values, a variable left out (which is not a null given) or an input object gets its own."""
+    planner = Planner(schema)
+    query = """query ($first: Int, $filter: ArticleFilter, $slug: String!) {
+      articles(first: $first, filter: $filter) { nodes { slug } }
+      article(slug: $slug) { slug }
+    }"""
+    slugs = ["unesco-mission-nagorno-karabakh", "no-such-article"]
+    runs = [
+        {"first": 2, "slug": slugs[0]}, {"first": 3, "slug": slugs[1]}, {"first": 2, "slug": slugs[1]},
+        {"slug": slugs[0]}, {"first": None, "slug": slugs[0]},
+        {"first": 5, "filter": {"language": "ru"}, "slug": slugs[0]},
+        {"first": 5, "filter": {"language": "en"}, "slug": slugs[0]},
+    ]  # fmt: skip
+    answers = []
+    for variables in runs:
+        expected, got = await both(seeded, planner, VIEWERS[Role.READER], query, variables)
+        assert got == expected, variables
+        answers.append(json.loads(expected)["data"])
+    sizes = [len(answer["articles"]["nodes"]) for answer in answers]
+    assert sizes[:3] == [2, 3, 2]
+    assert sizes[5] != sizes[6]
+    assert [answer["article"] is None for answer in answers[:3]] == [False, True, True]
+    assert planner.fallbacks == Counter()
+
+
 async def known(engine: AsyncEngine) -> Known:
     async with engine.connect() as connection:
         ids, slugs = {}, {}

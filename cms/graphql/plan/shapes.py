@@ -8,9 +8,11 @@ No resolver is called and no coroutine is made per field.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from graphql.execution.values import VariableValues
 
 from cms.content.categories import CategoryTree, read_tree
 from cms.graphql.context import Context
@@ -23,7 +25,7 @@ class Run:
     """One execution of a plan: the request's context, its variables, and what the load pass fetched."""
 
     context: Context
-    variables: Mapping[str, Any]
+    variables: VariableValues
     fetched: dict[int, dict[int, Any]] = field(default_factory=dict)
     tree: CategoryTree | None = None
 
