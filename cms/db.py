@@ -117,9 +117,9 @@ def _prepared(
     it must run through SQLAlchemy. Statements of one shape (SQLAlchemy's cache key: a filter's shape, an
     order, a page direction) share one compiled text, and each keeps its own values; a statement built once
     and run many times (`content.reads`) is found again by identity, without even a cache key to make."""
-    if statement not in _by_statement:
-        _by_statement[statement] = _prepare(statement, dialect)
-    found = _by_statement[statement]
+    found = _by_statement.get(statement, _MISSING)
+    if found is _MISSING:
+        found = _by_statement[statement] = _prepare(statement, dialect)
     if found is None:
         return None
     prepared, own = found

@@ -64,8 +64,9 @@ async def test_every_example_is_planned_and_answered_alike(
 
 
 async def test_a_plan_run_again_with_other_variables_answers_for_them(seeded: AsyncEngine) -> None:
-    """A plan keeps each field's converted arguments by the values of the variables in them; a later run
-    with other values, a variable left out (which is not a null given) or an input object gets its own."""
+    """A plan keeps each field's converted arguments by the values of the variables in them, and a document
+    its coerced variables by their values; a later run with other values, a variable left out (which is not
+    a null given), an input object or a value of another type gets its own."""
     planner = Planner(schema)
     query = """query ($first: Int, $filter: ArticleFilter, $slug: String!) {
       articles(first: $first, filter: $filter) { nodes { slug } }
@@ -88,6 +89,10 @@ async def test_a_plan_run_again_with_other_variables_answers_for_them(seeded: As
     assert sizes[5] != sizes[6]
     assert [answer["article"] is None for answer in answers[:3]] == [False, True, True]
     assert planner.fallbacks == Counter()
+    for first in (1, True):  # equal in Python, not in GraphQL: an Int, then a Boolean Strawberry refuses
+        _, got = await both(seeded, planner, VIEWERS[Role.READER], query, {"first": first, "slug": slugs[0]})
+        assert (got is None) == (first is True)
+    assert planner.fallbacks == Counter({"variables": 1})
 
 
 async def known(engine: AsyncEngine) -> Known:
