@@ -300,6 +300,19 @@ ORDER BY a.language, a.id
 IMAGE_FIELDS = ("url", "alt", "caption", "credit", "width", "height")
 
 
+def _attributions(rows: list[Row]) -> list[Json]:
+    """PAGE_SOURCES rows as the article page and the walk select them."""
+    return [
+        {
+            "role": r[1],
+            "url": r[2],
+            "note": r[3],
+            "source": {"slug": r[4], "name": r[5], "kind": r[6], "url": r[7]},
+        }
+        for r in rows
+    ]
+
+
 def article_page(db: Database, variables: Json, now: datetime) -> Json:
     """schema/examples/article_page.graphql: one visible article by slug and language, with its relations."""
     visible_at = _stored(now)
@@ -334,15 +347,7 @@ def article_page(db: Database, variables: Json, now: datetime) -> Json:
         else None,
         "authors": [{"slug": r[1], "name": r[2], "bio": r[3], "avatarUrl": r[4]} for r in authors],
         "category": _category(category_id, tree),
-        "sources": [
-            {
-                "role": r[1],
-                "url": r[2],
-                "note": r[3],
-                "source": {"slug": r[4], "name": r[5], "kind": r[6], "url": r[7]},
-            }
-            for r in sources
-        ],
+        "sources": _attributions(sources),
         "translations": [{"language": r[0], "slug": r[1], "title": r[2]} for r in translations],
         "seo": {
             "title": seo.get("title") or title,
@@ -381,15 +386,7 @@ def walk(db: Database, variables: Json, now: datetime) -> Json:
             "body": body,
             "authors": [{"slug": r[1], "name": r[2]} for r in authors[article_id]],
             "category": _category(category_id, tree),
-            "sources": [
-                {
-                    "role": r[1],
-                    "url": r[2],
-                    "note": r[3],
-                    "source": {"slug": r[4], "name": r[5], "kind": r[6], "url": r[7]},
-                }
-                for r in sources[article_id]
-            ],
+            "sources": _attributions(sources[article_id]),
             "tags": [r[1] for r in tags[article_id]],
         }
         for article_id, slug, language, title, published, body, category_id in page
