@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from graphql import (
     FieldNode,
@@ -39,6 +39,28 @@ from cms.graphql.plan.shapes import Arguments, Run, Shape, Slot, Value
 ARGUMENTS_KEPT = 256
 """Converted arguments a field keeps, by the values of the variables in them."""
 _ABSENT: Any = object()  # a variable not given, which is not a null given
+T = TypeVar("T")
+
+
+class Kept(Generic[T]):
+    """What a plan works out from a request's variables, kept by their values when those are hashable
+    (a slug, a page size; not an input object): at most `size` values, all dropped when full."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.values: dict[Any, T] = {}
+
+    def get(self, key: Any, make: Callable[[], T | None]) -> T | None:
+        """The value kept for `key`, else `make()`'s, kept unless it is None."""
+        try:
+            found = self.values.get(key)
+        except TypeError:  # not hashable
+            return make()
+        if found is None and (found := make()) is not None:
+            if len(self.values) >= self.size:
+                self.values.clear()
+            self.values[key] = found
+        return found
 
 
 class Unplannable(Exception):
@@ -110,19 +132,11 @@ class Compiler:
             return lambda run: constant
         convert = self._converter(selected)
         names = _variables_in(selected.nodes[0])
-        kept: dict[tuple[Any, ...], dict[str, Any]] = {}
+        kept: Kept[dict[str, Any]] = Kept(ARGUMENTS_KEPT)
 
         def arguments(run: Run) -> dict[str, Any]:
             key = tuple(run.variables.coerced.get(name, _ABSENT) for name in names)
-            try:
-                found = kept.get(key)
-            except TypeError:  # an input object or a list
-                return convert(run.variables)
-            if found is None:
-                if len(kept) >= ARGUMENTS_KEPT:
-                    kept.clear()
-                found = kept[key] = convert(run.variables)
-            return found
+            return kept.get(key, lambda: convert(run.variables)) or {}
 
         return arguments
 

@@ -26,7 +26,7 @@ from strawberry.types import ExecutionResult
 from cms.content.errors import DomainError
 from cms.graphql.context import Context
 from cms.graphql.plan import articles, history, lists, lookups  # noqa: F401  (each registers its fields)
-from cms.graphql.plan.compiler import Compiler, Unplannable
+from cms.graphql.plan.compiler import Compiler, Kept, Unplannable
 from cms.graphql.plan.registry import REGISTRY, ROOT
 from cms.graphql.plan.shapes import Run, Shape
 from cms.graphql.schema import LIMIT_RULES, Schema, parsed
@@ -51,7 +51,7 @@ class _Entry:
     fragments: Mapping[str, FragmentDefinitionNode]
     shape_variables: tuple[str, ...] | None = None
     plans: dict[tuple[Any, ...], Plan | str] | None = None
-    coerced: dict[tuple[Any, ...], VariableValues] = field(default_factory=dict)
+    coerced: Kept[VariableValues] = field(default_factory=lambda: Kept(VARIABLES_KEPT))
 
 
 class Planner:
@@ -91,27 +91,18 @@ class Planner:
         return ExecutionResult(data=data, errors=None)
 
     def _coerced(self, entry: _Entry, variables: dict[str, Any]) -> VariableValues | None:
-        """The variables coerced to their types (None if they do not fit), kept per document by their values
-        when those are scalars (a slug, a page size): coercing them costs an article page 20 us. A value's
-        type is part of the key, for `true`, `1` and `1.0` are equal in Python but not in GraphQL."""
+        """The variables coerced to their types (None if they do not fit), kept per document by their values:
+        coercing them costs an article page 20 us. A value's type is part of the key, for `true`, `1` and
+        `1.0` are equal in Python but not in GraphQL."""
         assert entry.operation is not None
-        try:
-            key = tuple((name, type(value), value) for name, value in variables.items())
-            found = entry.coerced.get(key)
-        except TypeError:  # an input object or a list
-            key, found = None, None
-        if found is None:
-            coerced = get_variable_values(
-                self.schema._schema, entry.operation.variable_definitions or (), variables
-            )
-            if not isinstance(coerced, VariableValues):
-                return None
-            found = coerced
-            if key is not None:
-                if len(entry.coerced) >= VARIABLES_KEPT:
-                    entry.coerced.clear()
-                entry.coerced[key] = found
-        return found
+        definitions = entry.operation.variable_definitions or ()
+
+        def coerce() -> VariableValues | None:
+            coerced = get_variable_values(self.schema._schema, definitions, variables)
+            return coerced if isinstance(coerced, VariableValues) else None
+
+        key = tuple((name, type(value), value) for name, value in variables.items())
+        return entry.coerced.get(key, coerce)
 
     def _fallback(self, reason: str) -> None:
         self.fallbacks[reason] += 1
