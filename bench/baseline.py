@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cms import collector  # noqa: E402
 from cms.content.errors import DomainError  # noqa: E402
 from cms.content.search import search_terms  # noqa: E402
 from cms.settings import Settings  # noqa: E402
@@ -438,13 +439,15 @@ def create_app(path: str, now: Clock = lambda: datetime.now(UTC)) -> Starlette:
 
 
 def main() -> None:
-    """Serve with uvicorn exactly as `cms serve` does: one process, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL."""
+    """Serve with uvicorn exactly as `cms serve` does: one process, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL, the
+    same settings of the garbage collector."""
     import uvicorn
 
     settings = Settings.from_env()
     if not settings.database_url.startswith("sqlite:///"):
         raise SystemExit("the baseline reads SQLite only: CMS_DATABASE_URL=sqlite:///path/to.db")
     app = create_app(settings.database_url.removeprefix("sqlite:///"))
+    collector.settle()  # as the CMS's server sets its collector
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -18,7 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cms import graphiql
+from cms import collector, graphiql
 from cms.clock import Clock
 from cms.content import webhooks
 from cms.db import create_engine
@@ -83,9 +82,7 @@ def create_app(
         interval, attempts = settings.webhook_interval, settings.webhook_attempts
         worker = webhooks.worker(engine, clock=clock, interval=interval, attempts=attempts)
         async with worker if settings.webhooks else contextlib.nullcontext():
-            # What starting made (modules, the schema) lives as long as the process: frozen, it is not walked
-            # again by every full collection, which a request's thousands of rows set off now and then.
-            gc.freeze()
+            collector.settle()
             yield
         await engine.dispose()
 

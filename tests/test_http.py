@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cms import collector
+from cms.app import create_app
 from cms.clock import FixedClock
 from cms.content import articles
+from cms.settings import Settings
 from tests.conftest import ROOT, checked_app, data, error_codes, gql
 
 
@@ -114,9 +118,7 @@ async def test_healthz_reports_the_database(engine: AsyncEngine, client: httpx.A
 
 
 async def test_healthz_reports_an_unreachable_database(tmp_path: object) -> None:
-    from cms.app import create_app
     from cms.db import create_engine
-    from cms.settings import Settings
 
     engine = create_engine("sqlite+aiosqlite:////nonexistent-folder/x.db")
     app = create_app(Settings(), engine=engine)
@@ -181,3 +183,24 @@ async def test_planned_answers_are_the_same_http_responses_as_strawberrys(
     assert planned.content == resolved.content
     if body in REQUESTS[:3]:  # the example pages find what they look for
         assert all(planned.json()["data"].values())
+
+
+async def test_the_server_freezes_what_starting_made_and_sets_the_collector(
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
+    """At Python's settings a walk would set off a full collection every few pages (cms.collector)."""
+    thresholds = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        app = create_app(
+            Settings(webhooks=False), engine=engine, clock=clock, examples=ROOT / "schema/examples"
+        )
+        async with app.router.lifespan_context(app):
+            assert gc.get_threshold() == (
+                collector.YOUNG_OBJECTS,
+                collector.OLDER_PASSES,
+                collector.OLDER_PASSES,
+            )
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.set_threshold(*thresholds)
