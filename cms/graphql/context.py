@@ -51,16 +51,23 @@ class Context:
         self, statement: Executable | Read, values: Mapping[str, Any] | None = None
     ) -> Sequence[Any]:
         """Run one read statement (with its parameters' values, or a Read) in the request's snapshot; return
-        its rows."""
+        its rows. Statements take turns: the lock keeps one from starting while another waits on the
+        connection, which a snapshot that runs on the loop never does (the lock would cost an article page
+        4%)."""
         if isinstance(statement, Read):
             statement, values = statement
+        if self._snapshot is not None and self._snapshot.on_loop:
+            return await self._fetch(statement, values)
         async with self._lock:
-            if self._over:
-                raise RequestOver(f"request {self.request_id} has been answered")
-            if self._snapshot is None:
-                self._snapshot = await snapshot(self.engine)
-            self.statements += 1
-            return await self._snapshot.fetch(statement, values)
+            return await self._fetch(statement, values)
+
+    async def _fetch(self, statement: Executable, values: Mapping[str, Any] | None) -> Sequence[Any]:
+        if self._over:
+            raise RequestOver(f"request {self.request_id} has been answered")
+        if self._snapshot is None:
+            self._snapshot = await snapshot(self.engine)
+        self.statements += 1
+        return await self._snapshot.fetch(statement, values)
 
     async def close(self) -> None:
         """End the request: after a statement in flight finishes, the snapshot is released and no other
