@@ -58,7 +58,7 @@ def create_app(
 ) -> Starlette:
     """The ASGI app; tests pass their own engine and clock. Its lifespan runs the webhook delivery worker
     (unless `settings.webhooks` is off) and disposes of the engine."""
-    engine = engine or create_engine(settings.async_database_url)
+    engine = engine or create_engine(settings.async_database_url, sqlite_mmap_mib=settings.sqlite_mmap_mib)
     clock = clock or Clock()
     endpoint = GraphQLEndpoint(
         engine=engine,

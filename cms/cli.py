@@ -137,7 +137,7 @@ def _with_engine(run: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     settings = Settings.from_env()
 
     async def main() -> T:
-        engine = create_engine(settings.async_database_url)
+        engine = create_engine(settings.async_database_url, sqlite_mmap_mib=settings.sqlite_mmap_mib)
         try:
             return await run(engine)
         finally:

@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.util import LRUCache
 
+from cms.settings import SQLITE_MMAP_MIB
+
+MIB = 1 << 20
 READERS = 16
 """Pooled SQLite read connections kept open; more open when more requests read at once: none ever waits."""
 PREPARED_CACHED = 1000
@@ -27,12 +30,14 @@ LISTED_KEYS = 32
 """Up to this many keys are listed in the statement's text instead (a text per count, cached)."""
 
 
-def create_engine(async_url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(async_url: str, *, sqlite_mmap_mib: int = SQLITE_MMAP_MIB, **kwargs: Any) -> AsyncEngine:
     """The async engine that writes (and serves PostgreSQL's reads). SQLite gets WAL, enforced foreign keys
     and a busy timeout on every connection, and transactions that take the write lock when they begin: a
-    deferred one that reads first fails at once (SQLITE_BUSY) if another writer commits before it writes."""
+    deferred one that reads first fails at once (SQLITE_BUSY) if another writer commits before it writes.
+    Its read connections map `sqlite_mmap_mib` of the file (`Settings.sqlite_mmap_mib`)."""
     engine = create_async_engine(async_url, **kwargs)
     if engine.dialect.name == "sqlite":
+        _mapped[engine] = sqlite_mmap_mib
         event.listen(engine.sync_engine, "connect", _sqlite_writer)
         event.listen(
             engine.sync_engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -283,6 +288,7 @@ class _Readers:
 
 
 _readers: WeakKeyDictionary[AsyncEngine, _Readers | None] = WeakKeyDictionary()
+_mapped: WeakKeyDictionary[AsyncEngine, int] = WeakKeyDictionary()
 
 
 def _reader(engine: AsyncEngine) -> _Readers | None:
@@ -291,13 +297,14 @@ def _reader(engine: AsyncEngine) -> _Readers | None:
     if engine not in _readers:
         url = engine.url
         on_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-        _readers[engine] = _Readers(_sqlite_reader(url.set(drivername="sqlite"))) if on_file else None
+        mapped = _mapped.get(engine, SQLITE_MMAP_MIB)
+        _readers[engine] = _Readers(_sqlite_reader(url.set(drivername="sqlite"), mapped)) if on_file else None
         if (readers := _readers[engine]) is not None:
             event.listen(engine.sync_engine, "engine_disposed", lambda _engine: readers.dispose())
     return _readers[engine]
 
 
-def _sqlite_reader(url: Any) -> Engine:
+def _sqlite_reader(url: Any, mapped_mib: int) -> Engine:
     """A pool that never waits (a wait would block the event loop), connections that may only read, and an
     explicit deferred BEGIN so a request's statements share one snapshot (pysqlite opens none for SELECT).
     Last in, first out: the connection most recently used, whose page cache is warm, serves the next read."""
@@ -306,7 +313,7 @@ def _sqlite_reader(url: Any) -> Engine:
         json_deserializer=orjson.loads,  # reads only: what it returns is what json.loads does, faster
         connect_args={"cached_statements": PREPARED_CACHED},  # sqlite3's own: one per text, 128 by default
     )  # fmt: skip
-    event.listen(reader, "connect", _read_only)
+    event.listen(reader, "connect", lambda connection, record: _read_only(connection, mapped_mib))
     event.listen(reader, "begin", _begin_read)
     return reader
 
@@ -317,18 +324,19 @@ def _begin_read(connection: Connection) -> None:
         raw.execute("BEGIN")
 
 
-def _read_only(dbapi_connection: Any, record: Any) -> None:
-    _sqlite_pragmas(dbapi_connection, record)
+def _read_only(dbapi_connection: Any, mapped_mib: int) -> None:
+    _sqlite_pragmas(dbapi_connection)
     dbapi_connection.execute("PRAGMA query_only=ON")
+    dbapi_connection.execute(f"PRAGMA mmap_size={int(mapped_mib) * MIB}")
     dbapi_connection.isolation_level = None  # transactions are ours: the "begin" listener opens them
 
 
 def _sqlite_writer(dbapi_connection: Any, record: Any) -> None:
-    _sqlite_pragmas(dbapi_connection, record)
+    _sqlite_pragmas(dbapi_connection)
     dbapi_connection.isolation_level = None  # transactions are ours: the "begin" listener opens them
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")

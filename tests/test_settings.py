@@ -33,3 +33,10 @@ def test_settings_come_from_cms_variables() -> None:
     assert settings.port == 9000
     assert settings.seeds_path == Path("s")
     assert Settings.from_env({}).database_url == "sqlite:///var/cms.db"
+
+
+def test_sqlite_read_connections_map_2_gib_unless_told_otherwise() -> None:
+    assert Settings.from_env({}).sqlite_mmap_mib == 2048
+    assert Settings.from_env({"CMS_SQLITE_MMAP_MIB": "0"}).sqlite_mmap_mib == 0
+    with pytest.raises(ValueError, match="CMS_SQLITE_MMAP_MIB"):
+        Settings.from_env({"CMS_SQLITE_MMAP_MIB": "-1"})

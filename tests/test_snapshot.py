@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -100,6 +100,19 @@ async def test_more_concurrent_sqlite_snapshots_than_the_pool_keeps_all_open(
         results = await asyncio.gather(*(view.fetch(TITLES) for view in views))
     await engine.dispose()
     assert all(rows == results[0] and rows for rows in results)
+
+
+@pytest.mark.parametrize("mapped_mib", [0, 64])
+async def test_sqlite_read_connections_map_as_much_of_the_file_as_the_setting_says(
+    sqlite_template: Path, tmp_path: Path, mapped_mib: int
+) -> None:
+    """Mapped, a read finds its pages in the OS page cache with no system call a page (Settings)."""
+    path = tmp_path / "cms.db"
+    shutil.copy(sqlite_template, path)
+    engine = create_engine(async_database_url(f"sqlite:///{path}"), sqlite_mmap_mib=mapped_mib)
+    async with opened(engine) as view:
+        assert [row[0] for row in await view.fetch(text("PRAGMA mmap_size"))] == [mapped_mib << 20]
+    await engine.dispose()
 
 
 ERRS_OUT_MIDWAY = """{
