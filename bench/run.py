@@ -576,8 +576,10 @@ def _read_through(path: Path) -> None:
 
 
 def _memory(pid: int) -> str:
-    """Its peak (VmHWM), which counts the pages of the database file it reads through mmap (the OS page
-    cache's, shared by every process), and its own memory (RssAnon) after the walks."""
+    """Its peak (VmHWM) and its own memory after the walks (RssAnon). The peak counts the pages of the
+    database file it reads through mmap, once for each read connection that mapped them: the OS page
+    cache's pages, held once whatever the count (a server without the planner, 32 requests at once, peaked
+    at 10 GiB so)."""
     status = Path(f"/proc/{pid}/status").read_text()
     found = {
         key: int(value) / 1024 for key, value in re.findall(r"^(VmHWM|RssAnon):\s*(\d+) kB", status, re.M)
@@ -585,7 +587,9 @@ def _memory(pid: int) -> str:
     if len(found) < 2:
         return "unknown"
     peak, own = found["VmHWM"], found["RssAnon"]
-    return f"{peak:.0f} MiB at its peak, the mapped database counted; {own:.0f} MiB its own"
+    return (
+        f"{peak:,.0f} MiB at its peak, mapped database pages counted per connection; {own:,.0f} MiB its own"
+    )
 
 
 def _exit(signum: int, _frame: object) -> NoReturn:
