@@ -4,8 +4,9 @@ and the one rule that makes a taken slug free within MAX_SLUG."""
 from __future__ import annotations
 
 import pytest
+from anyascii import anyascii
 
-from cms.content.slugs import MAX_SLUG, SLUG_RE, slugify
+from cms.content.slugs import KEPT, MAX_SLUG, SLUG_RE, first_free, name_slug, slugify, taken_prefix
 
 # Computed with the unidecode-based slugify before the switch to anyascii: published URLs, not to be changed.
 AZERBAIJANI = {
@@ -128,3 +129,83 @@ def test_a_slug_is_cut_at_the_limit_with_no_trailing_hyphen() -> None:
 
 def test_a_title_of_nothing_but_punctuation_gives_no_slug() -> None:
     assert slugify("!!! — ???") == ""
+
+
+@pytest.mark.parametrize("character", [chr(code) for code in KEPT])
+def test_each_kept_character_is_one_anyascii_renders_otherwise(character: str) -> None:
+    """The table of characters kept as before holds only what it must."""
+    assert anyascii(character) != KEPT[ord(character)]
+
+
+def test_a_name_is_matched_by_its_slug_only_when_the_slug_holds_all_of_it() -> None:
+    assert name_slug("Fidan Abdullayeva") == "fidan-abdullayeva"
+    assert name_slug("a" * MAX_SLUG) == "a" * MAX_SLUG
+    assert name_slug("a" * MAX_SLUG + " b") == ""
+
+
+# ---------------------------------------------------------------- first_free
+
+
+def test_first_free_is_the_base_while_it_is_free() -> None:
+    assert first_free("news", set()) == "news"
+    assert first_free("news", {"news-2", "other"}) == "news"
+
+
+def test_first_free_counts_up_from_two() -> None:
+    assert first_free("news", {"news"}) == "news-2"
+    assert first_free("news", {"news", "news-2", "news-3"}) == "news-4"
+    assert first_free("part-2", {"part-2"}) == "part-2-2"
+
+
+@pytest.mark.parametrize("length", [MAX_SLUG, MAX_SLUG - 1, MAX_SLUG - 2, MAX_SLUG - 5])
+def test_first_free_cuts_the_base_to_stay_within_the_limit(length: int) -> None:
+    base = "a" * length
+    taken = {base}
+    for number in range(2, 1002):
+        slug = first_free(base, taken)
+        assert slug.endswith(f"-{number}")
+        assert len(slug) <= MAX_SLUG
+        assert SLUG_RE.match(slug)
+        taken.add(slug)
+    assert first_free(base, {base}) == "a" * min(length, MAX_SLUG - 2) + "-2"
+
+
+def test_a_cut_that_ends_on_a_hyphen_drops_it() -> None:
+    base = "a" * 197 + "-bc"
+    assert first_free(base, {base}) == "a" * 197 + "-2"
+    assert first_free(base, {base, "a" * 197 + "-2"}) == "a" * 197 + "-3"
+
+
+class TakenBelow:
+    """A `taken` in which the base and every candidate below `-{number}` are taken; it records what it was
+    asked about."""
+
+    def __init__(self, base: str, number: int) -> None:
+        self.base, self.free, self.asked = base, f"-{number}", list[str]()
+
+    def __contains__(self, slug: object) -> bool:
+        assert isinstance(slug, str)
+        self.asked.append(slug)
+        return slug == self.base or not slug.endswith(self.free)
+
+
+BASES = ["news", "a" * MAX_SLUG, "a" * 187 + "-" + "b" * 12, "a" * 188 + "-" + "b" * 11, "ab-" * 66 + "ab"]
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_every_candidate_starts_with_the_prefix_taken_slugs_are_read_by(base: str) -> None:
+    """Reading only the slugs that start with `taken_prefix` finds every one `first_free` asks about."""
+    prefix = taken_prefix(base)
+    taken = TakenBelow(base, 1234)
+    slug = first_free(base, taken)
+    assert slug.endswith("-1234")
+    assert len(slug) <= MAX_SLUG
+    assert len(taken.asked) == 1234
+    assert [asked for asked in taken.asked if not asked.startswith(prefix)] == []
+    assert len(prefix) == min(len(base), MAX_SLUG - 12)
+
+
+@pytest.mark.parametrize("base", ["", "a" * (MAX_SLUG + 1)])
+def test_first_free_refuses_what_is_no_slug(base: str) -> None:
+    with pytest.raises(ValueError, match="not a slug"):
+        first_free(base, set())
