@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import subprocess
+import sys
 from collections import Counter, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -632,3 +634,26 @@ async def test_admins_read_a_webhook_and_its_deliveries_through_node(
         ],
     }  # fmt: skip
     assert (await data(editor, query, {"id": webhook_id}))["node"] is None
+
+
+def _fresh_import(*modules: str) -> set[str]:
+    """Import `modules` in this order in a new interpreter; the modules that loaded."""
+    code = "import importlib, json, sys\nfor name in sys.argv[1:]: importlib.import_module(name)\n"
+    code += "print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code, *modules], check=True, cwd=ROOT, capture_output=True)
+    return set(orjson.loads(done.stdout))
+
+
+def test_the_change_log_never_loads_webhooks() -> None:
+    """Imports point one way: the log queues deliveries through the outbox, and webhooks (whose worker
+    records scheduled publications in the log) imports the log, never the reverse."""
+    loaded = _fresh_import("cms.content.changes")
+    assert "cms.content.outbox" in loaded
+    assert "cms.content.webhooks" not in loaded
+    assert not {"cms.content.changes", "cms.content.webhooks"} & _fresh_import("cms.content.outbox")
+
+
+@pytest.mark.parametrize("first", ["cms.content.changes", "cms.content.webhooks"])
+def test_changes_and_webhooks_import_in_either_order(first: str) -> None:
+    other = {"cms.content.changes": "cms.content.webhooks"}.get(first, "cms.content.changes")
+    assert {first, other} <= _fresh_import(first, other)

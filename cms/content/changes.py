@@ -5,8 +5,8 @@ reader's feed, so a draft's life never shows there while unpublishing one that w
 article becomes visible with no write at all: `record_due_publications` gives it its public event on the
 first feed read or webhook worker tick after its publishedAt.
 
-Every event also queues its webhook deliveries in the same transaction (`webhooks.enqueue`): CONTENT_CHANGED,
-and the article events a row carries (`webhooks.article_events`).
+Every event also queues its webhook deliveries in the same transaction (`outbox.enqueue`): CONTENT_CHANGED,
+and the article events a row carries (`outbox.article_events`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, Table, insert, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content import webhooks
+from cms.content import outbox
 from cms.content.categories import CategoryTree
 from cms.content.documents import author_document, category_document, content_hash, source_document
 from cms.content.pagination import PageRequest, SortKey, keyset_page
@@ -34,8 +34,6 @@ ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
 SEQUENCE_LOCK = 7_212_001
 """PostgreSQL advisory lock held from an event's insert to its commit. Sequence numbers are drawn in commit
 order only if writers take turns: else a feed reader could pass 11 before 10 commits, and never see 10."""
-WEBHOOK_EVENTS = "webhook_events"
-"""The key of a row's own webhook events: queued with it, never stored in the log."""
 
 
 def event(
@@ -46,11 +44,11 @@ def event(
     actor: str,
     action: str = "UPSERT",
     public: bool = True,
-    webhook_events: Sequence[webhooks.Event] = (),
+    webhook_events: Sequence[outbox.Event] = (),
 ) -> Row:
     return {
         "action": action, "typename": typename, "entity_id": id, "occurred_at": now, "actor": actor,
-        "public": public, WEBHOOK_EVENTS: tuple(webhook_events),
+        "public": public, outbox.WEBHOOK_EVENTS: tuple(webhook_events),
     }  # fmt: skip
 
 
@@ -66,9 +64,9 @@ async def append(session: AsyncSession, rows: list[Row]) -> None:
         return
     if session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEQUENCE_LOCK})
-    logged = [{k: v for k, v in row.items() if k != WEBHOOK_EVENTS} for row in rows]
+    logged = [{k: v for k, v in row.items() if k != outbox.WEBHOOK_EVENTS} for row in rows]
     await session.execute(insert(EVENTS), logged)
-    await webhooks.enqueue(session, rows)
+    await outbox.enqueue(session, rows)
 
 
 async def record_due_publications(session: AsyncSession, *, now: datetime) -> int:
@@ -84,7 +82,7 @@ async def record_due_publications(session: AsyncSession, *, now: datetime) -> in
     published = [dict(row) for row in (await session.execute(due)).mappings()]
     await append(session, [
         event("Article", row["id"], now=now, actor="schedule",
-              webhook_events=webhooks.article_events({**row, "publish_pending": True}, row, now=now))
+              webhook_events=outbox.article_events({**row, "publish_pending": True}, row, now=now))
         for row in published
     ])  # fmt: skip
     return len(published)

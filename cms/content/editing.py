@@ -18,7 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content import changes, webhooks
+from cms.content import changes, outbox
 from cms.content.batches import batched
 from cms.content.directory import Directory
 from cms.content.documents import Document, article_document, attribution, content_hash, dumps
@@ -379,7 +379,7 @@ async def _write(
     await changes.append(session, [
         changes.event("Article", plan.id, now=now, actor=actor,
                       public=public_sees(plan.existing, now) or public_sees(row, now),
-                      webhook_events=webhooks.article_events(plan.existing, row, now=now))
+                      webhook_events=outbox.article_events(plan.existing, row, now=now))
         for plan, row in zip(plans, rows, strict=True)
     ])  # fmt: skip
 

@@ -1,12 +1,12 @@
-"""Webhooks, the one place for their rules: which events a change triggers, the outbox, signing, delivery.
+"""Webhooks: subscriptions, signing and delivery. Which events a change triggers, and queuing their
+deliveries in the change's own transaction, are the outbox's (`cms.content.outbox`; `Event` and
+`article_events` are named here too, for the callers).
 
-A change queues its deliveries in its own transaction (`enqueue`, which `changes.append` calls), so a write
-that rolls back queues nothing and one that commits cannot lose them. The worker (`run`; one tick of it is
-`deliver_due`) claims due deliveries, commits, sends them with no transaction open, then records how each
-went. Claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL, so processes sharing a database never send one
-delivery twice; SQLite's write transactions take turns. A claim holds a delivery for LEASE: if the process
-sending it dies, it is sent again after that, as the next attempt. A receiver may so see a delivery twice (the
-same X-CMS-Delivery), never miss one.
+The worker (`run`; one tick of it is `deliver_due`) claims due deliveries, commits, sends them with no
+transaction open, then records how each went. Claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+processes sharing a database never send one delivery twice; SQLite's write transactions take turns. A claim
+holds a delivery for LEASE: if the process sending it dies, it is sent again after that, as the next
+attempt. A receiver may so see a delivery twice (the same X-CMS-Delivery), never miss one.
 """
 
 from __future__ import annotations
@@ -17,15 +17,12 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any
 
 import httpx
-import orjson
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cms.clock import Clock
@@ -33,15 +30,15 @@ from cms.content import changes
 from cms.content.errors import FieldError, InvalidInput
 from cms.content.forms import web_url
 from cms.content.ids import new_id
+from cms.content.outbox import DELIVERY, WEBHOOK, Status
+from cms.content.outbox import Event as Event
+from cms.content.outbox import article_events as article_events
 from cms.content.pagination import PageRequest
 from cms.content.reads import NOW, Read
-from cms.content.visibility import public_sees
 from cms.db import snapshot
-from cms.models import Webhook, WebhookDelivery
+from cms.models import Webhook
 
 log = logging.getLogger("cms.webhooks")
-WEBHOOK: Table = Webhook.__table__  # type: ignore[attr-defined]
-DELIVERY: Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
 URL_LENGTH = 2000
 DESCRIPTION_LENGTH = 1000
 SECRET_PREFIX = "whsec_"
@@ -54,69 +51,6 @@ BATCH = 50
 """Deliveries one tick claims and sends at once."""
 FIRST_RETRY = timedelta(seconds=10)
 BACKOFF = 6
-
-
-class Event(StrEnum):
-    ARTICLE_PUBLISHED = "ARTICLE_PUBLISHED"
-    ARTICLE_UNPUBLISHED = "ARTICLE_UNPUBLISHED"
-    ARTICLE_UPDATED = "ARTICLE_UPDATED"
-    ARTICLE_DELETED = "ARTICLE_DELETED"
-    CONTENT_CHANGED = "CONTENT_CHANGED"
-
-
-class Status(StrEnum):
-    PENDING = "PENDING"
-    DELIVERED = "DELIVERED"
-    FAILED = "FAILED"
-
-
-def article_events(
-    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, *, now: datetime
-) -> tuple[Event, ...]:
-    """What an article change means to a receiver, from its row before (None: new) and after (None:
-    deleted): coming into the public's sight is ARTICLE_PUBLISHED, going out of it ARTICLE_UNPUBLISHED,
-    staying in it ARTICLE_UPDATED; a draft's edits are none of these. A scheduled article whose time has come
-    counts as unseen until its publication is recorded (`publish_pending`), so it is published once. Every
-    change also triggers CONTENT_CHANGED (`enqueue`)."""
-    if after is None:
-        return (Event.ARTICLE_DELETED,)
-    told = before is not None and public_sees(before, now) and not before["publish_pending"]
-    match told, public_sees(after, now):
-        case True, True:
-            return (Event.ARTICLE_UPDATED,)
-        case True, False:
-            return (Event.ARTICLE_UNPUBLISHED,)
-        case False, True:
-            return (Event.ARTICLE_PUBLISHED,)
-    return ()
-
-
-async def enqueue(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Queue, in the caller's transaction, a delivery of each change-log row's events (CONTENT_CHANGED and
-    its own `webhook_events`) to each active webhook subscribed to them."""
-    hooks = (await session.execute(select(WEBHOOK.c.id, WEBHOOK.c.events).where(WEBHOOK.c.active))).all()
-    deliveries = [
-        _delivery(hook.id, event, row)
-        for row in rows
-        for event in (Event.CONTENT_CHANGED, *row[changes.WEBHOOK_EVENTS])
-        for hook in hooks
-        if event in hook.events
-    ]
-    if deliveries:
-        await session.execute(insert(DELIVERY), deliveries)
-
-
-def _delivery(webhook_id: str, event: Event, change: Mapping[str, Any]) -> dict[str, Any]:
-    """A delivery row, due at once. Its body is what receivers parse; keep its keys stable (README)."""
-    id_, now = new_id("WebhookDelivery"), change["occurred_at"]
-    body = {
-        "deliveryId": id_, "webhookId": webhook_id, "event": event.value, "typename": change["typename"],
-        "id": change["entity_id"], "occurredAt": now.isoformat(),
-    }  # fmt: skip
-    return {
-        "id": id_, "webhook_id": webhook_id, "event": event.value, "body": orjson.dumps(body).decode(),
-        "status": Status.PENDING.value, "attempt": 0, "created_at": now, "next_attempt_at": now,
-    }  # fmt: skip
 
 
 def signature(secret: str, body: bytes) -> str:
