@@ -96,6 +96,27 @@ async def test_slugs_derive_from_titles_in_every_script_and_never_collide(
     assert (await create(editor, title="Xəbərlər: Gəncə"))["slug"] == "xeberler-gence"
 
 
+LONG_TITLE = ("Bakı. " * 3 + "Şəki bazarında yeni sərgi: ustalar, xalçalar və ipək yolu " * 6)[:290]
+
+
+async def test_a_long_title_taken_again_gets_a_numbered_slug_within_the_limit(
+    engine: AsyncEngine, editor: httpx.AsyncClient
+) -> None:
+    """A headline of 290 characters gives a slug cut at 200; the second and third stories with it cut the
+    slug further so that `-2` and `-3` fit (not a 202-character slug refused as INVALID). Here the cut at
+    198 ends on a hyphen, which goes."""
+    assert len(LONG_TITLE) == 290
+    first, second, third = [(await create(editor, title=LONG_TITLE, language="az"))["slug"] for _ in range(3)]
+    assert len(first) == 200
+    assert (len(second), len(third)) == (199, 199)
+    assert second == first[:197] + "-2"
+    assert third == first[:197] + "-3"
+    query = 'query ($slug: String!) { article(slug: $slug, language: "az") { slug title } }'
+    for slug in (first, second, third):
+        assert (await data(editor, query, {"slug": slug}))["article"] == {"slug": slug, "title": LONG_TITLE}
+    assert (await create(editor, title=LONG_TITLE, language="ru"))["slug"] == first, "slugs are per language"
+
+
 INVALID_INPUTS = {
     "no title": ({"title": None}, ["input", "title"], "REQUIRED"),
     "blank title": ({"title": "   "}, ["input", "title"], "REQUIRED"),

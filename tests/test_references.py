@@ -192,6 +192,24 @@ async def test_a_derived_slug_that_is_taken_gets_a_numeric_suffix(
     assert (first, second) == (long_name, "a" * 198 + "-2")
 
 
+LONG_NAME = ("Şəhriyar Щербаков-Шахназаров " * 8)[:200]
+"""The longest name there may be (200 characters), whose transliteration is longer still."""
+
+
+@pytest.mark.parametrize("typename", ["Author", "Category", "Source"])
+async def test_a_long_name_taken_again_gets_a_numbered_slug_within_the_limit(
+    engine: AsyncEngine, editor: httpx.AsyncClient, typename: str
+) -> None:
+    assert len(LONG_NAME) == 200
+    first, second, third = [(await created(editor, typename, {"name": LONG_NAME}))["slug"] for _ in range(3)]
+    assert len(first) == 200
+    assert (second, third) == (first[:198] + "-2", first[:198] + "-3")
+    for slug in (first, second, third):
+        assert (await read(editor, typename, slug) or {})["name"] == LONG_NAME
+    refused = await create(editor, typename, {"name": LONG_NAME + " " + "x" * 99})
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(["input", "name"], "TOO_LONG")]
+
+
 async def test_an_admin_may_write_too(engine: AsyncEngine, admin: httpx.AsyncClient) -> None:
     author = await created(admin, "Author", {"name": "Admin Writer"})
     assert (await update(admin, "Author", author["id"], {"bio": "x"}))["author"]["bio"] == "x"

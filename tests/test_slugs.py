@@ -1,12 +1,33 @@
 """Slugs: the transliteration pinned as it was with unidecode (URLs must not move when the library changes),
-and the one rule that makes a taken slug free within MAX_SLUG."""
+and the one rule that makes a taken slug free within MAX_SLUG, here for imports (the API's creates are in
+test_article_mutations.py and test_references.py)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
 import pytest
 from anyascii import anyascii
+from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cms.content.slugs import KEPT, MAX_SLUG, SLUG_RE, first_free, name_slug, slugify, taken_prefix
+from cms.content.slugs import (
+    KEPT,
+    MAX_SLUG,
+    SLUG_RE,
+    first_free,
+    may_be_taken,
+    name_slug,
+    slugify,
+    taken_prefix,
+)
+from cms.files.errors import ContentFileError
+from cms.files.importer import import_paths
+from cms.models import Author, Category, Source
+from tests.conftest import NOW, data
 
 # Computed with the unidecode-based slugify before the switch to anyascii: published URLs, not to be changed.
 AZERBAIJANI = {
@@ -189,23 +210,192 @@ class TakenBelow:
         return slug == self.base or not slug.endswith(self.free)
 
 
-BASES = ["news", "a" * MAX_SLUG, "a" * 187 + "-" + "b" * 12, "a" * 188 + "-" + "b" * 11, "ab-" * 66 + "ab"]
+BASES = [
+    "news",
+    "a" * 187,
+    "a" * 188,
+    "a" * 189,
+    "a" * MAX_SLUG,
+    "a" * 187 + "-" + "b" * 12,
+    "ab-" * 66 + "ab",
+]
 
 
 @pytest.mark.parametrize("base", BASES)
-def test_every_candidate_starts_with_the_prefix_taken_slugs_are_read_by(base: str) -> None:
-    """Reading only the slugs that start with `taken_prefix` finds every one `first_free` asks about."""
+def test_every_candidate_is_the_base_or_starts_with_the_prefix_taken_slugs_are_read_by(base: str) -> None:
+    """Reading the base and the slugs that start with `taken_prefix` finds every one `first_free` asks
+    about."""
     prefix = taken_prefix(base)
     taken = TakenBelow(base, 1234)
     slug = first_free(base, taken)
     assert slug.endswith("-1234")
     assert len(slug) <= MAX_SLUG
     assert len(taken.asked) == 1234
-    assert [asked for asked in taken.asked if not asked.startswith(prefix)] == []
-    assert len(prefix) == min(len(base), MAX_SLUG - 12)
+    assert [asked for asked in taken.asked[1:] if not asked.startswith(prefix)] == []
+    assert taken.asked[0] == base
+
+
+def test_a_short_base_reads_only_itself_and_its_numbered_slugs() -> None:
+    assert taken_prefix("news") == "news-"
+    assert taken_prefix("a" * 188) == "a" * 188 + "-"
+    assert taken_prefix("a" * 189) == "a" * 188
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_may_be_taken_selects_what_first_free_asks_about_and_not_other_stories(base: str) -> None:
+    asked = TakenBelow(base, 150)
+    first_free(base, asked)
+    others = ["newsletter", "new", "a" * 186, "ab-ab", "b" + base[1:]]
+    table = Table("item", MetaData(), Column("slug", String(MAX_SLUG), primary_key=True))
+    engine = create_engine("sqlite://")
+    with engine.begin() as connection:
+        table.create(connection)
+        connection.execute(insert(table), [{"slug": s} for s in {*asked.asked, *others}])
+        found = set(
+            connection.execute(select(table.c.slug).where(may_be_taken(table.c.slug, base))).scalars()
+        )
+    assert found == set(asked.asked)
+    engine.dispose()
 
 
 @pytest.mark.parametrize("base", ["", "a" * (MAX_SLUG + 1)])
 def test_first_free_refuses_what_is_no_slug(base: str) -> None:
     with pytest.raises(ValueError, match="not a slug"):
         first_free(base, set())
+
+
+# ---------------------------------------------------------------- imports
+
+
+def article_file(folder: Path, name: str, **front_matter: Any) -> Path:
+    path = folder / f"{name}.md"
+    meta = json.dumps({"title": name, **front_matter}, ensure_ascii=False)  # JSON is YAML
+    path.write_text(f"---\n{meta}\n---\nBody of {name}.\n", encoding="utf-8")
+    return path
+
+
+async def slugs_of(engine: AsyncEngine, model: Any) -> dict[str, str]:
+    """name -> slug of every row."""
+    async with engine.connect() as connection:
+        return dict((await connection.execute(select(model.name, model.slug))).all())  # type: ignore[arg-type]
+
+
+LONG = "Щ" * 60
+"""Names that start with it give the same slug: `shch` * 50, cut at MAX_SLUG."""
+ALPHA, BETA, GAMMA = f"{LONG} Alpha", f"{LONG} Beta", f"{LONG} Gamma"
+CUT = "shch" * 50
+READ = {
+    model: f"query ($slug: String!) {{ {model.__name__.lower()}(slug: $slug) {{ name }} }}"
+    for model in (Author, Category, Source)
+}
+
+
+async def test_imported_names_with_one_long_slug_are_different_items_with_numbered_slugs(
+    engine: AsyncEngine, editor: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Authors, sources and categories created from an import's references: names whose slugs are cut to
+    the same 200 characters are not taken for one another, and the second and third get `-2` and `-3`."""
+    files = [
+        article_file(tmp_path, "one", authors=[ALPHA], sources=[{"name": ALPHA}], category=[ALPHA]),
+        article_file(tmp_path, "two", authors=[BETA], sources=[{"name": BETA}], category=[BETA]),
+        article_file(tmp_path, "three", authors=[GAMMA, ALPHA], sources=[{"name": GAMMA}], category=[GAMMA]),
+    ]
+    summary = await import_paths(engine, files, actor="test", now=NOW)
+    assert summary.articles["created"] == 3
+    expected = {ALPHA: CUT, BETA: CUT[:198] + "-2", GAMMA: CUT[:198] + "-3"}
+    for model in (Author, Source, Category):
+        assert await slugs_of(engine, model) == expected, model.__name__
+        for name, slug in expected.items():
+            assert (await data(editor, READ[model], {"slug": slug}))[model.__name__.lower()] == {"name": name}
+    query = "query ($slug: String!) { article(slug: $slug) { authors { slug } } }"
+    authors = (await data(editor, query, {"slug": "three"}))["article"]["authors"]
+    assert authors == [{"slug": expected[GAMMA]}, {"slug": CUT}], "a name seen before is that item again"
+    again = await import_paths(engine, files, actor="test", now=NOW)
+    assert again.articles["unchanged"] == 3
+    for model in (Author, Source, Category):
+        assert await slugs_of(engine, model) == expected, "each name is matched again, by name"
+
+
+async def test_imported_categories_on_other_branches_take_the_parent_slug_then_a_number(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """A category's name taken on another branch: its parent's slug in front (`world-culture`), or, when
+    that is taken too or too long to hold both, the first free number after the name's slug."""
+    long_parent = "Ж" * 100  # zh * 100: a slug of 200 characters
+    paths = [
+        ["Azerbaijan", "Culture"],
+        ["World", "Culture"],
+        ["Culture"],
+        ["World Culture"],
+        ["Europe", "World Culture"],
+        [long_parent, "Culture"],
+        [long_parent, ALPHA],
+        [ALPHA],
+        [long_parent, f"{long_parent} {BETA}"],
+    ]
+    files = [article_file(tmp_path, f"story-{n}", category=path) for n, path in enumerate(paths)]
+    await import_paths(engine, files, actor="test", now=NOW)
+    assert await category_paths(engine) == {
+        (None, "Azerbaijan"): "azerbaijan",
+        ("Azerbaijan", "Culture"): "culture",
+        (None, "World"): "world",
+        ("World", "Culture"): "world-culture",
+        (None, "Culture"): "culture-2",
+        (None, "World Culture"): "world-culture-2",
+        (None, "Europe"): "europe",
+        ("Europe", "World Culture"): "europe-world-culture",
+        (None, long_parent): "zh" * 100,
+        (long_parent, "Culture"): "culture-3",
+        (long_parent, ALPHA): CUT,
+        (None, ALPHA): CUT[:198] + "-2",
+        (long_parent, f"{long_parent} {BETA}"): "zh" * 99 + "-2",
+    }
+    await import_paths(engine, files, actor="test", now=NOW)
+    assert len(await category_paths(engine)) == 13, "the same paths again are the same categories"
+
+
+async def category_paths(engine: AsyncEngine) -> dict[tuple[str | None, str], str]:
+    """(parent's name, name) -> slug of every category."""
+    async with engine.connect() as connection:
+        statement = select(Category.id, Category.name, Category.slug, Category.parent_id)  # type: ignore[call-overload]
+        rows = (await connection.execute(statement)).all()
+    names = {row.id: row.name for row in rows}
+    return {(names.get(row.parent_id), row.name): row.slug for row in rows}
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "message"),
+    [
+        ({"authors": ["Fidan Abdullayeva", "!!!"]}, "the author name '!!!' gives no slug"),
+        ({"sources": [{"name": "—"}]}, "the source name '—' gives no slug"),
+        ({"category": ["World", "???"]}, "the category name '???' gives no slug"),
+        ({"authors": ["Ş" * 201]}, "the author's name is longer than 200 characters"),
+        ({"category": ["x" * 201]}, "the category's name is longer than 200 characters"),
+    ],
+)
+async def test_an_imported_name_that_gives_no_slug_or_is_too_long_stops_the_import(
+    engine: AsyncEngine, tmp_path: Path, front_matter: dict[str, Any], message: str
+) -> None:
+    """Not an item with an empty slug (that every other such name would then be taken for), nor one that
+    PostgreSQL refuses in the middle of the write: the file and line, and nothing written."""
+    path = article_file(tmp_path, "story", **front_matter)
+    with pytest.raises(ContentFileError) as stopped:
+        await import_paths(engine, [path], actor="test", now=NOW)
+    assert str(stopped.value) == f"{path}:1: {message}"
+    for model in (Author, Source, Category):
+        assert await slugs_of(engine, model) == {}
+
+
+async def test_an_ndjson_item_with_a_name_too_long_stops_the_import(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    path = tmp_path / "items.ndjson"
+    lines = [
+        {"type": "author", "slug": "fine", "name": "Fine"},
+        {"type": "source", "slug": "long", "name": "S" * 201, "kind": "OTHER", "url": None},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(ContentFileError) as stopped:
+        await import_paths(engine, [path], actor="test", now=NOW)
+    assert str(stopped.value) == f"{path}:2: the source's name is longer than 200 characters"
+    assert await slugs_of(engine, Author) == {}

@@ -18,7 +18,7 @@ from cms.content.errors import BadInput
 from cms.content.forms import email_problem, source_kind, url_problem
 from cms.content.ids import new_id
 from cms.content.records import AuthorRecord, CategoryRecord, EntityRecord, SourceRecord, SourceRef
-from cms.content.slugs import check_slug, slugify
+from cms.content.slugs import check_slug, first_free, name_slug, slugify
 from cms.models import Author, Category, Source, SourceKind
 
 Outcome = Literal["created", "updated", "unchanged"]
@@ -55,10 +55,27 @@ class Kind:
         if existing_only:
             return None
         label = ref.strip()
-        return self.by_slug.get(slugify(label)) or self.by_name.get(label.casefold())
+        slug = name_slug(label)
+        return (self.by_slug.get(slug) if slug else None) or self.by_name.get(label.casefold())
+
+    def free_slug(self, name: str, base: str | None = None) -> str:
+        """A new item's slug: `base` (by default the name's), or the first free `-2`, `-3`... after it."""
+        base = slugify(name) if base is None else base
+        if not base:
+            raise BadInput(f"the {self.typename.lower()} name {name!r} gives no slug")
+        return first_free(base, self.by_slug)
+
+    def fits(self, values: Row) -> Row:
+        """`values`, if each text fits its column: PostgreSQL would refuse a longer one, SQLite keep it."""
+        for column, value in values.items():
+            known = column in _COLUMNS and column in self.table.c
+            most = getattr(self.table.c[column].type, "length", None) if known else None
+            if most and isinstance(value, str) and len(value) > most:
+                raise BadInput(f"the {self.typename.lower()}'s {column} is longer than {most} characters")
+        return values
 
     def create(self, row: Row) -> str:
-        self.index(row)
+        self.index(self.fits(row))
         self.created.append(row["id"])
         return str(row["id"])
 
@@ -93,7 +110,8 @@ class Directory:
         if found or existing_only or not ref.strip():
             return found
         name = ref.strip()
-        row = self._new("Author", slug=slugify(name), name=name, bio=None, avatar_url=None, email=None)
+        slug = self.authors.free_slug(name)
+        row = self._new("Author", slug=slug, name=name, bio=None, avatar_url=None, email=None)
         return self.authors.create(row)
 
     def source(self, ref: SourceRef, *, existing_only: bool) -> str | None:
@@ -103,23 +121,26 @@ class Directory:
             return found
         kind = source_kind(ref.kind or SourceKind.OTHER.value)
         name = ref.name.strip()
-        return self.sources.create(self._new("Source", slug=slugify(name), name=name, kind=kind,
-                                             url=ref.source_url))  # fmt: skip
+        slug = self.sources.free_slug(name)
+        return self.sources.create(self._new("Source", slug=slug, name=name, kind=kind, url=ref.source_url))
 
     def category(self, path: list[str], *, existing_only: bool) -> str | None:
         """With `existing_only`, the one category an id or slug names; otherwise walk a path of names or
         slugs from the root, creating missing levels. A new level takes its name's slug, or, when another
-        branch holds that, its parent's slug in front (`world-culture`): category slugs are unique."""
+        branch holds that, its parent's slug in front (`world-culture`); when that is taken too, or too long
+        to hold both, the first free `-2`, `-3`... after its name's (`culture-2`): category slugs are
+        unique."""
         if existing_only:
             return self.categories.find(path[0], existing_only=True) if len(path) == 1 else None
         parent: str | None = None
         for label in (part.strip() for part in path):
             child = self._child(parent, label)
             if child is None:
-                slug = slugify(label)
-                if slug in self.categories.by_slug:
-                    above = self.categories.slug(parent) if parent else None
-                    slug = slugify(f"{above} {label}") if above else f"{slug}-{new_id('Category')[-6:]}"
+                base = slugify(label)
+                if base in self.categories.by_slug and parent:
+                    prefixed = name_slug(f"{self.categories.slug(parent)} {label}")
+                    base = prefixed if prefixed and prefixed not in self.categories.by_slug else base
+                slug = self.categories.free_slug(label, base)
                 child = self.categories.create(
                     self._new("Category", slug=slug, name=label, description=None, parent_id=parent)
                 )
@@ -127,10 +148,10 @@ class Directory:
         return parent
 
     def _child(self, parent: str | None, label: str) -> str | None:
-        slug = slugify(label)
+        slugs = {label, name_slug(label)} - {""}
         for row in self.categories.rows.values():
             if row["parent_id"] == parent and (
-                row["name"].casefold() == label.casefold() or row["slug"] in (label, slug)
+                row["name"].casefold() == label.casefold() or row["slug"] in slugs
             ):
                 return str(row["id"])
         return None
@@ -164,10 +185,10 @@ class Directory:
             if values.get(column) is not None and (message := problem(values[column])):
                 raise BadInput(message)
         if isinstance(record, AuthorRecord):
-            return self.authors, values
+            return self.authors, self.authors.fits(values)
         if isinstance(record, SourceRecord):
             source_kind(record.kind)
-            return self.sources, values
+            return self.sources, self.sources.fits(values)
         parent = None
         if record.parent is not None:
             parent = self.categories.find(record.parent, existing_only=True)
@@ -175,7 +196,7 @@ class Directory:
                 raise BadInput(f"unknown parent category {record.parent!r} (parents come first)")
             if self._descends(parent, record):
                 raise BadInput(f"category {record.slug!r} cannot be inside itself")
-        return self.categories, values | {"parent_id": parent}
+        return self.categories, self.categories.fits(values) | {"parent_id": parent}
 
     def _descends(self, parent: str | None, record: CategoryRecord) -> bool:
         seen: set[str] = set()

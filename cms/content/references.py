@@ -36,7 +36,7 @@ from cms.content.categories import subtree_ids
 from cms.content.errors import BadInput, FieldError, InvalidInput
 from cms.content.forms import email_problem, source_kind, url_problem
 from cms.content.ids import new_id
-from cms.content.slugs import MAX_SLUG, check_slug, slugify
+from cms.content.slugs import MAX_SLUG, check_slug, first_free, may_be_taken, slugify
 from cms.models import Article, ArticleAuthor, ArticleSource, Author, Category, Source, SourceKind
 
 T = TypeVar("T")
@@ -242,26 +242,16 @@ async def _slug(
             [FieldError(("input", "slug"), "INVALID", "the name gives no slug: set one")] if name else []
         )
         return {}, problem
-    return {"slug": _first_free(base, await _taken(session, entity, base[: MAX_SLUG - 12], own))}, []
+    return {"slug": first_free(base, await _taken(session, entity, base, own))}, []
 
 
-async def _taken(session: AsyncSession, entity: Entity, prefix: str, own: str | None) -> set[str]:
-    """Slugs that start with `prefix`, held by items other than `own`."""
+async def _taken(session: AsyncSession, entity: Entity, base: str, own: str | None) -> set[str]:
+    """The slugs `first_free(base, ...)` needs to know of (`base` among them), held by items other than
+    `own`."""
     slug = entity.table.c.slug
     others = [entity.table.c.id != own] if own is not None else []
-    statement = select(slug).where(slug.startswith(prefix, autoescape=True), *others)
+    statement = select(slug).where(may_be_taken(slug, base), *others)
     return set((await session.execute(statement)).scalars())
-
-
-def _first_free(base: str, taken: set[str]) -> str:
-    """`base`, else `base-2`, `base-3`... (cut to stay within MAX_SLUG): the first not taken. Every candidate
-    with a suffix of up to 11 characters starts with `base[:MAX_SLUG - 12]`, the prefix `taken` is read by."""
-    slug, number = base, 1
-    while slug in taken:
-        number += 1
-        suffix = f"-{number}"
-        slug = base[: MAX_SLUG - len(suffix)].rstrip("-") + suffix
-    return slug
 
 
 async def _in_use(session: AsyncSession, entity: Entity, id: str) -> list[FieldError]:

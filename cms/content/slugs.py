@@ -7,6 +7,7 @@ import re
 from collections.abc import Container
 
 from anyascii import anyascii
+from sqlalchemy import ColumnElement, or_
 
 from cms.content.errors import BadInput
 
@@ -62,8 +63,8 @@ def check_slug(slug: str) -> str:
 
 def first_free(base: str, taken: Container[str]) -> str:
     """`base`, else `base-2`, `base-3`... the first that is not `taken`. The base is cut so that every
-    candidate stays within MAX_SLUG (`aaa...a-2` is 200 characters when `aaa...a` is). Each candidate starts
-    with `taken_prefix(base)`: the slugs that start with it are all `taken` needs to hold."""
+    candidate stays within MAX_SLUG (`aaa...a-2` is 200 characters when `aaa...a` is). Each candidate but
+    `base` starts with `taken_prefix(base)`: `taken` needs only those slugs (`may_be_taken` selects them)."""
     if not base or len(base) > MAX_SLUG:
         raise ValueError(f"not a slug to make free: {base!r}")
     slug, number = base, 1
@@ -75,8 +76,14 @@ def first_free(base: str, taken: Container[str]) -> str:
 
 
 def taken_prefix(base: str) -> str:
-    """The prefix to read taken slugs by for `first_free(base, ...)` (`slug LIKE prefix%`)."""
-    return base[: MAX_SLUG - SUFFIX_ROOM]
+    """What every candidate of `first_free(base, ...)` but `base` itself starts with: `base-` while a suffix
+    fits after the whole base, else the part of it that no cut reaches."""
+    return f"{base}-" if len(base) <= MAX_SLUG - SUFFIX_ROOM else base[: MAX_SLUG - SUFFIX_ROOM]
+
+
+def may_be_taken(slug: ColumnElement[str], base: str) -> ColumnElement[bool]:
+    """The slugs `first_free(base, taken)` needs in `taken`: `base` and those starting with `taken_prefix`."""
+    return or_(slug == base, slug.startswith(taken_prefix(base), autoescape=True))
 
 
 def _words(text: str) -> str:

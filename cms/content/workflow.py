@@ -22,7 +22,7 @@ from cms.content.errors import FieldError, InvalidInput, InvalidRecord
 from cms.content.ids import typename_of
 from cms.content.records import ArticleRecord, SourceRef
 from cms.content.search import reindex
-from cms.content.slugs import slugify
+from cms.content.slugs import first_free, may_be_taken, slugify
 from cms.content.visibility import public_sees
 from cms.models import Article, ArticleAuthor, ArticleSource, ArticleStatus, ArticleTag, Revision
 
@@ -213,24 +213,13 @@ async def _taken(session: AsyncSession, slug: str, language: str, other_than: st
 
 
 async def _free_slug(session: AsyncSession, slug: str, language: str) -> str:
-    """`slug`, or the first of `slug-2`, `slug-3`... that no article has in this language."""
+    """`slug`, or the first free `slug-2`, `slug-3`... in this language (`slugs.first_free`)."""
     if not slug:
         return slug
-    taken = set(
-        (
-            await session.execute(
-                select(ARTICLE.c.slug).where(
-                    ARTICLE.c.language == language,
-                    (ARTICLE.c.slug == slug) | ARTICLE.c.slug.startswith(f"{slug}-", autoescape=True),
-                )
-            )
-        ).scalars()
+    statement = select(ARTICLE.c.slug).where(
+        ARTICLE.c.language == language, may_be_taken(ARTICLE.c.slug, slug)
     )
-    candidate, n = slug, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{slug}-{n}"
-    return candidate
+    return first_free(slug, set((await session.execute(statement)).scalars()))
 
 
 def _slug_taken(slug: str, language: str) -> InvalidInput:
