@@ -4,13 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema clean bench
+LOCK := requirements.lock
 
-$(STAMP): pyproject.toml
+.PHONY: run test lint schema clean bench lock
+
+# Every dependency (the dev extra's too) comes from the lock, pinned with hashes; then the project itself.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+## make lock: write requirements.lock from pyproject.toml (dependencies and the dev extra, Python 3.11, with
+## hashes), keeping the pins that still fit; `make lock UPGRADE=1` moves every pin to the newest allowed
+lock:
+	test -x $(BIN)/pip-compile || $(MAKE) $(STAMP)
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet $(if $(UPGRADE),--upgrade) \
+		--generate-hashes --extra dev --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file $(LOCK) pyproject.toml
 
 ## make run: install, migrate the SQLite database in ./var, seed it if empty, serve http://127.0.0.1:8000/graphql
 run: $(STAMP)
