@@ -94,9 +94,10 @@ def test_no_installed_distribution_is_gpl_only() -> None:
     found = {}
     for distribution in distributions():
         metadata = distribution.metadata
-        why = gpl_only(
-            metadata.get("License-Expression"), metadata.get("License"), metadata.get_all("Classifier") or []
+        expression, license = (
+            (metadata.get_all(key) or [None])[0] for key in ("License-Expression", "License")
         )
+        why = gpl_only(expression, license, metadata.get_all("Classifier") or [])
         if why:
             found[f"{metadata['Name']} {distribution.version}"] = why
     assert found == {}, "GPL-family licences installed (the project is Apache-2.0)"
