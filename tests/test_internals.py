@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.util import LRUCache
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.http import GraphQLRequestData
@@ -409,14 +411,14 @@ class _Seen(SchemaExtension):
 
     options: list[dict[str, Any]] = []
 
-    def on_parse(self) -> Any:
+    def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         _Seen.options.append(dict(context.parse_options))
         if context.query == "{ hello }":
             context.graphql_document = parse("{ goodbye }")
         yield
 
-    def on_operation(self) -> Any:
+    def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
@@ -457,7 +459,7 @@ async def test_the_view_runs_execute_single_with_the_request_and_a_given_context
     view = _View(strawberry.Schema(query=_Query))
     context = object()
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         response = await view.run(Request(scope, receive), context=context)
         await response(scope, receive, send)
 
@@ -486,7 +488,7 @@ async def test_a_body_that_is_no_json_is_an_http_exception_400() -> None:
     view = _View(strawberry.Schema(query=_Query))
     raised: list[HTTPException] = []
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await view.run(Request(scope, receive), context=None)
         except HTTPException as error:
