@@ -14,7 +14,7 @@ from sqlalchemy.util import LRUCache
 from cms.content.categories import subtree_pairs
 from cms.content.errors import BadInput
 from cms.content.filters import ArticleFilter, ArticleOrder, article_filter, article_sort
-from cms.content.ids import typename_of
+from cms.content.ids import could_be
 from cms.content.lookups import require_one_of
 from cms.content.markdown import reading_time_minutes
 from cms.content.pagination import PageRequest, SortKey, keyset_page
@@ -198,13 +198,14 @@ def lookup(
     columns: Columns = COLUMNS,
 ) -> Read | None:  # fmt: skip
     """`article(id:)` or `article(slug:, language:)`: exactly one of id or slug, a language only with a slug
-    ("en" unless given); None for an id that is not an article's."""
+    ("en" unless given); None for an id no article can have (ours of another type, or one no column holds).
+    Any other is looked up: imported articles keep the ids they came with, whatever their form."""
     require_one_of(id, slug)
     if id is None:
         return by_slug_statement(slug or "", language or "en", viewer=viewer, now=now, columns=columns)
     if language is not None:
         raise BadInput("language goes with slug, not with id")
-    if typename_of(id) != "Article":
+    if not could_be(id, "Article"):
         return None
     return by_ids_statement([id], viewer=viewer, now=now, columns=columns)
 

@@ -24,7 +24,7 @@ from cms.content.directory import Directory
 from cms.content.documents import Document, article_document, attribution, content_hash, dumps
 from cms.content.errors import BadInput, DomainError, FieldError, InvalidInput, InvalidRecord
 from cms.content.forms import web_url
-from cms.content.ids import new_id, typename_of
+from cms.content.ids import id_problem, new_id
 from cms.content.markdown import RenderedBody, RenderMany, derive_excerpt, render_here
 from cms.content.records import ArticleRecord, SourceRef
 from cms.content.search import reindex
@@ -184,8 +184,8 @@ def _check(record: ArticleRecord) -> list[FieldError]:
         errors.append(FieldError(("publishedAt",), "REQUIRED", message))
     if not _LANGUAGE.match(record.language or ""):
         errors.append(FieldError(("language",), "INVALID", f"not a language tag: {record.language!r}"))
-    if record.id is not None and typename_of(record.id) != "Article":
-        errors.append(FieldError(("id",), "INVALID", f"not an article id: {record.id!r}"))
+    if record.id is not None and (problem := id_problem(record.id, "Article")):
+        errors.append(FieldError(("id",), "INVALID", problem))
     for path, url in (
         (("coverImage", "url"), (record.cover_image or {}).get("url")),
         (("seo", "canonicalUrl"), (record.seo or {}).get("canonicalUrl")),
@@ -234,7 +234,8 @@ def _duplicate(plan: _Plan, message: str) -> InvalidRecord:
 
 async def _group(session: AsyncSession, plans: list[_Plan]) -> None:
     """Set each plan's translation group: the id of the original it (or its original) translates."""
-    refs = sorted({p.record.translation_of for p in plans if p.record.translation_of})
+    # A reference holding NUL names nothing (PostgreSQL text cannot hold one, and would fail the statement).
+    refs = sorted({ref for p in plans if (ref := p.record.translation_of) and "\x00" not in ref})
     in_batch = {p.id: p for p in plans}
     by_slug: defaultdict[str, list[_Plan | Row]] = defaultdict(list)
     for p in plans:
