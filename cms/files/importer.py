@@ -9,20 +9,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from cms.content.directory import Directory
+from cms.content.batches import batched
+from cms.content.directory import Directory, Kind
 from cms.content.editing import write_articles
 from cms.content.errors import DomainError, InvalidRecord
+from cms.content.ids import id_problem
 from cms.content.markdown import RenderMany, render_here, render_in_processes
-from cms.content.records import ArticleRecord
+from cms.content.records import ArticleRecord, AuthorRecord, CategoryRecord, EntityRecord, SourceRecord
 from cms.db import analyze
 from cms.files.errors import ContentFileError
 from cms.files.reader import LoadedRecord, read_records
 from cms.models import Article
 
 OUTCOMES = ("created", "updated", "unchanged")
+_ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
 PARALLEL_FROM = 2000
 
 
@@ -62,8 +65,10 @@ async def import_paths(
         if engine.dialect.name == "sqlite":
             await session.execute(text(f"PRAGMA cache_size=-{256 * 1024}"))  # KiB: big imports hit many pages
         directory = await Directory.load(session, now)
+        await _check_ids(session, loaded, directory)
         for item in loaded:
             if not isinstance(item.record, ArticleRecord):
+                _check_unambiguous(item, item.record, _kind(directory, item.record))
                 try:
                     summary.others[directory.put(item.record)] += 1
                 except DomainError as error:
@@ -90,6 +95,64 @@ async def _renderer(count: int) -> AsyncIterator[RenderMany]:
         return
     async with render_in_processes() as render_many:
         yield render_many
+
+
+async def _check_ids(session: AsyncSession, loaded: list[LoadedRecord], directory: Directory) -> None:
+    """Every id given is kept, whatever its form, if it can be (`id_problem`) and no item of another type
+    holds it, in the database or earlier in this import: ids are unique across types, so `node(id:)` and
+    the change feed name one item. Checked in file order before anything is written."""
+    given = [
+        (item, id_, _TYPENAMES[type(item.record)]) for item in loaded if (id_ := item.record.id) is not None
+    ]
+    held = {i: kind.typename for kind in (directory.authors, directory.sources, directory.categories)
+            for i in kind.rows}  # fmt: skip
+    # Articles the entities' ids may be held by (an article's id held by an article is its match).
+    entities = {i for _, i, typename in given if typename != "Article" and not id_problem(i, typename)}
+    for chunk in batched(sorted(entities - held.keys()), 500):
+        found = await session.scalars(select(_ARTICLE.c.id).where(_ARTICLE.c.id.in_(chunk)))
+        held |= dict.fromkeys(found, "Article")
+    first: dict[str, tuple[LoadedRecord, str]] = {}
+    for item, given_id, typename in given:
+        if problem := id_problem(given_id, typename):
+            raise ContentFileError(item.path, item.line, f"id: {problem}")
+        if held.get(given_id, typename) != typename:
+            message = f"id: {given_id!r} is already the id of {_a(held[given_id])} in the database"
+            raise ContentFileError(item.path, item.line, message)
+        earlier, kind = first.setdefault(given_id, (item, typename))
+        if kind != typename:
+            message = f"id: {given_id!r} is already the id of {_a(kind)} at {earlier.path}:{earlier.line}"
+            raise ContentFileError(item.path, item.line, message)
+
+
+def _check_unambiguous(item: LoadedRecord, record: EntityRecord, kind: Kind) -> None:
+    """References (and matching) find an author, source or category by id, else by slug: refuse an id that
+    is another item's slug, or a slug that is another item's id, which they would take for the other."""
+    what = kind.typename.lower()
+    owner = kind.by_slug.get(record.id) if record.id else None
+    if owner is not None and owner != record.id:
+        message = f"id: {record.id!r} is the slug of another {what}: a reference would name both"
+        raise ContentFileError(item.path, item.line, message)
+    holder = kind.rows.get(record.slug)
+    if holder is not None and record.id != record.slug and holder["slug"] != record.slug:
+        message = f"slug: {record.slug!r} is the id of another {what}: a reference would name both"
+        raise ContentFileError(item.path, item.line, message)
+
+
+_TYPENAMES = {
+    ArticleRecord: "Article",
+    AuthorRecord: "Author",
+    SourceRecord: "Source",
+    CategoryRecord: "Category",
+}
+
+
+def _kind(directory: Directory, record: EntityRecord) -> Kind:
+    kinds = {"Author": directory.authors, "Source": directory.sources, "Category": directory.categories}
+    return kinds[_TYPENAMES[type(record)]]
+
+
+def _a(typename: str) -> str:
+    return f"{'an' if typename[0] in 'AEIOU' else 'a'} {typename.lower()}"
 
 
 def _located(item: LoadedRecord, error: DomainError) -> ContentFileError:
