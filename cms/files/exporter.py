@@ -87,7 +87,8 @@ def _entities(directory: Directory) -> list[dict[str, Any]]:
 
 async def _translation_references(connection: AsyncConnection) -> dict[str, str]:
     """For each translation's id, how `translationOf` names its original: by slug when the import would
-    find exactly that article by it (the one with the slug, or the one original with it), else by id."""
+    find exactly that article by it (the one with the slug, or the one original with it, and no article
+    has it as its id: the import looks for an id first), else by id."""
     rows = (
         await connection.execute(select(_ARTICLE.c.id, _ARTICLE.c.slug, _ARTICLE.c.translation_group))
     ).all()
@@ -101,7 +102,8 @@ async def _translation_references(connection: AsyncConnection) -> dict[str, str]
             continue
         slug = slug_of.get(group)
         others = with_slug[slug] - (row.slug == slug)
-        references[row.id] = slug if slug and slug_names_one(others, originals[slug]) else group
+        unique = slug_names_one(others, originals[slug]) and (slug == group or slug not in slug_of)
+        references[row.id] = slug if slug and unique else group
     return references
 
 
