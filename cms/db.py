@@ -13,8 +13,8 @@ from sqlalchemy import Connection, Engine, Executable, Row, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
-from sqlalchemy.util import LRUCache
 
+from cms.lru import LRU
 from cms.settings import SQLITE_MMAP_MIB
 
 MIB = 1 << 20
@@ -114,7 +114,7 @@ class _Prepared:
 
 
 _by_statement: WeakKeyDictionary[Any, tuple[_Prepared, Mapping[str, Any]] | None] = WeakKeyDictionary()
-_by_cache_key: LRUCache[Any, _Prepared | None] = LRUCache(PREPARED_CACHED)
+_by_cache_key: LRU[Any, _Prepared | None] = LRU(PREPARED_CACHED)
 _raw_counters: list[Callable[[], None]] = []
 
 

@@ -18,7 +18,6 @@ from cms.content import changes, revisions
 from cms.content.roles import Role, Viewer
 from cms.graphql.context import Context
 from cms.graphql.plan.planner import Planner
-from cms.graphql.plan.registry import REGISTRY
 from cms.graphql.plan.shapes import Value
 from cms.graphql.schema import schema
 from tests.conftest import NOW, ROOT, checked_app, client_as, data, error_codes, gql, token_for
@@ -169,10 +168,10 @@ async def test_a_broken_mapping_is_caught(
     seeded: AsyncEngine, monkeypatch: pytest.MonkeyPatch, typename: str, field_name: str, broken: Any
 ) -> None:
     """The differential comparison has teeth: one field mapped wrongly makes the example pages differ."""
-    monkeypatch.setitem(
-        REGISTRY, (typename, field_name), lambda compiler, selected: Value(selected.key, broken)
-    )
     planner = Planner(schema)
+    monkeypatch.setitem(
+        planner.registry, (typename, field_name), lambda compiler, selected: Value(selected.key, broken)
+    )
     differing = []
     for example in EXAMPLES:
         variables = json.loads(example.with_suffix(".json").read_text())

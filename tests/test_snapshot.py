@@ -20,7 +20,8 @@ from cms.content.roles import PUBLIC
 from cms.db import LISTED_KEYS, READERS, Snapshot, StatementCounter, create_engine, snapshot
 from cms.files.importer import import_paths
 from cms.graphql.context import Context
-from cms.models import Article, Author, Category
+from cms.graphql.nodes import AUTHORS
+from cms.models import Article, ArticleAuthor, Category
 from cms.settings import async_database_url
 from tests.conftest import NOW, SEEDS, error_codes
 
@@ -148,8 +149,8 @@ async def test_one_cancelled_waiter_does_not_cancel_a_read_others_share(seeded: 
     """graphql-core cancels a failed field's siblings; a resolver elsewhere awaiting the same read (the
     category tree, or a loader's key) must still get it, not a CancelledError that fails the request."""
     context = Context(engine=seeded, viewer=PUBLIC, now=NOW, request_id="shared")
-    author_id = (await context.fetch(select(Author.id).limit(1)))[0].id
-    shared = [context.loaders.category_tree, lambda: context.loaders.author_by_id.load(author_id)]
+    article_id = (await context.fetch(select(ArticleAuthor.article_id).limit(1)))[0].article_id
+    shared = [context.category_tree, lambda: AUTHORS.load(context, article_id)]
     try:
         for read in shared:
             cancelled, waiting = asyncio.ensure_future(read()), asyncio.ensure_future(read())

@@ -9,7 +9,6 @@ from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Select, String, bindparam, func, select
-from sqlalchemy.util import LRUCache
 
 from cms.content.categories import subtree_pairs
 from cms.content.errors import BadInput
@@ -22,6 +21,7 @@ from cms.content.reads import NOW, Read, in_keys
 from cms.content.roles import Role, Viewer
 from cms.content.visibility import article_visible, can_preview
 from cms.db import KEYS
+from cms.lru import LRU
 from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag, Author, Category, Source
 
 ARTICLE = Article.__table__  # type: ignore[attr-defined]
@@ -63,7 +63,7 @@ class Links:
 
 PARENT = "parent"
 STATEMENTS_CACHED = 256
-_lists: LRUCache[tuple[Any, ...], Select[Any]] = LRUCache(STATEMENTS_CACHED)
+_lists: LRU[tuple[Any, ...], Select[Any]] = LRU(STATEMENTS_CACHED)
 
 
 def _list_statement(shape: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]:

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, column, func, select, table, true
-from sqlalchemy.util import LRUCache
 
 from cms.content.pagination import PageRequest, SortKey, keyset_page
 from cms.content.reads import Read, in_keys
+from cms.lru import LRU
 from cms.models import Category
 
 
@@ -79,7 +79,7 @@ category)."""
 TREE_TOKEN = Read(select(column("token")).select_from(table("category_version")), {})
 """The token of the category table's present state (migration 0008: triggers change it with the table)."""
 TREES_KEPT = 8
-_trees: LRUCache[str, CategoryTree] = LRUCache(TREES_KEPT)
+_trees: LRU[str, CategoryTree] = LRU(TREES_KEPT)
 
 
 async def read_tree(fetch: Callable[[Read], Awaitable[Sequence[Any]]]) -> CategoryTree:

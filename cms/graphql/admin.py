@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,10 +13,9 @@ from cms.content.roles import Role
 from cms.content.visibility import can_administer
 from cms.graphql.context import Info
 from cms.graphql.enums import WebhookEvent
+from cms.graphql.fields import served
 from cms.graphql.nodes import Node
 from cms.graphql.writes import DeletePayload, UserError, delete, write
-from cms.models import ApiToken as ApiTokenRow
-from cms.models import Webhook as WebhookRow
 
 
 @strawberry.input
@@ -36,17 +34,6 @@ class WebhookDelivery:
     response_code: int | None = strawberry.field(description="The HTTP status of the last attempt's answer.")
     created_at: datetime
 
-    @classmethod
-    def from_row(cls, row: Any) -> WebhookDelivery:
-        return cls(
-            id=strawberry.ID(row.id),
-            event=WebhookEvent(row.event),
-            attempt=row.attempt,
-            status=row.status,
-            response_code=row.response_code,
-            created_at=row.created_at,
-        )
-
 
 @strawberry.type
 class Webhook(Node):
@@ -56,17 +43,7 @@ class Webhook(Node):
 
     @strawberry.field(description="Newest first; first: 1..100.")
     async def deliveries(self, info: Info, first: int | None = 20) -> list[WebhookDelivery]:
-        rows = await info.context.fetch(*webhooks.recent_deliveries(self.id, first))
-        return [WebhookDelivery.from_row(row) for row in rows]
-
-    @classmethod
-    def from_row(cls, row: WebhookRow) -> Webhook:
-        return cls(
-            id=strawberry.ID(row.id),
-            url=row.url,
-            events=[WebhookEvent(e) for e in row.events],
-            active=row.active,
-        )
+        return list(await info.context.fetch(*webhooks.recent_deliveries(self.id, first)))
 
 
 @strawberry.type
@@ -77,17 +54,6 @@ class ApiToken:
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row: ApiTokenRow) -> ApiToken:
-        return cls(
-            id=strawberry.ID(row.id),
-            name=row.name,
-            role=Role(row.role),
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            last_used_at=row.last_used_at,
-        )
 
 
 @strawberry.type
@@ -118,7 +84,7 @@ class AdminMutation:
         issued, errors = await write(info, Role.ADMIN, change)
         if issued is None:
             return ApiTokenPayload(api_token=None, token=None, user_errors=errors)
-        return ApiTokenPayload(api_token=ApiToken.from_row(issued.row), token=issued.token, user_errors=[])
+        return ApiTokenPayload(api_token=served(issued.row), token=issued.token, user_errors=[])
 
     @strawberry.mutation(description="ADMIN only. The token fails from the next request on.")
     async def revoke_api_token(self, info: Info, id: strawberry.ID) -> DeletePayload:
@@ -136,7 +102,7 @@ class AdminMutation:
             return await webhooks.create_webhook(
                 session,
                 url=input.url,
-                events=[webhooks.Event(e.value) for e in input.events],
+                events=list(input.events),
                 description=input.description,
                 now=info.context.now,
             )
@@ -144,7 +110,7 @@ class AdminMutation:
         created, errors = await write(info, Role.ADMIN, change)
         if created is None:
             return WebhookPayload(webhook=None, secret=None, user_errors=errors)
-        return WebhookPayload(webhook=Webhook.from_row(created.row), secret=created.secret, user_errors=[])
+        return WebhookPayload(webhook=served(created.row), secret=created.secret, user_errors=[])
 
     @strawberry.mutation(description="ADMIN only. With its deliveries: nothing more is sent to it.")
     async def delete_webhook(self, info: Info, id: strawberry.ID) -> DeletePayload:

@@ -1,24 +1,21 @@
-"""The change feed: what changed since a cursor, through the caller's eyes.
-
-An event is an UPSERT with the item as it is now when the caller can see it now, else a DELETE: so a static
-site that replays the feed from the start holds exactly what it may show, whatever happened in between.
-"""
+"""The change feed: what changed since a cursor, through the caller's eyes. Its objects are the content's
+feed page and events, their items `Tagged` with their types."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content import changes
+from cms.content import changes, nodes
 from cms.content.visibility import can_preview
-from cms.graphql.context import Context, Info
+from cms.graphql.context import Context
 from cms.graphql.enums import ChangeAction
-from cms.graphql.loaders import Loaders
-from cms.graphql.nodes import Article, Author, Category, Node, Source, with_relations
+from cms.graphql.fields import Columns, Found, computed
+from cms.graphql.nodes import Node
+from cms.graphql.plan.shapes import Tagged
 
 
 @strawberry.type
@@ -31,9 +28,12 @@ class ChangeEvent:
     typename: str
     id: strawberry.ID
     occurred_at: datetime
-    node: Node | None = strawberry.field(description="The item as it is now for UPSERT, null for DELETE.")
-    content_hash: str | None = strawberry.field(
-        description="sha256 of the item's canonical JSON (as this reader may see it) for UPSERT."
+    node: Node | None = computed(
+        lambda event, context: event.item, description="The item as it is now for UPSERT, null for DELETE."
+    )
+    content_hash: str | None = computed(
+        lambda event, context: event.content_hash(viewer=context.viewer, tree=context.tree),
+        description="sha256 of the item's canonical JSON (as this reader may see it) for UPSERT.",
     )
 
 
@@ -44,68 +44,25 @@ class ChangeFeed:
     has_more: bool
 
 
-async def read_feed(context: Context, *, since: str | None, first: int | None) -> changes.FeedPage:
-    """The caller's page of the feed, its items not yet read. Scheduled publications now due are recorded
-    first (a cheap read tells whether any are), and the page is read from a snapshot that holds them."""
+async def _feed(arguments: dict[str, Any], context: Context, columns: Columns) -> changes.FeedPage:
+    """The caller's page of the feed, with each event's item as the caller may see it now. Scheduled
+    publications now due are recorded first (a cheap read tells whether any are), and the page is read
+    from a snapshot that holds them; the items are read in one statement per type (categories from the
+    tree, which a category's content hash reads too)."""
     if await context.fetch(*changes.due(context.now)):
         async with AsyncSession(context.engine) as session, session.begin():
             await changes.record_due_publications(session, now=context.now)
         await context.renew()
     statement, page = changes.feed_statement(
-        since=since, first=first, public_only=not can_preview(context.viewer)
+        since=arguments.get("since"),
+        first=arguments.get("first"),
+        public_only=not can_preview(context.viewer),
     )
-    return changes.FeedPage.of(await context.fetch(statement), page, since)
+    feed = changes.FeedPage.of(await context.fetch(statement), page, arguments.get("since"))
+    found = await nodes.find(
+        feed.wanted(), fetch=context.fetch, viewer=context.viewer, now=context.now, tree=context.category_tree
+    )
+    return feed.seen({key: Tagged(key[0], row) for key, row in found.items()})
 
 
-async def change_feed(info: Info, *, since: str | None, first: int | None) -> ChangeFeed:
-    feed = await read_feed(info.context, since=since, first=first)
-    wanted = feed.wanted()
-    loaders = info.context.loaders
-    feed = feed.seen(await _items(loaders, wanted))
-    tree = await loaders.category_tree() if "Category" in wanted else None
-    nodes = await _nodes(info, feed.events)
-    viewer = info.context.viewer
-    events = [
-        ChangeEvent(
-            sequence=event.sequence,
-            action=ChangeAction(event.action),
-            typename=event.typename,
-            id=strawberry.ID(event.id),
-            occurred_at=event.occurred_at,
-            node=nodes.get(event.sequence),
-            content_hash=event.content_hash(viewer=viewer, tree=tree),
-        )
-        for event in feed.events
-    ]
-    return ChangeFeed(events=events, cursor=feed.cursor, has_more=feed.has_more)
-
-
-async def _items(loaders: Loaders, wanted: dict[str, list[str]]) -> dict[tuple[str, str], Any]:
-    """Each item the caller can see now, keyed (typename, id), read in one batch per type."""
-    found: dict[tuple[str, str], Any] = {}
-    for typename, loader in (
-        ("Article", loaders.article_by_id),
-        ("Author", loaders.author_by_id),
-        ("Source", loaders.source_by_id),
-    ):
-        rows = await loader.load_many(wanted.get(typename, []))
-        found.update(((typename, row.id), row) for row in rows if row)
-    if ids := wanted.get("Category"):
-        tree = await loaders.category_tree()
-        found.update((("Category", id_), tree.by_id[id_]) for id_ in ids if id_ in tree.by_id)
-    return found
-
-
-NODES: dict[str, Callable[[Any], Node]] = {
-    "Article": Article.from_row,
-    "Author": Author.from_row,
-    "Category": Category.from_row,
-    "Source": Source.from_row,
-}
-
-
-async def _nodes(info: Info, events: list[changes.FeedEvent]) -> dict[int, Node]:
-    """The node of each UPSERT, by sequence; articles with the relations the query asks for, in one batch."""
-    nodes = {e.sequence: NODES[e.typename](e.item) for e in events if e.item is not None}
-    await with_relations(info, [node for node in nodes.values() if isinstance(node, Article)])
-    return nodes
+CHANGES = Found(_feed)

@@ -1,24 +1,35 @@
-"""The per-request context: who is asking, the request's clock reading, its connection and loaders."""
+"""The per-request context: who is asking, the request's clock reading, its snapshot, and what the request
+reads once for all of its fields (the category tree, each field's batched loads)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info as StrawberryInfo
 
+from cms.content.categories import CategoryTree, read_tree
 from cms.content.reads import Read
 from cms.content.roles import Viewer
 from cms.db import Snapshot, snapshot
 
-if TYPE_CHECKING:
-    from cms.graphql.loaders import Loaders
-    from cms.graphql.plan.planner import Planner
+L = TypeVar("L")
+
+
+class PlannerFigures(Protocol):
+    """What the admin's `planner` field reports of the process's planner."""
+
+    @property
+    def planned(self) -> int: ...
+
+    @property
+    def fallbacks(self) -> Counter[str]: ...
 
 
 @dataclass
@@ -31,21 +42,34 @@ class Context:
     now: datetime
     request_id: str
     statements: int = 0
-    planner: Planner | None = None
+    planner: PlannerFigures | None = None
     planner_declined: bool = False
     """The planner was asked and left the request to Strawberry: it is not asked again."""
+    tree: CategoryTree | None = None
+    """The category tree, once `category_tree` has read it."""
     _snapshot: Snapshot | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _loaders: Loaders | None = None
+    _loaders: dict[Hashable, Any] = field(default_factory=dict)
+    _tree: asyncio.Future[CategoryTree] | None = None
     _over: bool = False
 
-    @property
-    def loaders(self) -> Loaders:
-        if self._loaders is None:
-            from cms.graphql.loaders import Loaders
+    def loader(self, key: Hashable, make: Callable[[Context], L]) -> L:
+        """The request's one loader for `key` (a field's declaration), made on first use."""
+        found = self._loaders.get(key)
+        if found is None:
+            found = self._loaders[key] = make(self)
+        return found
 
-            self._loaders = Loaders(self)
-        return self._loaders
+    async def category_tree(self) -> CategoryTree:
+        """The whole category tree, read once per request however many fields ask at the same time. The
+        shared read is shielded: a field cancelled while waiting (a sibling's error) must not cancel it for
+        the others."""
+        if self.tree is not None:
+            return self.tree
+        if self._tree is None:
+            self._tree = asyncio.ensure_future(read_tree(self.fetch))
+        self.tree = await asyncio.shield(self._tree)
+        return self.tree
 
     async def fetch(
         self, statement: Executable | Read, values: Mapping[str, Any] | None = None
@@ -78,10 +102,11 @@ class Context:
             await self._release()
 
     async def renew(self) -> None:
-        """After a write: later reads take a new snapshot, and no loader answers from before the write."""
+        """After a write: later reads take a new snapshot, and nothing read before the write is reused."""
         async with self._lock:
             await self._release()
-        self._loaders = None
+        self._loaders = {}
+        self.tree = self._tree = None
 
     async def _release(self) -> None:
         if self._snapshot is not None:

@@ -7,12 +7,14 @@ from enum import Enum
 import strawberry
 
 from cms.content.roles import Role
+from cms.content.webhooks import Event as WebhookEvent
 from cms.models import ArticleStatus, SourceKind, SourceRole
 
 strawberry.enum(ArticleStatus)
 strawberry.enum(SourceKind)
 strawberry.enum(SourceRole)
 strawberry.enum(Role)
+strawberry.enum(WebhookEvent, name="WebhookEvent")
 
 
 @strawberry.enum
@@ -26,15 +28,6 @@ class BodyFormat(Enum):
 class ChangeAction(Enum):
     UPSERT = "UPSERT"
     DELETE = "DELETE"
-
-
-@strawberry.enum
-class WebhookEvent(Enum):
-    ARTICLE_PUBLISHED = "ARTICLE_PUBLISHED"
-    ARTICLE_UNPUBLISHED = "ARTICLE_UNPUBLISHED"
-    ARTICLE_UPDATED = "ARTICLE_UPDATED"
-    ARTICLE_DELETED = "ARTICLE_DELETED"
-    CONTENT_CHANGED = "CONTENT_CHANGED"
 
 
 __all__ = ["ArticleStatus", "BodyFormat", "ChangeAction", "Role", "SourceKind", "SourceRole", "WebhookEvent"]

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content import workflow
+from cms.content import articles, workflow
 from cms.content.records import SourceRef
 from cms.content.roles import Role
 from cms.graphql.admin import AdminMutation
 from cms.graphql.context import Info
 from cms.graphql.enums import SourceRole
-from cms.graphql.nodes import Article, with_relations
+from cms.graphql.nodes import Article
 from cms.graphql.references import ReferenceMutation
 from cms.graphql.writes import DeletePayload, UserError, write
 
@@ -123,7 +123,8 @@ class ArticleMutation:
         deleted, errors = await write(
             info, Role.EDITOR, lambda s, actor: workflow.delete_article(s, id=id, actor=actor, now=_now(info))
         )
-        return DeletePayload(deleted_id=deleted, user_errors=_under_input(errors))
+        deleted_id = strawberry.ID(deleted) if deleted is not None else None
+        return DeletePayload(deleted_id=deleted_id, user_errors=_under_input(errors))
 
     @strawberry.mutation(description="Makes a new version with that content.")
     async def restore_article_revision(self, info: Info, id: strawberry.ID, version: int) -> ArticlePayload:
@@ -148,9 +149,9 @@ async def _article(info: Info, change: Callable[[AsyncSession, str], Awaitable[s
     written, errors = await write(info, Role.EDITOR, change)
     if written is None:
         return ArticlePayload(article=None, user_errors=_under_input(errors))
-    row = await info.context.loaders.article_by_id.load(written)
-    article = (await with_relations(info, [Article.from_row(row)]))[0] if row else None
-    return ArticlePayload(article=article, user_errors=[])
+    context = info.context
+    found = await context.fetch(*articles.by_ids_statement([written], viewer=context.viewer, now=context.now))
+    return ArticlePayload(article=found[0] if found else None, user_errors=[])
 
 
 def _now(info: Info) -> datetime:

@@ -1,45 +1,81 @@
-"""The content types: Article, Author, Category, Source and their parts, shaped from rows."""
+"""The content types: Article, Author, Category, Source and their parts. Their objects are rows, and each
+field is declared once, here, for Strawberry and the planner alike (`cms.graphql.fields`)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import strawberry
+from graphql import GraphQLAbstractType, GraphQLResolveInfo
 
 from cms.content import articles, revisions
 from cms.content.categories import CategoryTree
+from cms.content.filters import ArticleFilter as Filter
+from cms.content.filters import ArticleOrder as Order
 from cms.content.pagination import PageRequest, page_of
+from cms.content.reads import Read
 from cms.content.visibility import author_email_visible
-from cms.graphql.context import Info
+from cms.graphql.context import Context, Info
 from cms.graphql.enums import ArticleStatus, BodyFormat, SourceKind, SourceRole
+from cms.graphql.fields import Columns, PerLevel, computed, plan
 from cms.graphql.inputs import ArticleFilter, ArticleOrder, filter_of, order_of
-from cms.graphql.loaders import ArticleListKey
-from cms.graphql.pagination import Connection, connection
+from cms.graphql.pagination import Conn, Connection, Counter
+from cms.graphql.plan.compiler import Compiler, Selected
+from cms.graphql.plan.shapes import Run, Slot, Value
 
 
 @strawberry.interface
 class Node:
     id: strawberry.ID = strawberry.field(description="Opaque, globally unique, stable across export/import.")
 
+    @classmethod
+    def resolve_type(cls, obj: Any, info: GraphQLResolveInfo, type_: GraphQLAbstractType) -> str:
+        """A node found by id is `Tagged` with its type: an id need not say it."""
+        return str(obj.typename)
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: GraphQLResolveInfo) -> bool:
+        """Rows have no Python type of their own: the field's type, or the node's tag, says what they are."""
+        return True
+
+
+def grouped(rows: Iterable[Any], key: str) -> dict[Any, list[Any]]:
+    groups: dict[Any, list[Any]] = defaultdict(list)
+    for row in rows:
+        groups[getattr(row, key)].append(row)
+    return groups
+
+
+def _tree(context: Context) -> CategoryTree:
+    assert context.tree is not None, "declared with needs_tree"
+    return context.tree
+
+
+def _object(values: Mapping[str, Any] | None) -> SimpleNamespace | None:
+    """An object made by `content` as a dict (an image, SEO fields), read by attribute like a row."""
+    return None if values is None else SimpleNamespace(**values)
+
 
 @strawberry.type
 class Image:
     url: str
     alt: str
-    caption: str | None = None
-    credit: str | None = None
-    width: int | None = None
-    height: int | None = None
+    caption: str | None
+    credit: str | None
+    width: int | None
+    height: int | None
 
 
 @strawberry.type
 class Seo:
     title: str
     description: str
-    canonical_url: str | None = None
+    canonical_url: str | None
 
 
 @strawberry.type
@@ -50,82 +86,81 @@ class Revision:
     title: str
     status: ArticleStatus
     snapshot: str
-    id: strawberry.Private[int]
-
-    @classmethod
-    def from_row(cls, row: Any) -> Revision:
-        return cls(
-            version=row.version,
-            created_at=row.created_at,
-            actor=row.actor,
-            title=row.title,
-            status=ArticleStatus(row.status),
-            snapshot=row.snapshot,
-            id=row.id,
-        )
 
 
-@strawberry.type
-class SourceAttribution:
-    source: Source
-    role: SourceRole
-    url: str | None = strawberry.field(description="The exact page cited, if any.")
-    note: str | None
+# ---------------------------------------------------------------- nested article lists
 
 
-async def _article_list(
-    info: Info,
-    loader_name: str,
-    parent_id: str,
-    *,
-    first: int | None,
-    after: str | None,
-    filter: ArticleFilter | None,
-    order_by: ArticleOrder | None,
-    option: Any = None,
-) -> Connection[Article]:
-    """A nested article connection, loaded together with the same list of every sibling parent."""
-    loaders = info.context.loaders
-    key = ArticleListKey(
-        parent_id, filter_of(filter), order_of(order_by), PageRequest.of(first=first, after=after), option
-    )
-    page, sort = await getattr(loaders, f"articles_by_{loader_name}").load(key)
-    count = getattr(loaders, f"article_count_by_{loader_name}")
-    result = connection(page, sort, Article.from_row, lambda: count.load(key))
-    await with_relations(info, result.nodes())
-    return result
+@dataclass(frozen=True)
+class ListShape:
+    """What a nested article list asks, whichever its parent: one statement for all parents alike."""
+
+    f: Filter | None
+    order: Order
+    page: PageRequest
+    option: Hashable = None  # the source role, or whether a category includes its descendants
 
 
-RELATIONS = ("authors", "tags", "sources")
+Links = Callable[[Hashable, list[str], Context], Any]
+"""A nested list's links for its option and parents, and the keys they read (None: the parents)."""
 
 
-def _names(selections: Sequence[Any]) -> set[str]:
-    """Every field (and fragment) name anywhere under these selections."""
-    names: set[str] = set()
-    for selection in selections:
-        names.add(getattr(selection, "name", ""))
-        names |= _names(selection.selections)
-    return names
+def article_list(links_of: Links, option: Callable[[dict[str, Any]], Hashable] = lambda a: None) -> PerLevel:
+    """A nested article connection of every parent of a level: one statement for their pages, and one for
+    their totals if asked."""
+
+    def shape(arguments: dict[str, Any]) -> ListShape:
+        page = PageRequest.of(first=arguments.get("first"), after=arguments.get("after"))
+        order = order_of(arguments.get("order_by"))
+        return ListShape(filter_of(arguments.get("filter")), order, page, option(arguments))
+
+    async def find(
+        shape: ListShape, parents: list[str], context: Context, columns: Columns
+    ) -> dict[str, Conn]:
+        links, keys = await links_of(shape.option, parents, context)
+        wanted = articles.COLUMNS if columns is None else articles.columns_for(columns)
+        viewer, now = context.viewer, context.now
+        read, sort = articles.linked_page_statement(
+            links=links, parents=parents, viewer=viewer, now=now, f=shape.f, order=shape.order,
+            page=shape.page, columns=wanted, keys=keys,
+        )  # fmt: skip
+        groups = grouped(await context.fetch(*read), "parent_key")
+
+        async def counted() -> dict[Any, int]:
+            count = articles.linked_count_statement(
+                links=links, parents=parents, viewer=viewer, now=now, f=shape.f, keys=keys
+            )
+            return dict(tuple(row) for row in await context.fetch(*count))
+
+        counter = Counter(counted)
+        return {p: Conn(page_of(groups.get(p, []), shape.page), sort, counter, p) for p in parents}
+
+    return PerLevel(find, shape)
 
 
-async def with_relations(info: Info, items: list[Article]) -> list[Article]:
-    """Load what the query asks of these articles (bylines, tags, sources: a batched statement each; the
-    category tree) before their fields resolve, so those fields need no coroutine, loader call and task
-    per article. Sibling lists ask in the same tick, so their loads share the same statements."""
-    if not items:
-        return items
-    wanted = _names(info.selected_fields)
-    loaders = info.context.loaders
-    ids = [article.id for article in items]
-    names = [name for name in RELATIONS if name in wanted]
-    found = await asyncio.gather(
-        *(getattr(loaders, f"{name}_by_article_id").load_many(ids) for name in names)
-    )
-    tree = await loaders.category_tree() if "category" in wanted else None
-    for position, article in enumerate(items):
-        article.related = {name: rows[position] for name, rows in zip(names, found, strict=True)}
-        article.tree = tree
-    return items
+async def _by_author(option: Hashable, parents: list[str], context: Context) -> tuple[Any, None]:
+    return articles.AUTHOR_LINKS, None
+
+
+async def _by_category(
+    option: Hashable, parents: list[str], context: Context
+) -> tuple[Any, list[str] | None]:
+    """One category's subtree comes from the request's category tree: its articles are then read by their
+    categories' index, as a listed key each."""
+    if option is False:
+        return articles.category_links(False), None
+    if len(parents) == 1:
+        return articles.IN_CATEGORIES, (await context.category_tree()).subtree(parents[0])
+    return articles.category_links(True), None
+
+
+async def _by_source(option: Hashable, parents: list[str], context: Context) -> tuple[Any, None]:
+    return articles.source_links(str(option) if option is not None else None), None
+
+
+ARTICLES_BY_AUTHOR = article_list(_by_author)
+ARTICLES_BY_CATEGORY = article_list(_by_category, lambda a: a.get("include_descendants") is not False)
+ARTICLES_BY_SOURCE = article_list(_by_source, lambda a: a["role"].value if a.get("role") else None)
 
 
 @strawberry.type
@@ -134,17 +169,13 @@ class Author(Node):
     name: str
     bio: str | None
     avatar_url: str | None
-    row: strawberry.Private[Any]
+    email: str | None = computed(
+        lambda row, context: row.email if author_email_visible(context.viewer) else None,
+        columns=("email",),
+        description="Editors only; null for the public reader.",
+    )
 
-    @classmethod
-    def from_row(cls, row: Any) -> Author:
-        return cls(id=row.id, slug=row.slug, name=row.name, bio=row.bio, avatar_url=row.avatar_url, row=row)
-
-    @strawberry.field(description="Editors only; null for the public reader.")
-    def email(self, info: Info) -> str | None:
-        return self.row.email if author_email_visible(info.context.viewer) else None
-
-    @strawberry.field
+    @strawberry.field(metadata=plan(ARTICLES_BY_AUTHOR))
     async def articles(
         self,
         info: Info,
@@ -153,8 +184,8 @@ class Author(Node):
         filter: ArticleFilter | None = None,
         order_by: ArticleOrder | None = None,
     ) -> Connection[Article]:
-        return await _article_list(
-            info, "author_id", self.id, first=first, after=after, filter=filter, order_by=order_by
+        return await ARTICLES_BY_AUTHOR.resolve(
+            self, info, first=first, after=after, filter=filter, order_by=order_by
         )
 
 
@@ -163,29 +194,20 @@ class Category(Node):
     slug: str
     name: str
     description: str | None
-    row: strawberry.Private[Any]
+    parent: Category | None = computed(
+        lambda row, context: _tree(context).by_id.get(row.parent_id) if row.parent_id else None,
+        needs_tree=True,
+    )
+    children: list[Category] = computed(
+        lambda row, context: _tree(context).children_of.get(row.id, []), needs_tree=True
+    )
+    path: list[Category] = computed(
+        lambda row, context: _tree(context).path(row.id),
+        needs_tree=True,
+        description="Breadcrumbs, root first, self last.",
+    )
 
-    @classmethod
-    def from_row(cls, row: Any) -> Category:
-        return cls(id=row.id, slug=row.slug, name=row.name, description=row.description, row=row)
-
-    @strawberry.field
-    async def parent(self, info: Info) -> Category | None:
-        tree = await info.context.loaders.category_tree()
-        parent = tree.by_id.get(self.row.parent_id) if self.row.parent_id else None
-        return Category.from_row(parent) if parent else None
-
-    @strawberry.field
-    async def children(self, info: Info) -> list[Category]:
-        tree = await info.context.loaders.category_tree()
-        return [Category.from_row(row) for row in tree.children_of.get(self.id, [])]
-
-    @strawberry.field(description="Breadcrumbs, root first, self last.")
-    async def path(self, info: Info) -> list[Category]:
-        tree = await info.context.loaders.category_tree()
-        return [Category.from_row(row) for row in tree.path(self.id)]
-
-    @strawberry.field
+    @strawberry.field(metadata=plan(ARTICLES_BY_CATEGORY))
     async def articles(
         self,
         info: Info,
@@ -195,16 +217,10 @@ class Category(Node):
         filter: ArticleFilter | None = None,
         order_by: ArticleOrder | None = None,
     ) -> Connection[Article]:
-        return await _article_list(
-            info,
-            "category_id",
-            self.id,
-            first=first,
-            after=after,
-            filter=filter,
+        return await ARTICLES_BY_CATEGORY.resolve(
+            self, info, first=first, after=after, include_descendants=include_descendants, filter=filter,
             order_by=order_by,
-            option=include_descendants is not False,
-        )
+        )  # fmt: skip
 
 
 @strawberry.type
@@ -214,11 +230,7 @@ class Source(Node):
     kind: SourceKind
     url: str | None
 
-    @classmethod
-    def from_row(cls, row: Any) -> Source:
-        return cls(id=row.id, slug=row.slug, name=row.name, kind=SourceKind(row.kind), url=row.url)
-
-    @strawberry.field
+    @strawberry.field(metadata=plan(ARTICLES_BY_SOURCE))
     async def articles(
         self,
         info: Info,
@@ -228,16 +240,105 @@ class Source(Node):
         filter: ArticleFilter | None = None,
         order_by: ArticleOrder | None = None,
     ) -> Connection[Article]:
-        return await _article_list(
-            info,
-            "source_id",
-            self.id,
-            first=first,
-            after=after,
-            filter=filter,
-            order_by=order_by,
-            option=role.value if role else None,
+        return await ARTICLES_BY_SOURCE.resolve(
+            self, info, first=first, after=after, role=role, filter=filter, order_by=order_by
         )
+
+
+@strawberry.type
+class SourceAttribution:
+    """The object is the source's row, joined with the attribution's role, URL and note."""
+
+    source: Source = computed(lambda row, context: row, passes_columns=True)
+    role: SourceRole
+    url: str | None = computed(
+        lambda row, context: row.cited_url,
+        columns=("cited_url",),
+        description="The exact page cited, if any.",
+    )
+    note: str | None
+
+
+# ---------------------------------------------------------------- article relations: one statement a level
+
+
+def _by_article(read: Callable[[list[str]], Read], convert: Callable[[Any], Any] | None = None) -> PerLevel:
+    """A relation of every article of a level in one statement, in the statement's order."""
+
+    async def find(
+        shape: Hashable, ids: list[str], context: Context, columns: Columns
+    ) -> dict[str, list[Any]]:
+        groups = grouped(await context.fetch(*read(ids)), "article_id")
+        if convert is None:
+            return groups
+        return {key: [convert(row) for row in rows] for key, rows in groups.items()}
+
+    return PerLevel(find)
+
+
+AUTHORS = _by_article(articles.authors_statement)
+SOURCES = _by_article(articles.sources_statement)
+TAGS = _by_article(articles.tags_statement, lambda row: row.tag)
+
+
+async def _translations(
+    shape: Hashable, groups: list[str], context: Context, columns: Columns
+) -> dict[str, list[Any]]:
+    wanted = articles.COLUMNS if columns is None else articles.columns_for(columns | {"translation_group"})
+    read = articles.translations_statement(groups, viewer=context.viewer, now=context.now, columns=wanted)
+    return grouped(await context.fetch(*read), "translation_group")
+
+
+TRANSLATIONS = PerLevel(
+    _translations, key="translation_group", pick=lambda row, found: [t for t in found if t.id != row.id]
+)
+
+
+def _revision_page(arguments: dict[str, Any]) -> PageRequest:
+    return PageRequest.of(first=arguments.get("first"), after=arguments.get("after"))
+
+
+async def _revisions(
+    page: PageRequest, ids: list[str], context: Context, columns: Columns
+) -> dict[str, Conn]:
+    """EDITOR and ADMIN: a page of each article's revisions in one statement, their totals in one more."""
+    revisions.check_readable(context.viewer)
+    found = grouped(await context.fetch(revisions.page_statement(ids, page)), "article_id")
+
+    async def counted() -> dict[Any, int]:
+        return dict(tuple(row) for row in await context.fetch(revisions.count_statement(ids)))
+
+    counter = Counter(counted)
+    return {id_: Conn(page_of(found.get(id_, []), page), revisions.NEWEST_FIRST, counter, id_) for id_ in ids}
+
+
+REVISIONS = PerLevel(_revisions, _revision_page)
+
+
+@dataclass(frozen=True, eq=False)
+class _Body:
+    """The body in the format asked: only that format's column is read, when the format is no variable's."""
+
+    def compile(self, compiler: Compiler, selected: Selected) -> Slot:
+        arguments = compiler.arguments(selected)
+
+        def get(row: Any, run: Run) -> str:
+            format_ = arguments(run).get("format")
+            return articles.body_in(row, format_.name if format_ else None)
+
+        fixed = compiler.fixed_arguments(selected)
+        if fixed is None:
+            return Value(selected.key, get, tuple(articles.BODY_COLUMNS.values()))
+        format_ = fixed.get("format")
+        return Value(selected.key, get, (articles.BODY_COLUMNS[format_.name if format_ else None],))
+
+
+def _body(root: Any, format: BodyFormat | None = BodyFormat.HTML) -> str:
+    return articles.body_in(root, format.name if format else None)
+
+
+async def _revisions_of(root: Any, info: Info, first: int | None = 20, after: str | None = None) -> Any:
+    return await REVISIONS.resolve(root, info, first=first, after=after)
 
 
 @strawberry.type
@@ -245,92 +346,48 @@ class Article(Node):
     slug: str = strawberry.field(description="Unique per language.")
     title: str
     subtitle: str | None
-    excerpt: str = strawberry.field(description="Given, or derived from the body (<= 300 chars, no markup).")
+    excerpt: str = computed(
+        lambda row, context: articles.excerpt_of(row),
+        columns=("excerpt", "derived_excerpt"),
+        description="Given, or derived from the body (<= 300 chars, no markup).",
+    )
     status: ArticleStatus
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
     language: str = strawberry.field(description='BCP 47 tag, e.g. "en", "az", "ru".')
     word_count: int
-    reading_time_minutes: int
+    reading_time_minutes: int = computed(
+        lambda row, context: articles.reading_time(row), columns=("word_count",)
+    )
     version: int
-    row: strawberry.Private[Any]
-    related: strawberry.Private[dict[str, list[Any]]]
-    tree: strawberry.Private[CategoryTree | None]
 
-    @classmethod
-    def from_row(cls, row: Any) -> Article:
-        """An article without its relations: list resolvers hand it to `with_relations` before use."""
-        return cls(
-            id=row.id,
-            slug=row.slug,
-            title=row.title,
-            subtitle=row.subtitle,
-            excerpt=articles.excerpt_of(row),
-            status=ArticleStatus(row.status),
-            published_at=row.published_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            language=row.language,
-            word_count=row.word_count,
-            reading_time_minutes=articles.reading_time(row),
-            version=row.version,
-            row=row,
-            related={},
-            tree=None,
-        )
-
-    @strawberry.field(description="Stored as Markdown; HTML is rendered and sanitised.")
-    def body(self, format: BodyFormat | None = BodyFormat.HTML) -> str:
-        return articles.body_in(self.row, format.name if format else None)
-
-    @strawberry.field(description="The same story in other languages (visible ones only).")
-    async def translations(self, info: Info) -> list[Article]:
-        if not self.row.translation_group:
-            return []
-        rows = await info.context.loaders.translations_by_group.load(self.row.translation_group)
-        return await with_relations(info, [Article.from_row(row) for row in rows if row.id != self.id])
-
-    @strawberry.field(description="Byline order.")
-    def authors(self) -> list[Author]:
-        return [Author.from_row(row) for row in self.related["authors"]]
-
-    @strawberry.field(description="Primary category.")
-    def category(self) -> Category | None:
-        row = self.tree.by_id.get(self.row.category_id) if self.tree and self.row.category_id else None
-        return Category.from_row(row) if row else None
-
-    @strawberry.field
-    def tags(self) -> list[str]:
-        return [row.tag for row in self.related["tags"]]
-
-    @strawberry.field(description="Provenance, in the order given.")
-    def sources(self) -> list[SourceAttribution]:
-        return [
-            SourceAttribution(
-                source=Source.from_row(r), role=SourceRole(r.role), url=r.cited_url, note=r.note
-            )
-            for r in self.related["sources"]
-        ]
-
-    @strawberry.field
-    def cover_image(self) -> Image | None:
-        image = articles.cover_image_of(self.row)
-        return Image(**image) if image else None
-
-    @strawberry.field
-    def seo(self) -> Seo:
-        return Seo(**articles.seo_of(self.row))
-
-    @strawberry.field(description="EDITOR and ADMIN; others get FORBIDDEN.")
-    async def revisions(
-        self, info: Info, first: int | None = 20, after: str | None = None
-    ) -> Connection[Revision]:
-        revisions.check_readable(info.context.viewer)
-        page = PageRequest.of(first=first, after=after)
-        rows = await info.context.fetch(revisions.page_statement([self.id], page))
-
-        async def count() -> int:
-            return sum(total for _, total in await info.context.fetch(revisions.count_statement([self.id])))
-
-        return connection(page_of(rows, page), revisions.NEWEST_FIRST, Revision.from_row, count)
+    body: str = strawberry.field(
+        resolver=_body,
+        description="Stored as Markdown; HTML is rendered and sanitised.",
+        metadata=plan(_Body()),
+    )
+    translations: list[Article] = TRANSLATIONS.field(
+        description="The same story in other languages (visible ones only)."
+    )
+    authors: list[Author] = AUTHORS.field(description="Byline order.")
+    category: Category | None = computed(
+        lambda row, context: _tree(context).by_id.get(row.category_id) if row.category_id else None,
+        columns=("category_id",),
+        needs_tree=True,
+        description="Primary category.",
+    )
+    tags: list[str] = TAGS.field()
+    sources: list[SourceAttribution] = SOURCES.field(description="Provenance, in the order given.")
+    cover_image: Image | None = computed(
+        lambda row, context: _object(articles.cover_image_of(row)), columns=("cover_image",)
+    )
+    seo: Seo = computed(
+        lambda row, context: _object(articles.seo_of(row)),
+        columns=("seo", "title", "excerpt", "derived_excerpt"),
+    )
+    revisions: Connection[Revision] = strawberry.field(
+        resolver=_revisions_of,
+        description="EDITOR and ADMIN; others get FORBIDDEN.",
+        metadata=plan(REVISIONS),
+    )

@@ -1,60 +1,93 @@
-"""Relay connection types, built from a content Page and its SortKey."""
+"""Relay connections: a connection's object is a `Conn` (a content Page, its SortKey and its totals), an
+edge's is (conn, row); both engines build them from the same fields."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from cms.content.pagination import Page, SortKey
+from cms.content.pagination import Page, PageRequest, SortKey, page_of
+from cms.graphql.fields import awaited, computed
 
 T = TypeVar("T")
 
 
+@dataclass(eq=False)
+class Counter:
+    """The totals of every connection one read made (by parent; None for a root list): one statement for
+    all of them, run once, and only if a totalCount is asked for."""
+
+    count: Callable[[], Awaitable[dict[Any, int]]]
+    _found: asyncio.Future[dict[Any, int]] | None = field(default=None, repr=False)
+
+    async def get(self) -> dict[Any, int]:
+        if self._found is None:
+            self._found = asyncio.ensure_future(self.count())
+        return await asyncio.shield(self._found)
+
+
+@dataclass(eq=False)
+class Conn:
+    """One connection's page; cursors are made only when asked for (a walk asks for one a page)."""
+
+    page: Page[Any]
+    sort: SortKey
+    counter: Counter
+    parent: Any = None
+
+    def cursor(self, row: Any) -> str:
+        return self.sort.cursor(row.sort_key, row.id)
+
+    @property
+    def edges(self) -> list[tuple[Conn, Any]]:
+        return [(self, row) for row in self.page.rows]
+
+    async def total(self) -> int:
+        return (await self.counter.get()).get(self.parent, 0)
+
+
+def root_conn(
+    rows: Sequence[Any], page: PageRequest, sort: SortKey, count: Callable[[], Awaitable[int]]
+) -> Conn:
+    """A root list's connection: its page, and its total counted only when asked for."""
+
+    async def counted() -> dict[Any, int]:
+        return {None: await count()}
+
+    return Conn(page_of(rows, page), sort, Counter(counted))
+
+
+def _start(conn: Conn, context: Any) -> str | None:
+    return conn.cursor(conn.page.rows[0]) if conn.page.rows else None
+
+
+def _end(conn: Conn, context: Any) -> str | None:
+    return conn.cursor(conn.page.rows[-1]) if conn.page.rows else None
+
+
 @strawberry.type
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = computed(lambda conn, context: conn.page.has_next)
+    has_previous_page: bool = computed(lambda conn, context: conn.page.has_previous)
+    start_cursor: str | None = computed(_start)
+    end_cursor: str | None = computed(_end)
 
 
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = computed(lambda edge, context: edge[0].cursor(edge[1]))
+    node: T = computed(lambda edge, context: edge[1], passes_columns=True)
 
 
 @strawberry.type
 class Connection(Generic[T]):
     """A page of a list; totalCount costs a statement, so it runs only when asked for."""
 
-    edges: list[Edge[T]]
-    page_info: PageInfo
-    count: strawberry.Private[Callable[[], Awaitable[int]]]
-
-    @strawberry.field
-    def nodes(self) -> list[T]:
-        return [edge.node for edge in self.edges]
-
-    @strawberry.field
-    async def total_count(self) -> int:
-        return await self.count()
-
-
-def connection(
-    page: Page[Any], sort: SortKey, build: Callable[[Any], T], count: Callable[[], Awaitable[int]]
-) -> Connection[T]:
-    """Edges with keyset cursors from the rows of a page (each row carries its `sort_key`)."""
-    edges = [Edge(cursor=sort.cursor(row.sort_key, row.id), node=build(row)) for row in page.rows]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        count=count,
-    )
+    edges: list[Edge[T]] = computed(lambda conn, context: conn.edges, passes_columns=True)
+    page_info: PageInfo = computed(lambda conn, context: conn)
+    nodes: list[T] = computed(lambda conn, context: conn.page.rows, passes_columns=True)
+    total_count: int = awaited(lambda conn, context: conn.total())

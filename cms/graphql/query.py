@@ -1,90 +1,126 @@
-"""The root Query: single lookups, lists, `node` and `viewer`, each a thin call into `content`."""
+"""The root Query: single lookups, lists, `node` and `viewer`, each found by one declaration (`Found`) that
+both engines run, a thin call into `content`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
-from sqlalchemy import Select
 
-from cms.content import articles, authors, categories, sources
-from cms.content.ids import typename_of
-from cms.content.lookups import by_id_or_slug
-from cms.content.pagination import PageRequest, SortKey, page_of
-from cms.content.reads import Read, by_keys
-from cms.content.visibility import can_administer
-from cms.graphql.admin import PlannerStats, Webhook, planner_stats
-from cms.graphql.changes import ChangeFeed, change_feed
-from cms.graphql.context import Info
+from cms.content import articles, authors, categories, nodes, sources
+from cms.content.lookups import by_id_or_slug, require_one_of
+from cms.content.pagination import PageRequest, SortKey
+from cms.content.reads import Read
+from cms.graphql.admin import PlannerStats, planner_stats
+from cms.graphql.changes import CHANGES, ChangeFeed
+from cms.graphql.context import Context, Info
 from cms.graphql.enums import Role, SourceKind
+from cms.graphql.fields import Columns, Computed, Found, plan
 from cms.graphql.inputs import ArticleFilter, ArticleOrder, filter_of, order_of
-from cms.graphql.nodes import Article, Author, Category, Node, Source, with_relations
-from cms.graphql.pagination import Connection, connection
+from cms.graphql.nodes import Article, Author, Category, Node, Source
+from cms.graphql.pagination import Conn, Connection, root_conn
+from cms.graphql.plan.shapes import Tagged
 from cms.models import Author as AuthorRow
-from cms.models import Category as CategoryRow
 from cms.models import Source as SourceRow
-from cms.models import Webhook as WebhookRow
-
-T = TypeVar("T")
 
 
-@strawberry.type
-class Viewer:
+@strawberry.type(name="Viewer")
+class ViewerType:
+    """The object is the request's `content.roles.Viewer`."""
+
     role: Role
     token_name: str | None
 
 
-async def _count(info: Info, statement: Select[Any] | Read) -> int:
-    return int((await info.context.fetch(statement))[0][0])
-
-
-async def _page(info: Info, statement: Select[Any] | Read, page: PageRequest) -> Any:
-    return page_of(await info.context.fetch(statement), page)
-
-
-async def _list(
-    info: Info,
-    page: PageRequest,
-    statement: Select[Any] | Read,
-    count: Select[Any] | Read,
-    sort: SortKey,
-    build: Callable[[Any], T],
-) -> Connection[T]:
-    """A root list: one page, and its total only when asked for."""
-    return connection(await _page(info, statement, page), sort, build, lambda: _count(info, count))
-
-
-async def _simple(info: Info, model: Any, id: str | None, slug: str | None) -> Any:
-    """An author, category or source by id or slug; these have no hidden states."""
-    rows = await info.context.fetch(by_id_or_slug(model, id=id, slug=slug))
+async def _first(context: Context, read: Read | Any) -> Any:
+    rows = await context.fetch(read)
     return rows[0] if rows else None
+
+
+async def _node(arguments: dict[str, Any], context: Context, columns: Columns) -> Tagged | None:
+    wanted = nodes.candidates(arguments["id"])
+    found = await nodes.find(
+        wanted, fetch=context.fetch, viewer=context.viewer, now=context.now, tree=context.category_tree
+    )
+    return next((Tagged(typename, row) for (typename, _), row in found.items()), None)
+
+
+async def _article(arguments: dict[str, Any], context: Context, columns: Columns) -> Any:
+    read = articles.lookup(
+        arguments.get("id"), arguments.get("slug"), arguments.get("language"), viewer=context.viewer,
+        now=context.now, columns=articles.COLUMNS if columns is None else articles.columns_for(columns),
+    )  # fmt: skip
+    return await _first(context, read) if read else None
+
+
+def _simple(model: Any) -> Found:
+    """An author or source by id or slug; these have no hidden states."""
+
+    async def find(arguments: dict[str, Any], context: Context, columns: Columns) -> Any:
+        return await _first(context, by_id_or_slug(model, id=arguments.get("id"), slug=arguments.get("slug")))
+
+    return Found(find)
+
+
+async def _category(arguments: dict[str, Any], context: Context, columns: Columns) -> Any:
+    """From the request's category tree, which its path, children and articles read anyway."""
+    id_, slug = arguments.get("id"), arguments.get("slug")
+    require_one_of(id_, slug)
+    tree = await context.category_tree()
+    return tree.by_id.get(id_) if id_ is not None else tree.by_slug.get(str(slug))
+
+
+async def _articles(arguments: dict[str, Any], context: Context, columns: Columns) -> Conn:
+    page = PageRequest.of(
+        first=arguments.get("first"), after=arguments.get("after"), last=arguments.get("last"),
+        before=arguments.get("before"),
+    )  # fmt: skip
+    f, viewer, now = filter_of(arguments.get("filter")), context.viewer, context.now
+    statement, sort = articles.page_statement(
+        viewer=viewer, now=now, f=f, order=order_of(arguments.get("order_by")), page=page,
+        columns=articles.COLUMNS if columns is None else articles.columns_for(columns),
+    )  # fmt: skip
+    count = articles.count_statement(viewer=viewer, now=now, f=f)
+    return root_conn(await context.fetch(statement), page, sort, lambda: _count(context, count))
+
+
+async def _count(context: Context, statement: Any) -> int:
+    return int((await context.fetch(statement))[0][0])
+
+
+def _listed(module: Any, argument: str, convert: Callable[[Any], Any], sort: SortKey) -> Found:
+    """`authors`, `categories`, `sources`: a page by name, narrowed by one argument."""
+
+    async def find(arguments: dict[str, Any], context: Context, columns: Columns) -> Conn:
+        page = PageRequest.of(first=arguments.get("first"), after=arguments.get("after"))
+        narrowed = {argument: convert(arguments.get(argument))}
+        count = module.count_statement(**narrowed)
+        rows = await context.fetch(module.page_statement(**narrowed, page=page))
+        return root_conn(rows, page, sort, lambda: _count(context, count))
+
+    return Found(find)
+
+
+VIEWER = Computed(lambda root, context: context.viewer)
+NODE = Found(_node)
+ARTICLE = Found(_article)
+ARTICLES = Found(_articles)
+AUTHOR = _simple(AuthorRow)
+AUTHORS = _listed(authors, "search", lambda search: search, authors.BY_NAME)
+CATEGORY = Found(_category)
+CATEGORIES = _listed(categories, "roots_only", bool, categories.BY_NAME)
+SOURCE = _simple(SourceRow)
+SOURCES = _listed(sources, "kind", lambda kind: kind.value if kind else None, sources.BY_NAME)
 
 
 @strawberry.type
 class Query:
-    @strawberry.field
+    @strawberry.field(metadata=plan(NODE))
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        loaders = info.context.loaders
-        match typename_of(id):
-            case "Article":
-                row = await loaders.article_by_id.load(id)
-                return (await with_relations(info, [Article.from_row(row)]))[0] if row else None
-            case "Author":
-                row = await loaders.author_by_id.load(id)
-                return Author.from_row(row) if row else None
-            case "Source":
-                row = await loaders.source_by_id.load(id)
-                return Source.from_row(row) if row else None
-            case "Category":
-                row = (await loaders.category_tree()).by_id.get(id)
-                return Category.from_row(row) if row else None
-            case "Webhook" if can_administer(info.context.viewer):
-                rows = await info.context.fetch(*by_keys(WebhookRow.__table__, [id]))  # type: ignore[attr-defined]
-                return Webhook.from_row(rows[0]) if rows else None
-        return None
+        return await NODE.resolve(info, id=id)
 
-    @strawberry.field(description='By id, or by slug with a language (default "en").')
+    @strawberry.field(description='By id, or by slug with a language (default "en").', metadata=plan(ARTICLE))
     async def article(
         self,
         info: Info,
@@ -92,12 +128,9 @@ class Query:
         slug: str | None = None,
         language: str | None = None,
     ) -> Article | None:
-        ctx = info.context
-        read = articles.lookup(id, slug, language, viewer=ctx.viewer, now=ctx.now)
-        rows = await ctx.fetch(*read) if read else []
-        return (await with_relations(info, [Article.from_row(rows[0])]))[0] if rows else None
+        return await ARTICLE.resolve(info, id=id, slug=slug, language=language)
 
-    @strawberry.field
+    @strawberry.field(metadata=plan(ARTICLES))
     async def articles(
         self,
         info: Info,
@@ -108,93 +141,65 @@ class Query:
         filter: ArticleFilter | None = None,
         order_by: ArticleOrder | None = None,
     ) -> Connection[Article]:
-        ctx = info.context
-        page = PageRequest.of(first=first, after=after, last=last, before=before)
-        f = filter_of(filter)
-        statement, sort = articles.page_statement(
-            viewer=ctx.viewer, now=ctx.now, f=f, order=order_of(order_by), page=page
+        return await ARTICLES.resolve(
+            info, first=first, after=after, last=last, before=before, filter=filter, order_by=order_by
         )
-        count = articles.count_statement(viewer=ctx.viewer, now=ctx.now, f=f)
-        result = await _list(info, page, statement, count, sort, Article.from_row)
-        await with_relations(info, result.nodes())
-        return result
 
-    @strawberry.field
+    @strawberry.field(metadata=plan(AUTHOR))
     async def author(
         self, info: Info, id: strawberry.ID | None = None, slug: str | None = None
     ) -> Author | None:
-        row = await _simple(info, AuthorRow, id, slug)
-        return Author.from_row(row) if row else None
+        return await AUTHOR.resolve(info, id=id, slug=slug)
 
-    @strawberry.field
+    @strawberry.field(metadata=plan(AUTHORS))
     async def authors(
         self, info: Info, first: int | None = None, after: str | None = None, search: str | None = None
     ) -> Connection[Author]:
-        page = PageRequest.of(first=first, after=after)
-        return await _list(
-            info,
-            page,
-            authors.page_statement(search=search, page=page),
-            authors.count_statement(search=search),
-            authors.BY_NAME,
-            Author.from_row,
-        )
+        return await AUTHORS.resolve(info, first=first, after=after, search=search)
 
-    @strawberry.field
+    @strawberry.field(metadata=plan(CATEGORY))
     async def category(
         self, info: Info, id: strawberry.ID | None = None, slug: str | None = None
     ) -> Category | None:
-        row = await _simple(info, CategoryRow, id, slug)
-        return Category.from_row(row) if row else None
+        return await CATEGORY.resolve(info, id=id, slug=slug)
 
-    @strawberry.field
+    @strawberry.field(metadata=plan(CATEGORIES))
     async def categories(
-        self, info: Info, first: int | None = None, after: str | None = None, roots_only: bool | None = False
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        roots_only: bool | None = False,
     ) -> Connection[Category]:
-        page = PageRequest.of(first=first, after=after)
-        roots = bool(roots_only)
-        return await _list(
-            info,
-            page,
-            categories.page_statement(roots_only=roots, page=page),
-            categories.count_statement(roots_only=roots),
-            categories.BY_NAME,
-            Category.from_row,
-        )
+        return await CATEGORIES.resolve(info, first=first, after=after, roots_only=roots_only)
 
-    @strawberry.field
+    @strawberry.field(metadata=plan(SOURCE))
     async def source(
         self, info: Info, id: strawberry.ID | None = None, slug: str | None = None
     ) -> Source | None:
-        row = await _simple(info, SourceRow, id, slug)
-        return Source.from_row(row) if row else None
+        return await SOURCE.resolve(info, id=id, slug=slug)
 
-    @strawberry.field
+    @strawberry.field(metadata=plan(SOURCES))
     async def sources(
-        self, info: Info, first: int | None = None, after: str | None = None, kind: SourceKind | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        kind: SourceKind | None = None,
     ) -> Connection[Source]:
-        page = PageRequest.of(first=first, after=after)
-        value = kind.value if kind else None
-        return await _list(
-            info,
-            page,
-            sources.page_statement(kind=value, page=page),
-            sources.count_statement(kind=value),
-            sources.BY_NAME,
-            Source.from_row,
-        )
+        return await SOURCES.resolve(info, first=first, after=after, kind=kind)
 
     @strawberry.field(
-        description="Since: the cursor of the previous call, or null for everything. first: 1..1000."
+        description="Since: the cursor of the previous call, or null for everything. first: 1..1000.",
+        metadata=plan(CHANGES),
     )
     async def changes(self, info: Info, since: str | None = None, first: int | None = 100) -> ChangeFeed:
-        return await change_feed(info, since=since, first=first)
+        return await CHANGES.resolve(info, since=since, first=first)
 
     @strawberry.field(description="ADMIN only: reads the planner answered, and why others were not.")
     def planner(self, info: Info) -> PlannerStats | None:
         return planner_stats(info)
 
-    @strawberry.field
-    def viewer(self, info: Info) -> Viewer:
-        viewer = info.context.viewer
-        return Viewer(role=viewer.role, token_name=viewer.token_name)
+    @strawberry.field(metadata=plan(VIEWER))
+    def viewer(self, info: Info) -> ViewerType:
+        return VIEWER.get(None, info.context)

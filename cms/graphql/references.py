@@ -80,12 +80,12 @@ class ReferenceMutation:
     @strawberry.mutation
     async def create_author(self, info: Info, input: AuthorInput) -> AuthorPayload:
         row, errors = await _saved(info, AUTHOR, None, input)
-        return AuthorPayload(author=Author.from_row(row) if row is not None else None, user_errors=errors)
+        return AuthorPayload(author=row, user_errors=errors)
 
     @strawberry.mutation(description=UNCHANGED)
     async def update_author(self, info: Info, id: strawberry.ID, input: AuthorInput) -> AuthorPayload:
         row, errors = await _saved(info, AUTHOR, id, input)
-        return AuthorPayload(author=Author.from_row(row) if row is not None else None, user_errors=errors)
+        return AuthorPayload(author=row, user_errors=errors)
 
     @strawberry.mutation(description="Refused (userErrors IN_USE) while articles name the author.")
     async def delete_author(self, info: Info, id: strawberry.ID) -> DeletePayload:
@@ -94,16 +94,12 @@ class ReferenceMutation:
     @strawberry.mutation
     async def create_category(self, info: Info, input: CategoryInput) -> CategoryPayload:
         row, errors = await _saved(info, CATEGORY, None, input)
-        return CategoryPayload(
-            category=Category.from_row(row) if row is not None else None, user_errors=errors
-        )
+        return CategoryPayload(category=row, user_errors=errors)
 
     @strawberry.mutation(description=f"A parent cycle is a userError (CYCLE). {UNCHANGED}")
     async def update_category(self, info: Info, id: strawberry.ID, input: CategoryInput) -> CategoryPayload:
         row, errors = await _saved(info, CATEGORY, id, input)
-        return CategoryPayload(
-            category=Category.from_row(row) if row is not None else None, user_errors=errors
-        )
+        return CategoryPayload(category=row, user_errors=errors)
 
     @strawberry.mutation(
         description="Refused (userErrors IN_USE) while articles or child categories are in it."
@@ -114,12 +110,12 @@ class ReferenceMutation:
     @strawberry.mutation
     async def create_source(self, info: Info, input: SourceInput) -> SourcePayload:
         row, errors = await _saved(info, SOURCE, None, input)
-        return SourcePayload(source=Source.from_row(row) if row is not None else None, user_errors=errors)
+        return SourcePayload(source=row, user_errors=errors)
 
     @strawberry.mutation(description=UNCHANGED)
     async def update_source(self, info: Info, id: strawberry.ID, input: SourceInput) -> SourcePayload:
         row, errors = await _saved(info, SOURCE, id, input)
-        return SourcePayload(source=Source.from_row(row) if row is not None else None, user_errors=errors)
+        return SourcePayload(source=row, user_errors=errors)
 
     @strawberry.mutation(description="Refused (userErrors IN_USE) while articles cite the source.")
     async def delete_source(self, info: Info, id: strawberry.ID) -> DeletePayload:

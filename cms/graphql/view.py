@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -120,17 +120,25 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             return None
         return Response(orjson.dumps({"data": result.data}), media_type="application/json")
 
-    async def execute_single(self, **kwargs: Any) -> ExecutionResult:
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
         """The planner's answer when it has one; else, or when checking, Strawberry's."""
-        request: GraphQLRequestData = kwargs["request_data"]
-        context: Context = kwargs["context"]
-        if not self.checking and (planned := await self._planned(request, context)) is not None:
+        if not self.checking and (planned := await self._planned(request_data, context)) is not None:
             return planned
-        result = await super().execute_single(**kwargs)
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
         if result.data is None and result.errors and all(error.path is None for error in result.errors):
-            kwargs["sub_response"].status_code = 400
+            sub_response.status_code = 400
         if self.checking:
-            await self._check(request, context, result)
+            await self._check(request_data, context, result)
         return result
 
     async def _planned(self, request: GraphQLRequestData, context: Context) -> ExecutionResult | None:

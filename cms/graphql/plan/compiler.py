@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLField,
     GraphQLFloat,
     GraphQLID,
@@ -19,8 +20,11 @@ from graphql import (
     GraphQLInputType,
     GraphQLInt,
     GraphQLInterfaceType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
     GraphQLSchema,
     GraphQLSkipDirective,
     GraphQLString,
@@ -34,33 +38,12 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
 from strawberry.types.arguments import convert_arguments
 
-from cms.graphql.plan.shapes import Arguments, Run, Shape, Slot, Value
+from cms.graphql.plan.shapes import Arguments, Polymorphic, Run, Selection, Shape, Slot, Value
+from cms.lru import LRU
 
 ARGUMENTS_KEPT = 256
 """Converted arguments a field keeps, by the values of the variables in them."""
 _ABSENT: Any = object()  # a variable not given, which is not a null given
-T = TypeVar("T")
-
-
-class Kept(Generic[T]):
-    """What a plan works out from a request's variables, kept by their values when those are hashable
-    (a slug, a page size; not an input object): at most `size` values, all dropped when full."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.values: dict[Any, T] = {}
-
-    def get(self, key: Any, make: Callable[[], T | None]) -> T | None:
-        """The value kept for `key`, else `make()`'s, kept unless it is None."""
-        try:
-            found = self.values.get(key)
-        except TypeError:  # not hashable
-            return make()
-        if found is None and (found := make()) is not None:
-            if len(self.values) >= self.size:
-                self.values.clear()
-            self.values[key] = found
-        return found
 
 
 class Unplannable(Exception):
@@ -73,6 +56,9 @@ class Unplannable(Exception):
 
 Fields = dict[str, list[FieldNode]]
 FieldCompiler = Callable[["Compiler", "Selected"], Slot]
+Serializer = Callable[[Any], Any]
+BUILT_IN = (GraphQLString, GraphQLInt, GraphQLBoolean, GraphQLID, GraphQLFloat)
+"""Scalars whose Python values are their JSON already: they need no serializer."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +108,29 @@ class Compiler:
         assert isinstance(named, GraphQLObjectType)
         return self.shape(named, [node.selection_set for node in selected.nodes if node.selection_set])
 
+    def selection(self, selected: Selected) -> Selection:
+        """The field's sub-selections: a Shape on an object type, a Shape per implementation on an
+        interface (whose objects are `Tagged`)."""
+        named = get_named_type(selected.definition.type)
+        if isinstance(named, GraphQLInterfaceType):
+            possible = self.schema.get_possible_types(named)
+            return Polymorphic({type_.name: self.child(selected, type_.name) for type_ in possible})
+        return self.child(selected)
+
+    def composite(self, selected: Selected) -> bool:
+        """Whether the field's values are objects (with a selection set) rather than leaves."""
+        return isinstance(get_named_type(selected.definition.type), GraphQLObjectType | GraphQLInterfaceType)
+
+    def many(self, selected: Selected) -> bool:
+        """Whether the field is a list."""
+        type_ = selected.definition.type
+        return isinstance(type_.of_type if isinstance(type_, GraphQLNonNull) else type_, GraphQLList)
+
+    def serializer(self, selected: Selected) -> Serializer | None:
+        """How a leaf's Python value becomes JSON, as GraphQL serializes it (a DateTime's ISO text, an enum
+        value's name); None when the value is its JSON already."""
+        return _serializer(selected.definition.type)
+
     def arguments(self, selected: Selected) -> Arguments:
         """The field's arguments as its resolver gets them (Strawberry's input objects, Python names):
         worked out once here unless a variable is in them, and then once per values of those variables
@@ -132,11 +141,11 @@ class Compiler:
             return lambda run: constant
         convert = self._converter(selected)
         names = _variables_in(selected.nodes[0])
-        kept: Kept[dict[str, Any]] = Kept(ARGUMENTS_KEPT)
+        kept: LRU[Any, dict[str, Any]] = LRU(ARGUMENTS_KEPT)
 
         def arguments(run: Run) -> dict[str, Any]:
             key = tuple(run.variables.coerced.get(name, _ABSENT) for name in names)
-            return kept.get(key, lambda: convert(run.variables)) or {}
+            return kept.make(key, lambda: convert(run.variables)) or {}
 
         return arguments
 
@@ -208,7 +217,24 @@ class Compiler:
 
 def _builtin_scalar(type_: GraphQLInputType) -> bool:
     named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
-    return named in (GraphQLString, GraphQLInt, GraphQLBoolean, GraphQLID, GraphQLFloat)
+    return named in BUILT_IN
+
+
+def _serializer(type_: GraphQLOutputType) -> Serializer | None:
+    if isinstance(type_, GraphQLNonNull):
+        return _serializer(type_.of_type)
+    if isinstance(type_, GraphQLList):
+        each = _serializer(type_.of_type)
+        return None if each is None else lambda values: None if values is None else [each(v) for v in values]
+    if isinstance(type_, GraphQLEnumType):
+        names = {value.value: name for name, value in type_.values.items()}
+        if all(value == name for value, name in names.items()):
+            return None
+        return lambda value: None if value is None else names[value]
+    if type_ in BUILT_IN or not isinstance(type_, GraphQLScalarType):
+        return None
+    serialize = type_.serialize
+    return lambda value: None if value is None else serialize(value)
 
 
 def _typename(key: str, name: str) -> Slot:

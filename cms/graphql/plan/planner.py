@@ -6,7 +6,7 @@ reason: Strawberry stays the schema, the validator, the fallback and the referen
 from __future__ import annotations
 
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,11 +25,11 @@ from strawberry.types import ExecutionResult
 
 from cms.content.errors import DomainError
 from cms.graphql.context import Context
-from cms.graphql.plan import articles, history, lists, lookups  # noqa: F401  (each registers its fields)
-from cms.graphql.plan.compiler import Compiler, Kept, Unplannable
-from cms.graphql.plan.registry import REGISTRY, ROOT
-from cms.graphql.plan.shapes import Run, Shape
+from cms.graphql.plan.compiler import Compiler, Unplannable
+from cms.graphql.plan.registry import registry_of
+from cms.graphql.plan.shapes import ROOT, Run, Shape
 from cms.graphql.schema import LIMIT_RULES, Schema, parsed
+from cms.lru import LRU
 
 log = logging.getLogger("cms.planner")
 PLANS_CACHED = 512
@@ -51,7 +51,7 @@ class _Entry:
     fragments: Mapping[str, FragmentDefinitionNode]
     shape_variables: tuple[str, ...] | None = None
     plans: dict[tuple[Any, ...], Plan | str] | None = None
-    coerced: Kept[VariableValues] = field(default_factory=lambda: Kept(VARIABLES_KEPT))
+    coerced: LRU[Any, VariableValues] = field(default_factory=lambda: LRU(VARIABLES_KEPT))
 
 
 class Planner:
@@ -61,7 +61,8 @@ class Planner:
         self.schema = schema
         self.fallbacks: Counter[str] = Counter()
         self.planned = 0
-        self._entries: OrderedDict[tuple[str, str | None], _Entry] = OrderedDict()
+        self.registry = registry_of(schema._schema)
+        self._entries: LRU[tuple[str, str | None], _Entry] = LRU(PLANS_CACHED)
 
     async def run(
         self, query: str, operation_name: str | None, variables: dict[str, Any] | None, context: Context
@@ -102,21 +103,19 @@ class Planner:
             return coerced if isinstance(coerced, VariableValues) else None
 
         key = tuple((name, type(value), value) for name, value in variables.items())
-        return entry.coerced.get(key, coerce)
+        return entry.coerced.make(key, coerce)
 
-    def _fallback(self, reason: str) -> None:
+    def _fallback(self, reason: str) -> ExecutionResult | None:
+        """No result: Strawberry answers, for this reason (counted)."""
         self.fallbacks[reason] += 1
         log.debug("planner: Strawberry answers (%s)", reason)
+        return None
 
     def _entry(self, query: str, operation_name: str | None) -> _Entry:
         key = (query, operation_name)
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry(*_operation(self.schema, query, operation_name))
-            if len(self._entries) > PLANS_CACHED:
-                self._entries.popitem(last=False)
-        else:
-            self._entries.move_to_end(key)
         return entry
 
     def _plan(self, entry: _Entry, variables: VariableValues) -> Plan | str:
@@ -125,7 +124,7 @@ class Planner:
             values = tuple(variables.coerced.get(name) for name in entry.shape_variables)
             if values in entry.plans:
                 return entry.plans[values]
-        compiler = Compiler(self.schema._schema, self.schema, entry.fragments, variables, REGISTRY)
+        compiler = Compiler(self.schema._schema, self.schema, entry.fragments, variables, self.registry)
         query_type = self.schema._schema.query_type
         assert query_type is not None
         plan: Plan | str

@@ -1,77 +1,56 @@
-"""The fields the planner covers, each mapped once onto the `content` rules its resolver uses: the registry,
-and the fields that are columns. Its neighbours `articles`, `lists` and `lookups` register the rest.
-
-Statements come from the same builders as the resolvers' (visibility, filters, orders, cursors), and values
-from the same row -> value functions, so the two paths answer alike; the differential tests hold them to it.
-"""
+"""The planner's map of the served schema's fields, read off the schema itself: a field declared in
+`cms.graphql.fields` compiles as its declaration says, a field with no resolver is its object's attribute of
+the same Python name, and any other field is not planned (its documents run on Strawberry)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from graphql import GraphQLObjectType, GraphQLSchema
 
 from cms.graphql.plan.compiler import Compiler, FieldCompiler, Selected
-from cms.graphql.plan.shapes import Slot, Value
-from cms.models import SourceKind
+from cms.graphql.plan.shapes import Nested, Slot, Value
 
-REGISTRY: dict[tuple[str, str], FieldCompiler] = {}
-ROOT = object()
-"""The one object of the root level."""
-NODE_TYPES = ("Article", "Author", "Category", "Source")
+PLAN = "cms.plan"
+"""The key of a field's declaration in its Strawberry metadata."""
 
 
-def covers(typename: str, *names: str) -> Callable[[FieldCompiler], FieldCompiler]:
-    def register(compile_field: FieldCompiler) -> FieldCompiler:
-        for name in names:
-            REGISTRY[typename, name] = compile_field
-        return compile_field
+class Declaration(Protocol):
+    """What a field declaration gives the planner: the Slot of one response key."""
 
-    return register
+    def compile(self, compiler: Compiler, selected: Selected) -> Slot: ...
 
 
-def moment(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+def registry_of(schema: GraphQLSchema) -> dict[tuple[str, str], FieldCompiler]:
+    """(type, field) -> how to compile it, for every field the planner covers."""
+    registry: dict[tuple[str, str], FieldCompiler] = {}
+    for type_ in schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        for name, field in type_.fields.items():
+            definition = field.extensions.get("strawberry-definition")
+            if definition is None:
+                continue
+            declared: Mapping[str, Any] = definition.metadata or {}
+            if PLAN in declared:
+                registry[type_.name, name] = declared[PLAN].compile
+            elif definition.base_resolver is None:
+                registry[type_.name, name] = attribute(definition.python_name)
+    return registry
 
 
-def attribute(
-    typename: str, name: str, column: str | None = None, convert: Callable[[Any], Any] | None = None
-) -> None:
-    """A field that is a column (named `column`, else the field's own snake_case name)."""
-    in_row = column or name
+def attribute(name: str) -> FieldCompiler:
+    """A field that is its object's attribute: read in place, serialized as its type says, or, for an
+    object, built by its own selection."""
 
     def compile_field(compiler: Compiler, selected: Selected) -> Slot:
-        if convert is None:
-            return Value.column(selected.key, in_row)
-        return Value(selected.key, lambda row, run: convert(getattr(row, in_row)), (in_row,))
+        if compiler.composite(selected):
+            get = lambda obj, run: getattr(obj, name)  # noqa: E731
+            return Nested(selected.key, get, compiler.selection(selected), many=compiler.many(selected))
+        serialize = compiler.serializer(selected)
+        if serialize is None:
+            return Value.column(selected.key, name)
+        return Value(selected.key, lambda obj, run: serialize(getattr(obj, name)), (name,))
 
-    REGISTRY[typename, name] = compile_field
-
-
-for _type in NODE_TYPES:
-    attribute(_type, "id")
-    attribute(_type, "slug")
-for _type in ("Author", "Category", "Source"):
-    attribute(_type, "name")
-for _name in ("title", "subtitle", "language", "version"):
-    attribute("Article", _name)
-attribute("Article", "status")
-attribute("Article", "wordCount", "word_count")
-for _name, _column in (
-    ("publishedAt", "published_at"),
-    ("createdAt", "created_at"),
-    ("updatedAt", "updated_at"),
-):
-    attribute("Article", _name, _column, moment)
-attribute("Author", "bio")
-attribute("Author", "avatarUrl", "avatar_url")
-attribute("Category", "description")
-attribute("Source", "kind", convert={kind.value: kind.name for kind in SourceKind}.__getitem__)
-attribute("Source", "url")
-
-
-def grouped(rows: Sequence[Any], key: str) -> dict[Any, list[Any]]:
-    groups: dict[Any, list[Any]] = defaultdict(list)
-    for row in rows:
-        groups[getattr(row, key)].append(row)
-    return groups
+    return compile_field

@@ -14,10 +14,11 @@ from typing import Any
 
 from graphql.execution.values import VariableValues
 
-from cms.content.categories import CategoryTree, read_tree
 from cms.graphql.context import Context
 
 Json = Any
+ROOT = object()
+"""The one object of the root level."""
 
 
 @dataclass
@@ -27,12 +28,18 @@ class Run:
     context: Context
     variables: VariableValues
     fetched: dict[int, dict[int, Any]] = field(default_factory=dict)
-    tree: CategoryTree | None = None
 
-    async def category_tree(self) -> CategoryTree:
-        if self.tree is None:
-            self.tree = await read_tree(self.context.fetch)
-        return self.tree
+
+@dataclass(frozen=True, slots=True)
+class Tagged:
+    """An object of a type known only at run time (a `Node`): its typename and its row. Strawberry resolves
+    the type from it and reads the row's attributes through it."""
+
+    typename: str
+    row: Any
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
 
 
 Arguments = Callable[[Run], dict[str, Any]]
@@ -98,26 +105,25 @@ def _builder(slots: list[Slot]) -> Callable[[Any, Run], dict[str, Json]]:
     for name, slot in names.items():
         namespace.update(slot.namespace(name))
     exec(compile(f"def build(obj, run):\n    return {{{items}}}\n", "<plan>", "exec"), namespace)  # noqa: S102
-    return namespace["build"]  # type: ignore[no-any-return]
+    return namespace["build"]
 
 
 @dataclass(eq=False)
 class Polymorphic:
-    """A selection set on an interface: a Shape per concrete type, chosen per object."""
+    """A selection set on an interface: a Shape per concrete type, chosen per object (a `Tagged`)."""
 
     shapes: dict[str, Shape]
-    typename_of: Callable[[Any], str]
 
     @property
     def loads(self) -> bool:
         return any(shape.loads for shape in self.shapes.values())
 
-    async def load(self, objects: Sequence[Any], run: Run) -> None:
+    async def load(self, objects: Sequence[Tagged], run: Run) -> None:
         for typename, shape in self.shapes.items():
-            await shape.load([o for o in objects if self.typename_of(o) == typename], run)
+            await shape.load([o.row for o in objects if o.typename == typename], run)
 
-    def build(self, obj: Any, run: Run) -> dict[str, Json]:
-        return self.shapes[self.typename_of(obj)].build(obj, run)
+    def build(self, obj: Tagged, run: Run) -> dict[str, Json]:
+        return self.shapes[obj.typename].build(obj.row, run)
 
 
 Selection = Shape | Polymorphic
@@ -125,12 +131,14 @@ Selection = Shape | Polymorphic
 
 @dataclass(eq=False)
 class Value(Slot):
-    """A leaf, or anything made from the object alone."""
+    """A leaf, or anything made from the object alone: `get(obj, run)`; or, called in place with one call
+    fewer, `contextual(obj, context)`."""
 
     key: str
     get: Callable[[Any, Run], Json]
     columns: tuple[str, ...] = ()
     attribute: str | None = None
+    contextual: Callable[[Any, Context], Json] | None = None
 
     @classmethod
     def column(cls, key: str, attribute: str) -> Value:
@@ -140,10 +148,12 @@ class Value(Slot):
         return cls(key, lambda row, run: getattr(row, attribute), (attribute,), attribute)
 
     def expression(self, name: str) -> str:
-        return f"obj.{self.attribute}" if self.attribute else f"{name}(obj, run)"
+        if self.attribute:
+            return f"obj.{self.attribute}"
+        return f"{name}(obj, run.context)" if self.contextual else f"{name}(obj, run)"
 
     def namespace(self, name: str) -> dict[str, Any]:
-        return {name: self.get}
+        return {name: self.contextual or self.get}
 
 
 @dataclass(eq=False)
@@ -164,7 +174,7 @@ class Nested(Slot):
 
     async def load(self, objects: Sequence[Any], run: Run) -> None:
         if self.needs_tree:
-            await run.category_tree()
+            await run.context.category_tree()
         if self.selection.loads:
             children = [self.get(obj, run) for obj in objects]
             await self.selection.load(_flat(children, self.many), run)

@@ -1,0 +1,245 @@
+"""Field declarations that both engines run: one per field, written next to its type.
+
+A type's objects are rows (or plain objects from `content`); a field with no resolver is the attribute of
+its Python name, which Strawberry reads with its default resolver and the planner reads in place. Every
+other field is declared with one of these, and each declaration is both Strawberry's resolver and the
+planner's Slot (`compile`), over the same functions of `content`:
+
+- `computed`: made from the object and the request (its viewer, its clock, its category tree);
+- `column`: an attribute of another name;
+- `PerLevel`: one read for every object of a level (bylines, nested lists), by the objects' keys;
+- `Found`: a root field, found from its arguments;
+- `awaited`: a value that costs a statement of its own object (a connection's total).
+
+The planner finds a declaration in its Strawberry field's metadata (`plan`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from cms.graphql.context import Context, Info
+from cms.graphql.plan.compiler import Compiler, Selected
+from cms.graphql.plan.registry import PLAN, Declaration, attribute
+from cms.graphql.plan.shapes import ROOT, Fetched, Nested, Run, Shape, Slot, Value
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+Columns = frozenset[str] | None
+"""The columns of its rows a read must select: those the planned query uses, or None for all."""
+
+
+def served(obj: object) -> Any:
+    """A row (or a content object) given where Strawberry's annotations name the type it is served as."""
+    return obj
+
+
+def plan(declaration: Declaration) -> dict[str, Any]:
+    """A Strawberry field's metadata that carries its declaration to the planner."""
+    return {PLAN: declaration}
+
+
+def _columns_of(selection: Any) -> frozenset[str]:
+    return selection.columns if isinstance(selection, Shape) else frozenset()
+
+
+@dataclass(frozen=True, eq=False)
+class Computed:
+    """A value made from the object alone and the request: `get(obj, context)`. `columns`: the row's
+    columns it reads; `passes_columns`: its value is the object's own rows (a list's nodes), so what their
+    selection reads is the object's to read; `needs_tree`: it reads `context.tree`."""
+
+    get: Callable[[Any, Context], Any]
+    columns: tuple[str, ...] = ()
+    passes_columns: bool = False
+    needs_tree: bool = False
+
+    def compile(self, compiler: Compiler, selected: Selected) -> Slot:
+        get = self.get
+        if compiler.composite(selected):
+            selection = compiler.selection(selected)
+            passed = tuple(_columns_of(selection)) if self.passes_columns else ()
+            return Nested(
+                selected.key, lambda obj, run: get(obj, run.context), selection,
+                many=compiler.many(selected), needs_tree=self.needs_tree, columns=self.columns + passed,
+            )  # fmt: skip
+        serialize = compiler.serializer(selected)
+        if serialize is None:
+            return Value(selected.key, lambda obj, run: get(obj, run.context), self.columns, contextual=get)
+        return Value(selected.key, lambda obj, run: serialize(get(obj, run.context)), self.columns)
+
+
+def computed(
+    get: Callable[[Any, Context], Any],
+    *,
+    columns: tuple[str, ...] = (),
+    passes_columns: bool = False,
+    needs_tree: bool = False,
+    description: str | None = None,
+) -> Any:
+    """A field made from its object by `get(obj, context)`, in both engines (see `Computed`)."""
+    declared = Computed(get, columns, passes_columns, needs_tree)
+    if needs_tree:
+
+        async def resolve_from_tree(root: Any, info: Info) -> Any:
+            await info.context.category_tree()
+            return get(root, info.context)
+
+        return strawberry.field(resolver=resolve_from_tree, description=description, metadata=plan(declared))
+
+    def resolve(root: Any, info: Info) -> Any:
+        return get(root, info.context)
+
+    return strawberry.field(resolver=resolve, description=description, metadata=plan(declared))
+
+
+@dataclass(frozen=True, eq=False)
+class _Attribute:
+    name: str
+
+    def compile(self, compiler: Compiler, selected: Selected) -> Slot:
+        return attribute(self.name)(compiler, selected)
+
+
+def column(name: str, *, description: str | None = None) -> Any:
+    """A field that is its object's attribute `name` (not the field's own Python name)."""
+
+    def resolve(root: Any) -> Any:
+        return getattr(root, name)
+
+    return strawberry.field(resolver=resolve, description=description, metadata=plan(_Attribute(name)))
+
+
+@dataclass(frozen=True, eq=False)
+class Awaited:
+    """A value of its object that costs a statement: `get(obj, context)`, awaited."""
+
+    get: Callable[[Any, Context], Awaitable[Any]]
+
+    def compile(self, compiler: Compiler, selected: Selected) -> Slot:
+        get = self.get
+
+        async def fetch(objects: Sequence[Any], run: Run) -> dict[int, Any]:
+            return {id(obj): await get(obj, run.context) for obj in objects}
+
+        return Fetched(selected.key, fetch)
+
+
+def awaited(get: Callable[[Any, Context], Awaitable[Any]], *, description: str | None = None) -> Any:
+    """A field whose value `get(obj, context)` awaits, in both engines."""
+
+    async def resolve(root: Any, info: Info) -> Any:
+        return await get(root, info.context)
+
+    return strawberry.field(resolver=resolve, description=description, metadata=plan(Awaited(get)))
+
+
+Find = Callable[[dict[str, Any], Context, Columns], Awaitable[Any]]
+
+
+@dataclass(frozen=True, eq=False)
+class Found:
+    """A root field's value, found from its arguments (Python names, as the resolver gets them):
+    `find(arguments, context, columns)`."""
+
+    find: Find
+
+    async def resolve(self, info: Info, **arguments: Any) -> Any:
+        return await self.find(arguments, info.context, None)
+
+    def compile(self, compiler: Compiler, selected: Selected) -> Slot:
+        find, arguments = self.find, compiler.arguments(selected)
+        selection = compiler.selection(selected) if compiler.composite(selected) else None
+        columns = _columns_of(selection)
+
+        async def fetch(objects: Sequence[Any], run: Run) -> dict[int, Any]:
+            return {id(ROOT): await find(arguments(run), run.context, columns)}
+
+        return Fetched(selected.key, fetch, selection, many=compiler.many(selected))
+
+
+FindMany = Callable[[Any, list[Any], Context, Columns], Awaitable[Mapping[Any, Any]]]
+
+
+def _no_arguments(arguments: dict[str, Any]) -> Hashable:
+    return None
+
+
+def _empty() -> Any:
+    return []
+
+
+@dataclass(frozen=True, eq=False)
+class PerLevel:
+    """A value for every object of a level from one read: `find(shape, keys, context, columns)` answers for
+    the objects' `key` attributes at once (an object whose key it does not answer, or is None, gets
+    `default()`; `pick(obj, found)` makes the object's own value from its key's). `shape` is what the field's
+    arguments ask, made hashable: objects asked with other arguments are read apart."""
+
+    find: FindMany
+    shape: Callable[[dict[str, Any]], Hashable] = _no_arguments
+    key: str = "id"
+    default: Callable[[], Any] = _empty
+    pick: Callable[[Any, Any], Any] | None = None
+
+    async def resolve(self, root: Any, info: Info, **arguments: Any) -> Any:
+        """Strawberry's: a request's loader per (field, shape) batches the keys of every object asked."""
+        key = getattr(root, self.key)
+        found = self.default() if key is None else await self.load(info.context, key, self.shape(arguments))
+        return found if self.pick is None else self.pick(root, found)
+
+    async def load(self, context: Context, key: Any, shape: Hashable = None) -> Any:
+        """What `find` answers for one key, read together with every other key the request asks with the
+        same shape (one loader per field and shape)."""
+        loader = context.loader((self, shape), lambda context: self._loader(context, shape))
+        return await loader.load(key)
+
+    def field(self, *, description: str | None = None) -> Any:
+        """The Strawberry field of a declaration whose field takes no arguments."""
+
+        async def resolve(root: Any, info: Info) -> Any:
+            return await self.resolve(root, info)
+
+        return strawberry.field(resolver=resolve, description=description, metadata=plan(self))
+
+    def _loader(self, context: Context, shape: Hashable) -> Loader[Any, Any]:
+        async def load(keys: list[Any]) -> list[Any]:
+            found = await self.find(shape, keys, context, None)
+            return [found[key] if key in found else self.default() for key in keys]
+
+        return Loader(load_fn=load)
+
+    def compile(self, compiler: Compiler, selected: Selected) -> Slot:
+        arguments = compiler.arguments(selected)
+        selection = compiler.selection(selected) if compiler.composite(selected) else None
+        columns = _columns_of(selection)
+        find, shape_of, name, default, pick = self.find, self.shape, self.key, self.default, self.pick
+
+        async def fetch(objects: Sequence[Any], run: Run) -> dict[int, Any]:
+            shape = shape_of(arguments(run))
+            keys = list(dict.fromkeys(key for obj in objects if (key := getattr(obj, name)) is not None))
+            found = await find(shape, keys, run.context, columns) if keys else {}
+            values = {}
+            for obj in objects:
+                key = getattr(obj, name)
+                value = found[key] if key is not None and key in found else default()
+                values[id(obj)] = value if pick is None else pick(obj, value)
+            return values
+
+        return Fetched(selected.key, fetch, selection, many=compiler.many(selected), columns=(name,))
+
+
+class Loader(DataLoader[K, V]):
+    """A DataLoader whose shared results survive one waiter's cancellation. When a field errors,
+    graphql-core cancels its siblings; a task cancelled while awaiting a future cancels that future, and
+    every other resolver awaiting the same key (or read) would get CancelledError, which no resolver turns
+    into a GraphQL error: the request would fail whole."""
+
+    def load(self, key: K) -> Awaitable[V]:
+        return asyncio.shield(super().load(key))

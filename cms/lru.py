@@ -1,0 +1,55 @@
+"""The one bounded cache of the project, for values made by their callers (plans, prepared statements,
+statement shapes, category trees); pure functions of hashable arguments use functools' instead."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class LRU(Generic[K, V]):
+    """At most `size` entries; when full, the least recently used is forgotten. Safe to share with the
+    threads that exports and imports run in: each step is one operation on the dict, and a key another
+    thread evicted in between is simply not there."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K, default: V | None = None) -> V | None:
+        try:
+            value = self._items[key]
+            self._items.move_to_end(key)
+        except KeyError:
+            return default
+        return value
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            try:
+                self._items.popitem(last=False)
+            except KeyError:  # emptied by another thread meanwhile
+                break
+
+    def __contains__(self, key: K) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def make(self, key: object, make: Callable[[], V | None]) -> V | None:
+        """The value kept for `key`, else `make()`'s, kept unless it is None. A key that cannot be hashed
+        (an input object among a request's variables) is made each time."""
+        try:
+            found = self.get(key)  # type: ignore[arg-type]
+        except TypeError:
+            return make()
+        if found is None and (found := make()) is not None:
+            self[key] = found  # type: ignore[index]
+        return found
