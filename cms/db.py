@@ -287,6 +287,12 @@ class _Readers:
         self.engine.dispose()
 
 
+def reads_on_loop(engine: AsyncEngine) -> bool:
+    """Whether this engine's snapshots run their statements on the loop (`Snapshot.on_loop`): a read of
+    several statements then runs to its end with no other coroutine in between."""
+    return _reader(engine) is not None
+
+
 _readers: WeakKeyDictionary[AsyncEngine, _Readers | None] = WeakKeyDictionary()
 _mapped: WeakKeyDictionary[AsyncEngine, int] = WeakKeyDictionary()
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,9 +17,36 @@ from strawberry.types import Info as StrawberryInfo
 from cms.content.categories import CategoryTree, read_tree
 from cms.content.reads import Read
 from cms.content.roles import Viewer
-from cms.db import Snapshot, snapshot
+from cms.db import Snapshot, reads_on_loop, snapshot
 
 L = TypeVar("L")
+T = TypeVar("T")
+
+
+class Shared(Generic[T]):
+    """A read that several fields may await, made once. Where reads run on the loop, nothing can come
+    between its statements, and it is made in place; else it is a task, shielded: a field cancelled while
+    waiting (graphql-core cancels an erring field's siblings) must not cancel it for the others. A task
+    would cost the planner a turn of the loop per read."""
+
+    def __init__(self, read: Callable[[], Awaitable[T]], *, in_place: bool) -> None:
+        self._read = read
+        self._in_place = in_place
+        self._task: asyncio.Future[T] | None = None
+        self.value: T | None = None
+        self.done = False
+
+    async def get(self) -> T:
+        if self.done:
+            return self.value  # type: ignore[return-value]
+        if self._task is None:
+            if self._in_place:
+                self.value, self.done = await self._read(), True
+                return self.value
+            self._task = asyncio.ensure_future(self._read())
+        value = await asyncio.shield(self._task)
+        self.value, self.done = value, True
+        return value
 
 
 class PlannerFigures(Protocol):
@@ -47,11 +74,19 @@ class Context:
     """The planner was asked and left the request to Strawberry: it is not asked again."""
     tree: CategoryTree | None = None
     """The category tree, once `category_tree` has read it."""
+    _in_place: bool = field(init=False)
     _snapshot: Snapshot | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[Hashable, Any] = field(default_factory=dict)
-    _tree: asyncio.Future[CategoryTree] | None = None
+    _tree: Shared[CategoryTree] | None = None
     _over: bool = False
+
+    def __post_init__(self) -> None:
+        self._in_place = reads_on_loop(self.engine)
+
+    def shared(self, read: Callable[[], Awaitable[T]]) -> Shared[T]:
+        """`read`, made once for however many fields await it (see `Shared`)."""
+        return Shared(read, in_place=self._in_place)
 
     def loader(self, key: Hashable, make: Callable[[Context], L]) -> L:
         """The request's one loader for `key` (a field's declaration), made on first use."""
@@ -61,14 +96,11 @@ class Context:
         return found
 
     async def category_tree(self) -> CategoryTree:
-        """The whole category tree, read once per request however many fields ask at the same time. The
-        shared read is shielded: a field cancelled while waiting (a sibling's error) must not cancel it for
-        the others."""
-        if self.tree is not None:
-            return self.tree
-        if self._tree is None:
-            self._tree = asyncio.ensure_future(read_tree(self.fetch))
-        self.tree = await asyncio.shield(self._tree)
+        """The whole category tree, read once per request however many fields ask at the same time."""
+        if self.tree is None:
+            if self._tree is None:
+                self._tree = self.shared(lambda: read_tree(self.fetch))
+            self.tree = await self._tree.get()
         return self.tree
 
     async def fetch(

@@ -66,7 +66,7 @@ class Computed:
             selection = compiler.selection(selected)
             passed = tuple(_columns_of(selection)) if self.passes_columns else ()
             return Nested(
-                selected.key, lambda obj, run: get(obj, run.context), selection,
+                selected.key, get, selection,
                 many=compiler.many(selected), needs_tree=self.needs_tree, columns=self.columns + passed,
             )  # fmt: skip
         serialize = compiler.serializer(selected)

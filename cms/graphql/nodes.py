@@ -24,7 +24,7 @@ from cms.graphql.context import Context, Info
 from cms.graphql.enums import ArticleStatus, BodyFormat, SourceKind, SourceRole
 from cms.graphql.fields import Columns, PerLevel, computed, plan
 from cms.graphql.inputs import ArticleFilter, ArticleOrder, filter_of, order_of
-from cms.graphql.pagination import Conn, Connection, Counter
+from cms.graphql.pagination import Conn, Connection
 from cms.graphql.plan.compiler import Compiler, Selected
 from cms.graphql.plan.shapes import Run, Slot, Value
 
@@ -132,7 +132,7 @@ def article_list(links_of: Links, option: Callable[[dict[str, Any]], Hashable] =
             )
             return dict(tuple(row) for row in await context.fetch(*count))
 
-        counter = Counter(counted)
+        counter = context.shared(counted)
         return {p: Conn(page_of(groups.get(p, []), shape.page), sort, counter, p) for p in parents}
 
     return PerLevel(find, shape)
@@ -308,7 +308,7 @@ async def _revisions(
     async def counted() -> dict[Any, int]:
         return dict(tuple(row) for row in await context.fetch(revisions.count_statement(ids)))
 
-    counter = Counter(counted)
+    counter = context.shared(counted)
     return {id_: Conn(page_of(found.get(id_, []), page), revisions.NEWEST_FIRST, counter, id_) for id_ in ids}
 
 

@@ -3,40 +3,28 @@ edge's is (conn, row); both engines build them from the same fields."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
 from cms.content.pagination import Page, PageRequest, SortKey, page_of
+from cms.graphql.context import Context, Shared
 from cms.graphql.fields import awaited, computed
 
 T = TypeVar("T")
 
 
 @dataclass(eq=False)
-class Counter:
-    """The totals of every connection one read made (by parent; None for a root list): one statement for
-    all of them, run once, and only if a totalCount is asked for."""
-
-    count: Callable[[], Awaitable[dict[Any, int]]]
-    _found: asyncio.Future[dict[Any, int]] | None = field(default=None, repr=False)
-
-    async def get(self) -> dict[Any, int]:
-        if self._found is None:
-            self._found = asyncio.ensure_future(self.count())
-        return await asyncio.shield(self._found)
-
-
-@dataclass(eq=False)
 class Conn:
-    """One connection's page; cursors are made only when asked for (a walk asks for one a page)."""
+    """One connection's page; cursors are made only when asked for (a walk asks for one a page). `totals`:
+    those of every connection one read made, by parent (None for a root list): one statement for all of
+    them, run once, and only if a totalCount is asked for."""
 
     page: Page[Any]
     sort: SortKey
-    counter: Counter
+    totals: Shared[dict[Any, int]]
     parent: Any = None
 
     def cursor(self, row: Any) -> str:
@@ -47,18 +35,22 @@ class Conn:
         return [(self, row) for row in self.page.rows]
 
     async def total(self) -> int:
-        return (await self.counter.get()).get(self.parent, 0)
+        return (await self.totals.get()).get(self.parent, 0)
 
 
 def root_conn(
-    rows: Sequence[Any], page: PageRequest, sort: SortKey, count: Callable[[], Awaitable[int]]
+    context: Context,
+    rows: Sequence[Any],
+    page: PageRequest,
+    sort: SortKey,
+    count: Callable[[], Awaitable[int]],
 ) -> Conn:
     """A root list's connection: its page, and its total counted only when asked for."""
 
     async def counted() -> dict[Any, int]:
         return {None: await count()}
 
-    return Conn(page_of(rows, page), sort, Counter(counted))
+    return Conn(page_of(rows, page), sort, context.shared(counted))
 
 
 def _start(conn: Conn, context: Any) -> str | None:

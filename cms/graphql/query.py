@@ -82,7 +82,7 @@ async def _articles(arguments: dict[str, Any], context: Context, columns: Column
         columns=articles.COLUMNS if columns is None else articles.columns_for(columns),
     )  # fmt: skip
     count = articles.count_statement(viewer=viewer, now=now, f=f)
-    return root_conn(await context.fetch(statement), page, sort, lambda: _count(context, count))
+    return root_conn(context, await context.fetch(statement), page, sort, lambda: _count(context, count))
 
 
 async def _count(context: Context, statement: Any) -> int:
@@ -97,7 +97,7 @@ def _listed(module: Any, argument: str, convert: Callable[[Any], Any], sort: Sor
         narrowed = {argument: convert(arguments.get(argument))}
         count = module.count_statement(**narrowed)
         rows = await context.fetch(module.page_statement(**narrowed, page=page))
-        return root_conn(rows, page, sort, lambda: _count(context, count))
+        return root_conn(context, rows, page, sort, lambda: _count(context, count))
 
     return Found(find)
 

@@ -46,7 +46,7 @@ def attribute(name: str) -> FieldCompiler:
 
     def compile_field(compiler: Compiler, selected: Selected) -> Slot:
         if compiler.composite(selected):
-            get = lambda obj, run: getattr(obj, name)  # noqa: E731
+            get = lambda obj, context: getattr(obj, name)  # noqa: E731
             return Nested(selected.key, get, compiler.selection(selected), many=compiler.many(selected))
         serialize = compiler.serializer(selected)
         if serialize is None:

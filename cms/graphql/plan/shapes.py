@@ -158,11 +158,11 @@ class Value(Slot):
 
 @dataclass(eq=False)
 class Nested(Slot):
-    """An object or list of objects made from the parent in hand (no statement of its own); `needs_tree`
-    when it is made from the category tree, which is then read once for the whole run."""
+    """An object or list of objects made from the parent in hand by `get(obj, context)` (no statement of its
+    own); `needs_tree` when it is made from the category tree, which is then read once for the whole run."""
 
     key: str
-    get: Callable[[Any, Run], Any]
+    get: Callable[[Any, Context], Any]
     selection: Selection
     many: bool = False
     needs_tree: bool = False
@@ -176,11 +176,12 @@ class Nested(Slot):
         if self.needs_tree:
             await run.context.category_tree()
         if self.selection.loads:
-            children = [self.get(obj, run) for obj in objects]
+            context = run.context
+            children = [self.get(obj, context) for obj in objects]
             await self.selection.load(_flat(children, self.many), run)
 
     def expression(self, name: str) -> str:
-        return _shaped_source(name, f"{name}_get(obj, run)", self.many)
+        return _shaped_source(name, f"{name}_get(obj, run.context)", self.many)
 
     def namespace(self, name: str) -> dict[str, Any]:
         return {f"{name}_get": self.get, f"{name}_build": self.selection.build}
