@@ -138,6 +138,62 @@ async def test_article_by_id_finds_an_imported_article_over_http(
     assert (await data(preview, ARTICLE, {"id": uid("art-draft")}))["article"]["slug"] == "a-draft"
 
 
+NODE = """query ($id: ID!) { node(id: $id) { __typename id
+  ... on Article { slug } ... on Author { slug } ... on Category { slug } ... on Source { slug } } }"""
+
+
+@pytest.mark.parametrize(
+    ("id_", "typename", "slug"),
+    [
+        (uid("art-unesco"), "Article", "unesco-mission"),
+        ("cat_food", "Article", "food-prices"),
+        ("42", "Author", "aysel-mammadova"),
+        (uid("cat-economy"), "Category", "economy"),
+        (uid("src-unesco"), "Source", "unesco"),
+    ],
+)
+async def test_node_finds_each_kind_by_its_foreign_id(
+    imported: AsyncEngine, client: httpx.AsyncClient, id_: str, typename: str, slug: str
+) -> None:
+    """An id kept from another system says nothing of its type: every node type is looked in."""
+    node = (await data(client, NODE, {"id": id_}))["node"]
+    assert node == {"__typename": typename, "id": id_, "slug": slug}
+
+
+async def test_node_sees_a_foreign_id_through_the_callers_role(
+    imported: AsyncEngine, client: httpx.AsyncClient, preview: httpx.AsyncClient
+) -> None:
+    assert (await data(client, NODE, {"id": uid("art-draft")}))["node"] is None
+    assert (await data(preview, NODE, {"id": uid("art-draft")}))["node"]["slug"] == "a-draft"
+    for id_ in (uid("nothing"), "a\x00b", "x" * (ID_LENGTH + 1)):
+        assert (await data(client, NODE, {"id": id_}))["node"] is None
+
+
+FEED = """{ changes(first: 1000) { events { typename id node { __typename id } } } }"""
+
+
+async def test_the_change_feed_types_the_nodes_of_foreign_ids(
+    imported: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    events = (await data(client, FEED))["changes"]["events"]
+    typed = {(e["typename"], e["id"]) for e in events if e["node"] is not None}
+    assert ("Article", "cat_food") in typed
+    assert ("Author", "42") in typed
+    assert all(e["node"]["__typename"] == e["typename"] for e in events if e["node"] is not None)
+
+
+UPDATE = """mutation ($id: ID!, $v: Int) {
+  updateArticle(id: $id, input: {subtitle: "Edited"}, expectedVersion: $v) {
+    article { id subtitle version } userErrors { code } } }"""
+
+
+async def test_an_editor_edits_an_imported_article_by_its_foreign_id(
+    imported: AsyncEngine, editor: httpx.AsyncClient
+) -> None:
+    edited = (await data(editor, UPDATE, {"id": "cat_food", "v": 1}))["updateArticle"]
+    assert edited == {"article": {"id": "cat_food", "subtitle": "Edited", "version": 2}, "userErrors": []}
+
+
 @pytest.mark.parametrize(
     "id_", [uid("nothing"), "aut_" + "0" * 32, "x" * (ID_LENGTH + 1), "a\x00b", "", "with space"]
 )

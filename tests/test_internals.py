@@ -54,7 +54,6 @@ from sqlalchemy.exc import CompileError, InvalidRequestError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
-from sqlalchemy.util import LRUCache
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -167,25 +166,6 @@ def test_a_connection_made_on_a_pooled_connection_shares_its_transaction(tmp_pat
     raw.rollback()
     pooled.close()
     engine.dispose()
-
-
-def test_lru_cache_keeps_the_recently_used_within_its_capacity() -> None:
-    """`sqlalchemy.util.LRUCache`: cms/db.py (compiled statements), cms/content/articles.py (list
-    statements) and cms/content/categories.py (category trees) keep what they built in one, read with
-    `get(key)` / `get(key, default)` and filled with `cache[key] = value`."""
-    cache: LRUCache[str, int] = LRUCache(10)
-    assert cache.get("absent") is None
-    missing = object()
-    assert cache.get("absent", missing) is missing
-    for n in range(10):
-        cache[f"k{n}"] = n
-    for _ in range(3):
-        assert cache.get("k0") == 0  # used: kept
-    for n in range(10, 40):
-        cache[f"k{n}"] = n
-    assert len(cache) <= 15
-    assert cache.get("k39") == 39
-    assert cache.get("k1") is None
 
 
 # ---------------------------------------------------------------- SQLAlchemy: custom constructs
@@ -442,10 +422,20 @@ class _View(GraphQL[Any, None]):
 
     seen: list[dict[str, Any]] = []
 
-    async def execute_single(self, **kwargs: Any) -> Any:  # type: ignore[override]  # as view.py does
-        _View.seen.append(kwargs)
-        result = await super().execute_single(**kwargs)
-        kwargs["sub_response"].status_code = 400 if result.errors else 200
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Any,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> Any:
+        _View.seen.append({"request_data": request_data, "context": context})
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        sub_response.status_code = 400 if result.errors else 200
         return result
 
     def decode_json(self, data: str | bytes) -> object:
@@ -453,7 +443,8 @@ class _View(GraphQL[Any, None]):
 
 
 async def test_the_view_runs_execute_single_with_the_request_and_a_given_context() -> None:
-    """`GraphQL.run(request, context=)` and the `execute_single(**kwargs)` hook with `request_data`
+    """`GraphQL.run(request, context=)` and the `execute_single` hook (its parameters in this order) with
+    `request_data`
     (GraphQLRequestData), `context` and `sub_response` (its status is the response's): cms/graphql/view.py
     answers from the planner there and sets 400 on errors with no path."""
     view = _View(strawberry.Schema(query=_Query))

@@ -12,7 +12,7 @@ from sqlalchemy import Table
 
 from cms.content import articles
 from cms.content.categories import CategoryTree
-from cms.content.ids import typename_of
+from cms.content.ids import could_be, typename_of
 from cms.content.reads import Read, by_keys
 from cms.content.roles import Viewer
 from cms.content.visibility import can_administer
@@ -56,7 +56,7 @@ def candidates(item_id: str) -> dict[str, list[str]]:
     from another system says nothing of its type)."""
     typename = typename_of(item_id)
     if typename is None:
-        return {name: [item_id] for name in KINDS}
+        return {name: [item_id] for name in KINDS if could_be(item_id, name)}
     return {typename: [item_id]} if typename in KINDS else {}
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cms.content import changes, webhooks
 from cms.content.editing import write_articles
 from cms.content.errors import FieldError, InvalidInput, InvalidRecord
-from cms.content.ids import typename_of
+from cms.content.ids import could_be
 from cms.content.records import ArticleRecord, SourceRef
 from cms.content.search import reindex
 from cms.content.slugs import first_free, may_be_taken, slugify
@@ -146,7 +146,7 @@ async def _current(session: AsyncSession, id: str) -> tuple[ArticleRecord, dict[
         (await session.execute(select(ARTICLE).where(ARTICLE.c.id == id).with_for_update()))
         .mappings()
         .first()
-        if typename_of(id) == "Article"
+        if could_be(id, "Article")
         else None
     )
     if row is None:
