@@ -11,13 +11,14 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import SQLModel, col
 
 from cms.clock import FixedClock
 from cms.content import references
 from cms.content.errors import InvalidInput
 from cms.content.references import CATEGORY, update_item
 from cms.models import Author, Category, ChangeEvent, Source
-from tests.conftest import NOW, data, error_codes, gql
+from tests.conftest import NOW, data, error_codes, gql, table_of
 
 SELECTIONS = {
     "Author": "id slug name bio avatarUrl email",
@@ -46,7 +47,7 @@ READ = {
     name: f"query ($slug: String!) {{ {name.lower()}(slug: $slug) {{ {fields} }} }}"
     for name, fields in SELECTIONS.items()
 }
-TABLES = {"Author": Author, "Category": Category, "Source": Source}
+TABLES: dict[str, type[SQLModel]] = {"Author": Author, "Category": Category, "Source": Source}
 
 
 async def create(http: httpx.AsyncClient, typename: str, input: dict[str, Any]) -> dict[str, Any]:
@@ -79,33 +80,36 @@ async def created(http: httpx.AsyncClient, typename: str, input: dict[str, Any])
 
 
 async def id_of(engine: AsyncEngine, typename: str, slug: str) -> str:
-    model = TABLES[typename]
+    table = table_of(TABLES[typename])
     async with engine.connect() as connection:
-        return str((await connection.execute(select(model.id).where(model.slug == slug))).scalar_one())  # type: ignore[attr-defined]
+        return str((await connection.execute(select(table.c.id).where(table.c.slug == slug))).scalar_one())
 
 
 async def stored(engine: AsyncEngine) -> dict[str, list[Any]]:
     """Every row of the three tables and the change log: what "nothing written" compares."""
-    tables = [*TABLES.values(), ChangeEvent]
+    tables = [table_of(model) for model in TABLES.values()] + [table_of(ChangeEvent)]
     async with engine.connect() as connection:
         return {
-            model.__tablename__: sorted((await connection.execute(select(model.__table__))).all(), key=str)  # type: ignore[attr-defined]
-            for model in tables
+            table.name: sorted((await connection.execute(select(table))).all(), key=str) for table in tables
         }
 
 
 async def events(engine: AsyncEngine, after: int = 0) -> list[tuple[str, str, str, str, bool]]:
     """(action, typename, id, actor, public) of the change events past sequence `after`."""
-    columns = (
-        ChangeEvent.action,
-        ChangeEvent.typename,
-        ChangeEvent.entity_id,
-        ChangeEvent.actor,
-        ChangeEvent.public,
+    statement = (
+        select(
+            col(ChangeEvent.action),
+            col(ChangeEvent.typename),
+            col(ChangeEvent.entity_id),
+            col(ChangeEvent.actor),
+            col(ChangeEvent.public),
+        )
+        .where(col(ChangeEvent.sequence) > after)
+        .order_by(col(ChangeEvent.sequence))
     )
-    statement = select(*columns).where(ChangeEvent.sequence > after).order_by(ChangeEvent.sequence)  # type: ignore[operator, arg-type]
     async with engine.connect() as connection:
-        return [tuple(row) for row in (await connection.execute(statement)).all()]  # type: ignore[misc]
+        rows = (await connection.execute(statement)).all()
+    return [(action, typename, id_, actor, public) for action, typename, id_, actor, public in rows]
 
 
 async def last_sequence(engine: AsyncEngine) -> int:
@@ -295,8 +299,8 @@ async def test_every_change_appends_one_event(
         for action in ("UPSERT", "DELETE")
     ]
     async with engine.connect() as connection:
-        statement = select(ChangeEvent.occurred_at).where(ChangeEvent.sequence > start)  # type: ignore[operator]
-        occurred = (await connection.execute(statement.order_by(ChangeEvent.sequence))).scalars().all()
+        statement = select(col(ChangeEvent.occurred_at)).where(col(ChangeEvent.sequence) > start)
+        occurred = (await connection.execute(statement.order_by(col(ChangeEvent.sequence)))).scalars().all()
     assert occurred == [NOW] * 3 + [NOW + timedelta(hours=1)] * 6
 
 
@@ -307,7 +311,7 @@ async def test_an_update_bumps_updated_at_and_keeps_created_at(
     clock.set(NOW + timedelta(days=1))
     await update(editor, "Author", author["id"], {"bio": "Economy"})
     async with engine.connect() as connection:
-        row = (await connection.execute(select(Author.created_at, Author.updated_at))).one()
+        row = (await connection.execute(select(col(Author.created_at), col(Author.updated_at)))).one()
     assert tuple(row) == (NOW, NOW + timedelta(days=1))
 
 

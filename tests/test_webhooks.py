@@ -29,7 +29,7 @@ from cms.content.errors import BadInput
 from cms.db import create_engine
 from cms.models import Webhook, WebhookDelivery
 from cms.settings import Settings
-from tests.conftest import NOW, ROOT, data, error_codes, gql
+from tests.conftest import NOW, ROOT, data, error_codes, gql, table_of
 from tests.test_article_mutations import ARCHIVE, DELETE, PUBLISH, SUBMIT, UNPUBLISH, UPDATE, create
 
 CREATE_WEBHOOK = """mutation ($input: WebhookInput!) { createWebhook(input: $input) {
@@ -40,8 +40,8 @@ DELETE_WEBHOOK = (
 CREATE_AUTHOR = "mutation ($name: String!) { createAuthor(input: {name: $name}) { author { id } } }"
 FEED = "{ changes(since: null) { events { id } } }"
 EVERY_EVENT = [event.value for event in webhooks.Event]
-WEBHOOK = Webhook.__table__  # type: ignore[attr-defined]
-DELIVERY = WebhookDelivery.__table__  # type: ignore[attr-defined]
+WEBHOOK = table_of(Webhook)
+DELIVERY = table_of(WebhookDelivery)
 HANG_UP = 0
 """An answer the receiver can be told to give: close the connection without answering."""
 
@@ -71,11 +71,13 @@ class Receiver:
     handlers: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.handlers.add(asyncio.current_task())  # type: ignore[arg-type]
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
         try:
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            headers = {name.strip().lower(): value.strip() for name, _, value in
-                       (line.partition(":") for line in head[1:] if line)}  # fmt: skip
+            fields = (line.partition(":") for line in head[1:] if line)
+            headers = {name.strip().lower(): value.strip() for name, _, value in fields}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             self.requests.append(Received(head[0].split(" ")[1], headers, body))
             self.arrived.set()
@@ -153,8 +155,8 @@ def signed(secret: str, body: bytes) -> str:
 async def test_create_shows_the_secret_once_and_keeps_what_signing_needs(
     engine: AsyncEngine, admin: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    variables = {"input": {"url": receiver.url, "events": ["ARTICLE_PUBLISHED", "ARTICLE_PUBLISHED"],
-                           "description": "  the static site  "}}  # fmt: skip
+    events = ["ARTICLE_PUBLISHED", "ARTICLE_PUBLISHED"]
+    variables = {"input": {"url": receiver.url, "events": events, "description": "  the static site  "}}
     payload = (await data(admin, CREATE_WEBHOOK, variables))["createWebhook"]
     webhook = payload["webhook"]
     assert webhook["id"].startswith("whk_")
@@ -173,7 +175,7 @@ async def test_create_shows_the_secret_once_and_keeps_what_signing_needs(
     assert other["secret"] != payload["secret"]
 
 
-INVALID = {
+INVALID: dict[str, tuple[dict[str, Any], list[str], str]] = {
     "no url": ({"url": ""}, ["input", "url"], "REQUIRED"),
     "blank url": ({"url": "   "}, ["input", "url"], "REQUIRED"),
     "ftp url": ({"url": "ftp://example.com/hook"}, ["input", "url"], "INVALID"),
@@ -223,9 +225,8 @@ async def test_only_admins_manage_webhooks(
 
 async def test_delete_removes_a_webhook_once(engine: AsyncEngine, admin: httpx.AsyncClient) -> None:
     webhook_id, _ = await create_webhook(admin, "https://example.com/hook")
-    assert (await data(admin, DELETE_WEBHOOK, {"id": webhook_id}))["deleteWebhook"] == {
-        "deletedId": webhook_id, "userErrors": []
-    }  # fmt: skip
+    deleted = (await data(admin, DELETE_WEBHOOK, {"id": webhook_id}))["deleteWebhook"]
+    assert deleted == {"deletedId": webhook_id, "userErrors": []}
     for missing in (webhook_id, "whk_unknown", "art_not_a_webhook"):
         payload = (await data(admin, DELETE_WEBHOOK, {"id": missing}))["deleteWebhook"]
         assert payload["deletedId"] is None
@@ -285,9 +286,13 @@ async def test_the_receiver_gets_the_body_signed_with_the_secret(
     (request,) = receiver.requests
     body = request.json()
     assert body == {
-        "deliveryId": body["deliveryId"], "webhookId": webhook_id, "event": "ARTICLE_PUBLISHED",
-        "typename": "Article", "id": article["id"], "occurredAt": NOW.isoformat(),
-    }  # fmt: skip
+        "deliveryId": body["deliveryId"],
+        "webhookId": webhook_id,
+        "event": "ARTICLE_PUBLISHED",
+        "typename": "Article",
+        "id": article["id"],
+        "occurredAt": NOW.isoformat(),
+    }
     assert body["deliveryId"].startswith("whd_")
     assert request.path == "/hooks/cms"
     assert request.headers["content-type"] == "application/json"
@@ -544,7 +549,7 @@ async def test_deliveries_are_listed_newest_first(
     assert error_codes(body) == ["BAD_USER_INPUT"]
 
 
-ROWS = {
+ROWS: dict[str, dict[str, Any]] = {
     "draft": {"status": "DRAFT", "published_at": None, "publish_pending": False},
     "published": {"status": "PUBLISHED", "published_at": NOW, "publish_pending": False},
     "scheduled": {"status": "PUBLISHED", "published_at": NOW + timedelta(hours=1), "publish_pending": True},
@@ -628,11 +633,14 @@ async def test_admins_read_a_webhook_and_its_deliveries_through_node(
       url events active deliveries { event attempt status responseCode } } } }"""
     node = (await data(admin, query, {"id": webhook_id}))["node"]
     assert node == {
-        "id": webhook_id, "url": receiver.url, "events": ["ARTICLE_PUBLISHED"], "active": True,
+        "id": webhook_id,
+        "url": receiver.url,
+        "events": ["ARTICLE_PUBLISHED"],
+        "active": True,
         "deliveries": [
             {"event": "ARTICLE_PUBLISHED", "attempt": 1, "status": "DELIVERED", "responseCode": 200}
         ],
-    }  # fmt: skip
+    }
     assert (await data(editor, query, {"id": webhook_id}))["node"] is None
 
 
