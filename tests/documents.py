@@ -103,12 +103,17 @@ class _Writer:
             return f"{alias}{name}{arguments}{directive} {{ {inner} }}"
         if isinstance(named, GraphQLInterfaceType):
             inner = " ".join(
-                f"... on {t} {{ {self.selection(self.schema.get_type(t), depth + 1)} }}"  # type: ignore[arg-type]
+                f"... on {t} {{ {self.selection(self._object(t), depth + 1)} }}"
                 for t in self.rng.sample(NODE_TYPES, k=self.rng.randint(1, 3))
             )
             return f"{alias}{name}{arguments}{directive} {{ id {inner} }}"
         assert isinstance(named, GraphQLObjectType)
         return f"{alias}{name}{arguments}{directive} {{ {self.selection(named, depth + 1)} }}"
+
+    def _object(self, name: str) -> GraphQLObjectType:
+        type_ = self.schema.get_type(name)
+        assert isinstance(type_, GraphQLObjectType)
+        return type_
 
     def _directive(self) -> str:
         roll = self.rng.random()

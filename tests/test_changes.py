@@ -31,7 +31,7 @@ LISTS = {
 
 
 async def feed(http: httpx.AsyncClient, since: str | None = None, first: int = 1000) -> dict[str, Any]:
-    return (await data(http, FEED, {"since": since, "first": first}))["changes"]  # type: ignore[no-any-return]
+    return (await data(http, FEED, {"since": since, "first": first}))["changes"]
 
 
 async def replay(http: httpx.AsyncClient, state: dict[tuple[str, str], str], since: str | None) -> str | None:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cms.content.records import ArticleRecord
 from cms.files.errors import ContentFileError
 from cms.files.importer import import_paths
 from cms.files.reader import read_records
@@ -29,6 +30,7 @@ About Jane Doe"""
 def test_a_capture_reads_crumbs_title_body_and_byline(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text(CAPTURE)
     (record,) = [loaded.record for loaded in read_records([tmp_path])]
+    assert isinstance(record, ArticleRecord)
     assert record.title == "A title here"
     assert record.category == ["World", "Europe"]
     assert record.authors == ["Jane Doe"]
@@ -40,6 +42,7 @@ def test_a_sidecar_yaml_wins_over_the_capture(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text(CAPTURE)
     (tmp_path / "a.yaml").write_text("status: PUBLISHED\npublishedAt: 2020-01-02T03:04:05Z\nauthors: [X Y]\n")
     (record,) = [loaded.record for loaded in read_records([tmp_path])]
+    assert isinstance(record, ArticleRecord)
     assert record.status == "PUBLISHED"
     assert record.published_at is not None
     assert record.published_at.isoformat() == "2020-01-02T03:04:05+00:00"

@@ -13,7 +13,7 @@ import orjson
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 from typer.testing import CliRunner
 
 from cms.cli import app
@@ -306,7 +306,11 @@ async def test_a_big_import_renders_on_every_core_to_the_same_html(
     monkeypatch.setattr(importer, "PARALLEL_FROM", 100)
     await import_paths(engine, [archive], actor="test", now=NOW)
     async with engine.connect() as connection:
-        rows = (await connection.execute(select(Article.body, Article.body_html, Article.word_count))).all()
+        rows = (
+            await connection.execute(
+                select(col(Article.body), col(Article.body_html), col(Article.word_count))
+            )
+        ).all()
     assert len(rows) == 400
     assert all((html, words) == (render(body).html, render(body).word_count) for body, html, words in rows)
 

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from cms.files.importer import import_paths
 from cms.models import Article, ChangeEvent, Revision
@@ -74,19 +75,17 @@ async def _counts(engine: AsyncEngine) -> tuple[int, ...]:
                 await connection.scalar(select(func.count()).select_from(table))
                 for table in (Article, Revision, ChangeEvent)
             ]
-            + [await connection.scalar(select(func.max(Article.version)))]
+            + [await connection.scalar(select(func.max(col(Article.version))))]
         )
 
 
 async def test_the_samples_exercise_the_model(seeded: AsyncEngine) -> None:
     async with seeded.connect() as connection:
-        statuses = dict(
-            (await connection.execute(select(Article.status, func.count()).group_by(Article.status))).all()
-        )
-        languages = {row[0] for row in (await connection.execute(select(Article.language))).all()}
-        scheduled = await connection.scalar(
-            select(func.count()).select_from(Article).where(Article.published_at > NOW)
-        )
+        by_status = select(col(Article.status), func.count()).group_by(col(Article.status))
+        statuses: dict[str, int] = dict((await connection.execute(by_status)).all())
+        languages = {row[0] for row in (await connection.execute(select(col(Article.language)))).all()}
+        due_later = select(func.count()).select_from(Article).where(col(Article.published_at) > NOW)
+        scheduled = (await connection.execute(due_later)).scalar_one()
     assert statuses["DRAFT"] >= 1
     assert statuses["ARCHIVED"] >= 1
     assert statuses["PUBLISHED"] >= 10

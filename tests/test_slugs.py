@@ -13,6 +13,7 @@ import pytest
 from anyascii import anyascii
 from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from cms.content.slugs import (
     KEPT,
@@ -277,7 +278,7 @@ def article_file(folder: Path, name: str, **front_matter: Any) -> Path:
 async def slugs_of(engine: AsyncEngine, model: Any) -> dict[str, str]:
     """name -> slug of every row."""
     async with engine.connect() as connection:
-        return dict((await connection.execute(select(model.name, model.slug))).all())  # type: ignore[arg-type]
+        return dict((await connection.execute(select(model.name, model.slug))).all())
 
 
 LONG = "Щ" * 60
@@ -357,7 +358,7 @@ async def test_imported_categories_on_other_branches_take_the_parent_slug_then_a
 async def category_paths(engine: AsyncEngine) -> dict[tuple[str | None, str], str]:
     """(parent's name, name) -> slug of every category."""
     async with engine.connect() as connection:
-        statement = select(Category.id, Category.name, Category.slug, Category.parent_id)  # type: ignore[call-overload]
+        statement = select(col(Category.id), col(Category.name), col(Category.slug), col(Category.parent_id))
         rows = (await connection.execute(statement)).all()
     names = {row.id: row.name for row in rows}
     return {(names.get(row.parent_id), row.name): row.slug for row in rows}

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from click.testing import Result
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from typer.testing import CliRunner
+from sqlmodel import col
+from typer.testing import CliRunner, Result
 
 from cms.cli import FIRST_ADMIN_HINT, app
 from cms.clock import FixedClock
@@ -383,7 +383,7 @@ async def test_a_busy_database_never_fails_a_request_over_its_last_used_at(
         lock.execute("ROLLBACK")
         lock.close()
     async with AsyncSession(engine) as session:
-        assert (await session.execute(select(ApiToken.last_used_at))).scalar_one() is None
+        assert (await session.execute(select(col(ApiToken.last_used_at)))).scalar_one() is None
     await engine.dispose()
 
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from cms.clock import FixedClock
 from cms.models import Article
@@ -66,10 +67,8 @@ def _connections(value: Any) -> list[tuple[int, int]]:
 
 async def _ids(engine: AsyncEngine) -> dict[str, str]:
     async with engine.connect() as connection:
-        rows = (
-            await connection.execute(select(Article.slug, Article.id).where(Article.language == "en"))
-        ).all()
-    return dict(rows)  # type: ignore[arg-type]
+        statement = select(col(Article.slug), col(Article.id)).where(col(Article.language) == "en")
+        return dict((await connection.execute(statement)).all())
 
 
 @pytest.mark.parametrize("status", [None, ["DRAFT", "IN_REVIEW", "ARCHIVED", "PUBLISHED"]])
