@@ -21,6 +21,7 @@ from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
+    GraphQLField,
     GraphQLSchema,
     GraphQLSkipDirective,
     OperationDefinitionNode,
@@ -77,7 +78,7 @@ ITEMS = Table(
     Column("n", Integer),
 )
 SQLITE = create_engine("sqlite://").dialect
-POSTGRESQL = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
+POSTGRESQL = postgresql.asyncpg.dialect()
 
 
 # ---------------------------------------------------------------- SQLAlchemy: compiling once (cms/db.py)
@@ -160,7 +161,7 @@ def test_a_connection_made_on_a_pooled_connection_shares_its_transaction(tmp_pat
     raw.isolation_level = None
     raw.execute("BEGIN")
     raw.execute("INSERT INTO t VALUES (1)")
-    connection = Connection(engine, pooled)  # type: ignore[arg-type]
+    connection = Connection(engine, pooled)
     assert connection.execute(text("SELECT count(*) FROM t")).scalar_one() == 1, "the snapshot's transaction"
     assert begun[-1] is True
     raw.rollback()
@@ -178,10 +179,10 @@ def test_custom_elements_are_cached_by_their_traversed_children() -> None:
     by_id = select(ITEMS.c.slug).where(reads.in_keys(ITEMS.c.id))
     by_id_again = select(ITEMS.c.slug).where(reads.in_keys(ITEMS.c.id, ["a"]))
     by_slug = select(ITEMS.c.slug).where(reads.in_keys(ITEMS.c.slug))
-    keys = [s._generate_cache_key() for s in (by_id, by_id_again, by_slug)]
-    assert all(key is not None for key in keys)
-    assert keys[0].key == keys[1].key  # type: ignore[union-attr]
-    assert keys[0].key != keys[2].key  # type: ignore[union-attr]
+    keys = [key for s in (by_id, by_id_again, by_slug) if (key := s._generate_cache_key()) is not None]
+    assert len(keys) == 3
+    assert keys[0].key == keys[1].key
+    assert keys[0].key != keys[2].key
     assert dict(reads._InKeys._traverse_internals) == {
         "column": InternalTraversal.dp_clauseelement,
         "keys": InternalTraversal.dp_clauseelement,
@@ -255,8 +256,8 @@ def test_a_field_max_length_is_its_column_length() -> None:
     cms/content/references.py (`Entity.limit`: TOO_LONG) and cms/content/directory.py (`Kind.fits`) read
     the limits there."""
     table: Table = Author.__table__  # type: ignore[attr-defined]
-    assert (table.c.name.type.length, table.c.slug.type.length, table.c.email.type.length) == (200, 200, 320)  # type: ignore[attr-defined]
-    assert getattr(table.c.bio.type, "length", None) is None
+    lengths = [getattr(table.c[name].type, "length", None) for name in ("name", "slug", "email", "bio")]
+    assert lengths == [200, 200, 320, None]
 
 
 # ---------------------------------------------------------------- graphql-core (cms/graphql/plan)
@@ -277,6 +278,12 @@ def first_field(document: DocumentNode) -> tuple[OperationDefinitionNode, FieldN
     field = operation.selection_set.selections[0]
     assert isinstance(field, FieldNode)
     return operation, field
+
+
+def query_field(name: str) -> GraphQLField:
+    query = schema._schema.query_type
+    assert query is not None
+    return query.fields[name]
 
 
 OPERATION, FIELD = first_field(DOCUMENT)
@@ -302,7 +309,7 @@ def test_variables_are_coerced_into_variable_values_or_errors() -> None:
 def test_a_field_argument_and_a_directive_are_read_with_the_variables() -> None:
     """`get_argument_values(field, node, variables)` (None: the arguments hold no variable) and
     `get_directive_values(GraphQLSkipDirective, node, variables)`: cms/graphql/plan/compiler.py."""
-    definition = schema._schema.query_type.fields["articles"]  # type: ignore[union-attr]
+    definition = query_field("articles")
     variables = get_variable_values(schema._schema, DEFINITIONS, {"first": 3, "skip": True})
     assert isinstance(variables, VariableValues)
     raw = get_argument_values(definition, FIELD, variables)
@@ -310,7 +317,7 @@ def test_a_field_argument_and_a_directive_are_read_with_the_variables() -> None:
     assert (raw["filter"]["language"], raw["filter"]["status"]) == ("az", None), "absent: the default"
     assert get_directive_values(GraphQLSkipDirective, FIELD, variables) == {"if": True}
     _, node = first_field(parse('{ article(slug: "x") { id } }'))
-    article = schema._schema.query_type.fields["article"]  # type: ignore[union-attr]
+    article = query_field("article")
     assert get_argument_values(article, node, None) == {"id": None, "slug": "x", "language": None}
 
 
@@ -345,20 +352,24 @@ def test_a_graphql_field_leads_to_its_strawberry_field_and_arguments() -> None:
     """`GraphQLField.extensions["strawberry-definition"]` (a StrawberryField: `.arguments`, each with
     `.python_name`) and `schema.config.name_converter.from_argument`: cms/graphql/plan/compiler.py renames
     built-in scalar arguments itself."""
-    definition = schema._schema.query_type.fields["articles"]  # type: ignore[union-attr]
+    definition = query_field("articles")
     arguments = definition.extensions["strawberry-definition"].arguments
     names = {schema.config.name_converter.from_argument(a): a.python_name for a in arguments}
     assert names == {
-        "first": "first", "after": "after", "last": "last", "before": "before",
-        "filter": "filter", "orderBy": "order_by",
-    }  # fmt: skip
+        "first": "first",
+        "after": "after",
+        "last": "last",
+        "before": "before",
+        "filter": "filter",
+        "orderBy": "order_by",
+    }
 
 
 def test_convert_arguments_makes_strawberry_inputs() -> None:
     """`strawberry.types.arguments.convert_arguments(raw, arguments, scalar_registry, config)` with
     `schema.schema_converter.scalar_registry`: cms/graphql/plan/compiler.py gives a plan's resolvers their
     arguments as Strawberry would."""
-    definition = schema._schema.query_type.fields["articles"]  # type: ignore[union-attr]
+    definition = query_field("articles")
     arguments = definition.extensions["strawberry-definition"].arguments
     variables = get_variable_values(
         schema._schema, DEFINITIONS, {"first": 2, "skip": False, "status": ["PUBLISHED"]}

@@ -72,12 +72,15 @@ async def test_a_plan_run_again_with_other_variables_answers_for_them(seeded: As
       article(slug: $slug) { slug }
     }"""
     slugs = ["unesco-mission-nagorno-karabakh", "no-such-article"]
-    runs = [
-        {"first": 2, "slug": slugs[0]}, {"first": 3, "slug": slugs[1]}, {"first": 2, "slug": slugs[1]},
-        {"slug": slugs[0]}, {"first": None, "slug": slugs[0]},
+    runs: list[dict[str, Any]] = [
+        {"first": 2, "slug": slugs[0]},
+        {"first": 3, "slug": slugs[1]},
+        {"first": 2, "slug": slugs[1]},
+        {"slug": slugs[0]},
+        {"first": None, "slug": slugs[0]},
         {"first": 5, "filter": {"language": "ru"}, "slug": slugs[0]},
         {"first": 5, "filter": {"language": "en"}, "slug": slugs[0]},
-    ]  # fmt: skip
+    ]
     answers = []
     for variables in runs:
         expected, got = await both(seeded, planner, VIEWERS[Role.READER], query, variables)
@@ -97,8 +100,8 @@ async def test_a_plan_run_again_with_other_variables_answers_for_them(seeded: As
 async def known(engine: AsyncEngine) -> Known:
     async with engine.connect() as connection:
         ids, slugs = {}, {}
-        for typename, table in (("Article", "article"), ("Author", "author"), ("Category", "category"),
-                                ("Source", "source")):  # fmt: skip
+        for typename in ("Article", "Author", "Category", "Source"):
+            table = typename.lower()
             rows = (await connection.execute(text(f"SELECT id, slug FROM {table} ORDER BY id"))).all()
             ids[typename], slugs[typename] = [r.id for r in rows], [r.slug for r in rows]
         tags = list(
