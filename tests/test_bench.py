@@ -28,14 +28,14 @@ from tests.conftest import NOW, ROOT
 
 # The keys, in order, of the example lines of content-files.md section 3.
 KEYS = {
-    "source": ["type", "id", "slug", "name", "kind", "url"],
-    "author": ["type", "id", "slug", "name", "bio", "avatarUrl", "email"],
-    "category": ["type", "id", "slug", "name", "description", "parent"],
-    "article": [
-        "type", "id", "slug", "language", "title", "subtitle", "excerpt", "body", "status", "publishedAt",
-        "authors", "category", "tags", "sources", "coverImage", "seo", "translationOf",
-    ],
-}  # fmt: skip
+    "source": "type id slug name kind url".split(),
+    "author": "type id slug name bio avatarUrl email".split(),
+    "category": "type id slug name description parent".split(),
+    "article": (
+        "type id slug language title subtitle excerpt body status publishedAt "
+        "authors category tags sources coverImage seo translationOf"
+    ).split(),
+}
 ATTRIBUTION_KEYS = ["source", "role", "url", "note"]
 PREFIXES = {"source": "src", "author": "aut", "category": "cat", "article": "art"}
 FRONT_PAGE = (ROOT / "schema" / "examples" / "front_page.graphql").read_text()

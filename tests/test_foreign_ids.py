@@ -32,11 +32,20 @@ Line = dict[str, Any]
 
 def _article(id: str, slug: str, **fields: Any) -> Line:
     return {
-        "type": "article", "id": id, "slug": slug, "language": "en", "title": slug.replace("-", " ").title(),
-        "body": f"About {slug}.\n", "status": "PUBLISHED", "publishedAt": "2020-11-20T09:00:00+00:00",
-        "authors": ["fidan-abdullayeva"], "category": "culture", "tags": ["heritage"],
-        "sources": [{"source": "trend", "role": "WIRE", "url": None, "note": None}], **fields,
-    }  # fmt: skip
+        "type": "article",
+        "id": id,
+        "slug": slug,
+        "language": "en",
+        "title": slug.replace("-", " ").title(),
+        "body": f"About {slug}.\n",
+        "status": "PUBLISHED",
+        "publishedAt": "2020-11-20T09:00:00+00:00",
+        "authors": ["fidan-abdullayeva"],
+        "category": "culture",
+        "tags": ["heritage"],
+        "sources": [{"source": "trend", "role": "WIRE", "url": None, "note": None}],
+        **fields,
+    }
 
 
 def _category(id: str, slug: str, parent: str | None = None) -> Line:
@@ -56,10 +65,15 @@ ARCHIVE: list[Line] = [
     _article(uid("art-budget-en"), "budget", category="economy"),
     _article(uid("art-budget-az"), "budget", language="az", category=uid("cat-economy")),
     _article(uid("art-budget-ru"), "budget", language="ru", translationOf=uid("art-budget-az")),
-    _article("cat_food", "food-prices", authors=["42", uid("aut-fidan")], category=uid("cat-economy"),
-             sources=[{"source": uid("src-unesco"), "role": "REFERENCE"}]),
+    _article(
+        "cat_food",
+        "food-prices",
+        authors=["42", uid("aut-fidan")],
+        category=uid("cat-economy"),
+        sources=[{"source": uid("src-unesco"), "role": "REFERENCE"}],
+    ),
     _article(uid("art-draft"), "a-draft", status="DRAFT", publishedAt=None),
-]  # fmt: skip
+]
 """Every kind with UUID ids (and an author `42`, an article `cat_food`), referring by slug and by id, with
 translations named by slug and, where two originals share the slug, by id."""
 
@@ -127,11 +141,13 @@ async def test_article_by_id_finds_an_imported_article_over_http(
 ) -> None:
     unesco = (await data(client, ARTICLE, {"id": uid("art-unesco")}))["article"]
     assert unesco == {
-        "id": uid("art-unesco"), "slug": "unesco-mission", "authors": [{"id": uid("aut-fidan")}],
+        "id": uid("art-unesco"),
+        "slug": "unesco-mission",
+        "authors": [{"id": uid("aut-fidan")}],
         "category": {"id": uid("cat-culture"), "parent": {"id": uid("cat-az")}},
         "sources": [{"role": "WIRE", "source": {"id": uid("src-trend")}}],
         "translations": [{"id": uid("art-unesco-az"), "language": "az"}],
-    }  # fmt: skip
+    }
     food = (await data(client, ARTICLE, {"id": "cat_food"}))["article"]
     assert (food["id"], [a["id"] for a in food["authors"]]) == ("cat_food", ["42", uid("aut-fidan")])
     assert (await data(client, ARTICLE, {"id": uid("art-draft")}))["article"] is None
@@ -262,9 +278,7 @@ REFUSED: dict[str, Spoil] = {
     "a tab": _give_id("a207d841\t5b7e", "has '\\t'"),
     "a control character": _give_id("a207d841\x075b7e", "has '\\x07'"),
     "NUL": _give_id("a207d841\x00", "has '\\x00'"),
-    "NUL, a category's": _append(
-        _category("\x00", "new"), message="has '\\x00'"
-    ),
+    "NUL, a category's": _append(_category("\x00", "new"), message="has '\\x00'"),
     "NUL in the original's id": _give("translationOf 'a\\x00' names no article", translationOf="a\x00"),
     "an invisible character": _give_id("a207d841\u200b", "has '\\u200b'"),
     "our form of another type, an article's": _give_id(
@@ -293,7 +307,7 @@ REFUSED: dict[str, Spoil] = {
     "a slug that is another author's id": _append(
         _author(None, "42"), message="slug: '42' is the id of another author"
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", REFUSED)
@@ -301,8 +315,10 @@ async def test_an_id_that_cannot_be_kept_names_file_and_line_and_writes_nothing(
     imported: AsyncEngine, tmp_path: Path, case: str
 ) -> None:
     before, history = await _export(imported), await _history(imported)
-    lines = [line | {"title": line["title"] + " (revised)"} if line["type"] == "article" else line
-             for line in ARCHIVE]  # fmt: skip
+    lines = [
+        line | {"title": line["title"] + " (revised)"} if line["type"] == "article" else line
+        for line in ARCHIVE
+    ]
     bad, message = REFUSED[case](lines)  # every good article changes, so a partial write would show
     path = _write(tmp_path / "import.ndjson", lines)
     with pytest.raises(ContentFileError) as caught:

@@ -115,6 +115,8 @@ def test_unidecode_is_found() -> None:
     assert gpl_only(None, None, UNIDECODE[2]) is not None
 
 
+MIT_CLASSIFIER = "License :: OSI Approved :: MIT License"
+GPL_CLASSIFIER = "License :: OSI Approved :: GNU General Public License (GPL)"
 GPL_ONLY = [
     ("GPL-3.0-only", None, []),
     ("GPL-2.0-or-later", None, []),
@@ -133,9 +135,9 @@ GPL_ONLY = [
     (None, None, ["License :: OSI Approved :: GNU Lesser General Public License v3 (LGPLv3)"]),
     (None, None, ["License :: OSI Approved :: GNU Affero General Public License v3"]),
     (None, None, ["License :: OSI Approved :: GNU Library or Lesser General Public License (LGPL)"]),
-    (None, None, ["License :: OSI Approved", "License :: OSI Approved :: GNU General Public License (GPL)"]),
+    (None, None, ["License :: OSI Approved", GPL_CLASSIFIER]),
     (None, "MIT", ["License :: OSI Approved :: GNU General Public License v3 (GPLv3)"]),
-    (None, "GPL", ["License :: OSI Approved :: MIT License"]),
+    (None, "GPL", [MIT_CLASSIFIER]),
     (None, "This program is free software; under the GNU General Public License (version 2)", []),
 ]
 PERMISSIVE = [
@@ -151,13 +153,12 @@ PERMISSIVE = [
     (None, "BSD-3-Clause", ["License :: OSI Approved :: BSD License"]),
     (None, "UNKNOWN", []),
     (None, None, []),
-    (None, None, ["License :: OSI Approved :: MIT License",
-                  "License :: OSI Approved :: GNU General Public License (GPL)"]),
+    (None, None, [MIT_CLASSIFIER, GPL_CLASSIFIER]),
     (None, 'Permission is hereby granted... (the "Software"), ... OR OTHER DEALINGS IN THE SOFTWARE.', []),
     (None, None, ["License :: OSI Approved :: Apache Software License", "License :: OSI Approved"]),
     (None, "GNU Free Documentation License", []),
     (None, "Sleepycat License", []),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("expression", "license", "classifiers"), GPL_ONLY)

@@ -57,8 +57,8 @@ async def _walk(
 async def test_walking_forwards_and_backwards_meets_every_item_once(
     seeded: AsyncEngine, client: httpx.AsyncClient, order: dict[str, str]
 ) -> None:
-    everything = [edge["node"]["id"] for edge in (await data(client, WALK, {"first": 100, "order": order}))[
-        "articles"]["edges"]]  # fmt: skip
+    listed = (await data(client, WALK, {"first": 100, "order": order}))["articles"]
+    everything = [edge["node"]["id"] for edge in listed["edges"]]
     forwards, total = await _walk(client, order, forward=True, size=3)
     backwards, _ = await _walk(client, order, forward=False, size=4)
     assert total == len(everything) == 11
