@@ -7,13 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import ClauseElement, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cms.clock import FixedClock
 from cms.content import articles
-from cms.content.editing import upsert_article
+from cms.content.editing import write_articles
 from cms.content.filters import NEWEST_FIRST
 from cms.content.pagination import PageRequest
 from cms.content.records import ArticleRecord, SourceRef
@@ -64,7 +64,7 @@ async def _archive(engine: AsyncEngine, count: int) -> None:
                 slug=f"archive-story-{n - n % 2}",
                 translation_of=f"archive-story-{n - 1}" if n % 2 else None,
             )
-            await upsert_article(session, record=record, actor="test", now=NOW)
+            await write_articles(session, [record], actor="test", now=NOW)
 
 
 PLANNER = pytest.mark.parametrize("planner", ["on", "off"])  # the planned path, and the resolvers'
@@ -112,14 +112,17 @@ async def test_common_pages_take_few_statements(
 async def test_prepared_relation_reads_search_by_article(seeded: AsyncEngine) -> None:
     """Bylines, sources and tags of a page are found through their article's key, whatever the number of
     keys (one JSON parameter): a condition SQLite cannot serve from an index would read every row."""
+    reads = [
+        (articles.authors_statement(["a", "b"]), "article_author"),
+        (articles.sources_statement(["a"]), "article_source"),
+        (articles.tags_statement(["a", "b", "c"]), "article_tag"),
+    ]
     view = await snapshot(seeded)
     try:
-        for read, table in ((articles.authors_statement(["a", "b"]), "article_author"),
-                            (articles.sources_statement(["a"]), "article_source"),
-                            (articles.tags_statement(["a", "b", "c"]), "article_tag")):  # fmt: skip
-            plan = await view.fetch(text(f"EXPLAIN QUERY PLAN {compiled_sql(read.statement, seeded)}"),
-                                    {"keys": json.dumps(read.values["keys"])})  # fmt: skip
-            steps = [row[3] for row in plan]
+        for read, table in reads:
+            explain = text(f"EXPLAIN QUERY PLAN {compiled_sql(read.statement, seeded)}")
+            plan = await view.fetch(explain, {"keys": json.dumps(read.values["keys"])})
+            steps = [row.detail for row in plan]
             assert any(step.startswith(f"SEARCH {table} USING") for step in steps), steps
     finally:
         await view.close()
@@ -138,10 +141,11 @@ async def test_a_page_after_a_cursor_starts_reading_at_the_cursor(seeded: AsyncE
     )
     after = PageRequest.of(first=2, after=sort.cursor(NOW, "art_x"))
     read, _ = articles.page_statement(viewer=PUBLIC, now=NOW, f=None, order=NEWEST_FIRST, page=after)
+    assert isinstance(read.statement, ClauseElement)
     compiled = read.statement.compile(dialect=sqlite.dialect(paramstyle="named"))
     view = await snapshot(seeded)
     try:
         plan = await view.fetch(text(f"EXPLAIN QUERY PLAN {compiled}"), dict.fromkeys(compiled.params))
     finally:
         await view.close()
-    assert any("(published_at,id)<(?,?)" in row[3] for row in plan), [row[3] for row in plan]
+    assert any("(published_at,id)<(?,?)" in row.detail for row in plan), [row.detail for row in plan]
