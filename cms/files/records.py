@@ -11,22 +11,9 @@ from cms.content.records import ArticleRecord, SourceRef
 from cms.files.errors import ContentFileError
 
 FIELDS = {
-    "id",
-    "title",
-    "slug",
-    "subtitle",
-    "excerpt",
-    "category",
-    "authors",
-    "sources",
-    "status",
-    "publishedAt",
-    "language",
-    "tags",
-    "translationOf",
-    "coverImage",
-    "seo",
-}
+    "id", "title", "slug", "subtitle", "excerpt", "category", "authors", "sources", "status", "publishedAt",
+    "language", "tags", "translationOf", "coverImage", "seo",
+}  # fmt: skip
 
 
 def record_from_front_matter(
