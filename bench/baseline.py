@@ -321,8 +321,22 @@ def article_page(db: Database, variables: Json, now: datetime) -> Json:
     found = db.rows(ARTICLE, (variables.get("slug"), variables.get("language") or "en", visible_at))
     if not found:
         return {"article": None}
-    (article_id, slug, title, subtitle, excerpt, body, language, published, updated, words, cover,
-     category_id, group, seo_json) = found[0]  # fmt: skip
+    (
+        article_id,
+        slug,
+        title,
+        subtitle,
+        excerpt,
+        body,
+        language,
+        published,
+        updated,
+        words,
+        cover,
+        category_id,
+        group,
+        seo_json,
+    ) = found[0]
     ids = [article_id]
     tags = db.related(TAGS, ids)[article_id]
     authors = db.related(PAGE_AUTHORS, ids)[article_id]

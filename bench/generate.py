@@ -429,8 +429,14 @@ class Archive:
             yield orjson.dumps(article) + b"\n"
 
     def source(self, name: str, kind: str, url: str | None) -> dict[str, Any]:
-        return {"type": "source", "id": self.id("src"), "slug": self.unique("source", name), "name": name,
-                "kind": kind, "url": url}  # fmt: skip
+        return {
+            "type": "source",
+            "id": self.id("src"),
+            "slug": self.unique("source", name),
+            "name": name,
+            "kind": kind,
+            "url": url,
+        }
 
     def author(self) -> tuple[dict[str, Any], str]:
         """An author and the language they write in."""
@@ -476,8 +482,14 @@ class Archive:
 
     def category(self, slug: str, name: str, parent: str | None) -> dict[str, Any]:
         description = f"News and analysis: {name}." if self.rng.random() < 0.5 else None
-        return {"type": "category", "id": self.id("cat"), "slug": slug, "name": name,
-                "description": description, "parent": parent}  # fmt: skip
+        return {
+            "type": "category",
+            "id": self.id("cat"),
+            "slug": slug,
+            "name": name,
+            "description": description,
+            "parent": parent,
+        }
 
     def article_dicts(self, refs: References) -> Iterator[dict[str, Any]]:
         """Articles in order of writing; a translation always comes after its original."""
@@ -555,9 +567,16 @@ class Archive:
         )
         org = rng.choice(language.organisations)
         title = rng.choice(language.headlines).format(
-            place=place, place2=place2, where=where, topic=topic, adj=adj, org=org,
-            Where=_cap(where), Topic=_cap(topic), Adj=_cap(adj),
-        )  # fmt: skip
+            place=place,
+            place2=place2,
+            where=where,
+            topic=topic,
+            adj=adj,
+            org=org,
+            Where=_cap(where),
+            Topic=_cap(topic),
+            Adj=_cap(adj),
+        )
         return _cap(title)
 
     def sentence(self, language: Language, shortest: int, longest: int, end: str = ".") -> str:

@@ -232,7 +232,10 @@ def main() -> None:
         for server, mode in CMS_MODES.items()
     ] + [("baseline", BASELINE_SERVER, env, "baseline")]
     with contextlib.ExitStack() as stack:  # all up at once, so each scenario loads them back to back
-        running = {server: stack.enter_context(_serving(*rest)) for server, *rest in servers}
+        running = {
+            server: stack.enter_context(_serving(command, server_env, log))
+            for server, command, server_env, log in servers
+        }
         for scenario in cases:
             for server, (_process, port) in running.items():
                 console.print(f"[bold]{server}[/] {scenario.label}")
@@ -310,9 +313,11 @@ async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[
             found[name, server], answers[name, server] = await _per_request(app, counter, bodies)
     await engine.dispose()
     differ = [
-        f"{name} ({server})" for name in shared for server in CMS_MODES
+        f"{name} ({server})"
+        for name in shared
+        for server in CMS_MODES
         if answers[name, server] != answers[name, "baseline"]
-    ]  # fmt: skip
+    ]
     if differ:
         raise SystemExit(f"bench: the baseline does not answer as the CMS does: {', '.join(differ)}")
     for server, mode in CMS_MODES.items():
@@ -453,9 +458,13 @@ def _serving(
     log = VAR / f"{name}.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            command, env={**env, "CMS_PORT": str(port)}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            command,
+            env={**env, "CMS_PORT": str(port)},
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
     try:
         deadline = time.monotonic() + 60
         while not _healthy(port):
@@ -509,8 +518,18 @@ def _load(wrk: str, port: int, scenario: Scenario) -> Load:
     url = f"http://{HOST}:{port}/graphql"
     for seconds in (WARM_UP, DURATION):
         _settle(port)
-        command = [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", f"--timeout={REQUEST_TIMEOUT}s",
-                   "-s", str(LUA), url, "--", str(scenario.file)]  # fmt: skip
+        command = [
+            wrk,
+            f"-t{THREADS}",
+            f"-c{CONNECTIONS}",
+            f"-d{seconds}s",
+            f"--timeout={REQUEST_TIMEOUT}s",
+            "-s",
+            str(LUA),
+            url,
+            "--",
+            str(scenario.file),
+        ]
         output = subprocess.run(
             command, capture_output=True, text=True, check=True, timeout=seconds + 60
         ).stdout

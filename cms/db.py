@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from weakref import WeakKeyDictionary
 
 import orjson
-from sqlalchemy import Connection, Engine, Executable, Row, event
+from sqlalchemy import ClauseElement, Connection, Engine, Executable, Row, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
@@ -104,7 +105,7 @@ class _Prepared:
         row, new = self.row, tuple.__new__  # a third cheaper than `_make`, whose length check SQL makes moot
         if not self.processors:
             return [new(row, values) for values in raw]
-        converted = []
+        converted: list[Any] = []
         for values in raw:
             made = list(values)
             for index, process in self.processors:
@@ -154,7 +155,7 @@ _MISSING: Any = object()
 def _compiled(statement: Executable, dialect: Any, key: Any) -> _Prepared | None:
     """None when the columns cannot name a row's fields, it names no columns (text), or its text depends
     on its values (an expanding IN)."""
-    compiled: Any = statement.compile(dialect=dialect, cache_key=key)
+    compiled: Any = cast(ClauseElement, statement).compile(dialect=dialect, cache_key=key)
     names = [entry[0] for entry in compiled._result_columns]
     nameable = all(n.isidentifier() and not n.startswith("_") for n in names)
     fixed_text = not compiled.post_compile_params and not compiled.literal_execute_params
@@ -180,7 +181,7 @@ def _row_type(names: tuple[str, ...]) -> type:
     """A named tuple that reads as SQLAlchemy's rows are read: by attribute, by index, and `_mapping`."""
     base = namedtuple("Row", names)  # type: ignore[misc]  # noqa: PYI024
 
-    class PreparedRow(base):  # type: ignore[valid-type, misc]
+    class PreparedRow(base):
         __slots__ = ()
 
         @property
@@ -223,7 +224,9 @@ class _SqliteSnapshot:
     def __init__(self, readers: _Readers) -> None:
         self.readers = readers
         self.pooled = readers.take()
-        self.raw = self.pooled.driver_connection
+        raw = self.pooled.driver_connection
+        assert raw is not None, "a pooled sqlite3 connection"
+        self.raw: sqlite3.Connection = raw
         self.raw.execute("BEGIN")
         self._sqlalchemy: Connection | None = None
 
@@ -315,10 +318,14 @@ def _sqlite_reader(url: Any, mapped_mib: int) -> Engine:
     explicit deferred BEGIN so a request's statements share one snapshot (pysqlite opens none for SELECT).
     Last in, first out: the connection most recently used, whose page cache is warm, serves the next read."""
     reader = create_sync_engine(
-        url, poolclass=QueuePool, pool_size=READERS, max_overflow=-1, pool_use_lifo=True,
+        url,
+        poolclass=QueuePool,
+        pool_size=READERS,
+        max_overflow=-1,
+        pool_use_lifo=True,
         json_deserializer=orjson.loads,  # reads only: what it returns is what json.loads does, faster
         connect_args={"cached_statements": PREPARED_CACHED},  # sqlite3's own: one per text, 128 by default
-    )  # fmt: skip
+    )
     event.listen(reader, "connect", lambda connection, record: _read_only(connection, mapped_mib))
     event.listen(reader, "begin", _begin_read)
     return reader
@@ -326,6 +333,7 @@ def _sqlite_reader(url: Any, mapped_mib: int) -> Engine:
 
 def _begin_read(connection: Connection) -> None:
     raw = connection.connection.driver_connection
+    assert raw is not None, "a pooled sqlite3 connection"
     if not raw.in_transaction:  # a snapshot opens its transaction itself (`_SqliteSnapshot`)
         raw.execute("BEGIN")
 

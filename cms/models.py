@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -300,3 +301,9 @@ class WebhookDelivery(SQLModel, table=True):
     attempted_at: datetime | None = _ts(nullable=True)
     next_attempt_at: datetime | None = _ts(nullable=True)
     """When a PENDING delivery is due: its next try, or the end of a claim's lease; null once it is done."""
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A model's table: SQLModel makes one for each model, which the classes' type does not say."""
+    found: Table = model.__table__  # type: ignore[attr-defined]
+    return found

@@ -22,9 +22,12 @@ from cms.content.roles import Role, Viewer
 from cms.content.visibility import article_visible, can_preview
 from cms.db import KEYS
 from cms.lru import LRU
-from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag, Author, Category, Source
+from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag, Author, Category, Source, table_of
 
-ARTICLE = Article.__table__  # type: ignore[attr-defined]
+ARTICLE = table_of(Article)
+_BYLINE, _AUTHOR = table_of(ArticleAuthor).c, table_of(Author)
+_CITED, _SOURCE = table_of(ArticleSource).c, table_of(Source)
+_TAGGED = table_of(ArticleTag).c
 COLUMNS = tuple(ARTICLE.columns)
 Columns = tuple[Any, ...]
 """Article columns to read, in the table's order: all of them (COLUMNS), or those a planned query uses."""
@@ -83,9 +86,14 @@ def _visible(
 
 
 def page_statement(
-    *, viewer: Viewer, now: datetime, f: ArticleFilter | None, order: ArticleOrder, page: PageRequest,
+    *,
+    viewer: Viewer,
+    now: datetime,
+    f: ArticleFilter | None,
+    order: ArticleOrder,
+    page: PageRequest,
     columns: Columns = COLUMNS,
-) -> tuple[Read, SortKey]:  # fmt: skip
+) -> tuple[Read, SortKey]:
     """One page of the root `articles` list (one row more than asked, to know if there is more)."""
     sort = article_sort(order, f, unpublished_visible=can_preview(viewer))
     shape = ("page", viewer.role, f, order, page.size, page.forward, page.cursor is not None, columns)
@@ -105,9 +113,17 @@ def count_statement(*, viewer: Viewer, now: datetime, f: ArticleFilter | None) -
 
 
 def linked_page_statement(
-    *, links: Links, parents: list[str], viewer: Viewer, now: datetime, f: ArticleFilter | None,
-    order: ArticleOrder, page: PageRequest, columns: Columns = COLUMNS, keys: list[str] | None = None,
-) -> tuple[Read, SortKey]:  # fmt: skip
+    *,
+    links: Links,
+    parents: list[str],
+    viewer: Viewer,
+    now: datetime,
+    f: ArticleFilter | None,
+    order: ArticleOrder,
+    page: PageRequest,
+    columns: Columns = COLUMNS,
+    keys: list[str] | None = None,
+) -> tuple[Read, SortKey]:
     """A page of articles for each of `parents` in one statement (`keys`: the parameter's values when they
     are not the parents, see `Links`).
 
@@ -125,26 +141,41 @@ def linked_page_statement(
         if single:
             statement, _ = links.joined(True, *columns, sort.key.label("sort_key"))
             return statement.where(*where).order_by(*sort.order_by(page.forward)).limit(page.size + 1)
-        ranking, link = links.joined(False, Article.id.label("ranked_id"), sort.key.label("sort_key"))  # type: ignore[attr-defined]
+        ranking, link = links.joined(False, ARTICLE.c.id.label("ranked_id"), sort.key.label("sort_key"))
         rank = func.row_number().over(partition_by=link.c.parent_key, order_by=sort.order_by(page.forward))
         ranked = ranking.add_columns(rank.label("rank")).where(*where).subquery("ranked")
         return (
             select(ranked.c.parent_key, *columns, ranked.c.sort_key)
-            .join_from(ranked, Article, Article.id == ranked.c.ranked_id)
+            .join_from(ranked, ARTICLE, ARTICLE.c.id == ranked.c.ranked_id)
             .where(ranked.c.rank <= page.size + 1)
             .order_by(ranked.c.parent_key, ranked.c.rank)
         )
 
-    shape = ("linked", links, single, viewer.role, f, order, page.size, page.forward, page.cursor is not None,
-             columns)  # fmt: skip
+    shape = (
+        "linked",
+        links,
+        single,
+        viewer.role,
+        f,
+        order,
+        page.size,
+        page.forward,
+        page.cursor is not None,
+        columns,
+    )
     values = {KEYS: parents if keys is None else keys, "now": now, **sort.after(page.cursor)}
     return Read(_list_statement(shape, build), values | ({PARENT: parents[0]} if single else {})), sort
 
 
 def linked_count_statement(
-    *, links: Links, parents: list[str], viewer: Viewer, now: datetime, f: ArticleFilter | None,
+    *,
+    links: Links,
+    parents: list[str],
+    viewer: Viewer,
+    now: datetime,
+    f: ArticleFilter | None,
     keys: list[str] | None = None,
-) -> Read:  # fmt: skip
+) -> Read:
     """totalCount per parent for `linked_page_statement`, in one statement."""
     single = len(parents) == 1
 
@@ -159,25 +190,24 @@ def linked_count_statement(
 
 
 AUTHOR_LINKS = Links(
-    select(ArticleAuthor.author_id.label("parent_key"), ArticleAuthor.article_id.label("key")).where(  # type: ignore[attr-defined]
-        in_keys(ArticleAuthor.author_id)
-    ),  # type: ignore[arg-type]
-    Article.id,
+    select(_BYLINE.author_id.label("parent_key"), _BYLINE.article_id.label("key")).where(
+        in_keys(_BYLINE.author_id)
+    ),
+    ARTICLE.c.id,
 )
 
 
 @cache
 def source_links(role: str | None) -> Links:
-    pairs = select(
-        ArticleSource.source_id.label("parent_key"),  # type: ignore[attr-defined]
-        ArticleSource.article_id.label("key"),  # type: ignore[attr-defined]
-    ).where(in_keys(ArticleSource.source_id))  # type: ignore[arg-type]
+    pairs = select(_CITED.source_id.label("parent_key"), _CITED.article_id.label("key")).where(
+        in_keys(_CITED.source_id)
+    )
     if role is not None:
-        pairs = pairs.where(ArticleSource.role == role)
-    return Links(pairs.distinct(), Article.id)
+        pairs = pairs.where(_CITED.role == role)
+    return Links(pairs.distinct(), ARTICLE.c.id)
 
 
-IN_CATEGORIES = Links(None, Article.category_id)
+IN_CATEGORIES = Links(None, ARTICLE.c.category_id)
 """The articles of one category whose subtree's ids the caller has in hand (from the category tree): SQLite
 reads each category's newest from its index, where a recursive subquery has it walk the newest of all."""
 
@@ -188,15 +218,21 @@ def category_links(include_descendants: bool) -> Links:
     if include_descendants:
         pairs = subtree_pairs().subquery("pairs")
         subtrees = select(pairs.c.root_id.label("parent_key"), pairs.c.id.label("key"))
-        return Links(subtrees, Article.category_id)
-    own = select(Category.id.label("parent_key"), Category.id.label("key")).where(in_keys(Category.id))  # type: ignore[attr-defined, arg-type]
-    return Links(own, Article.category_id)
+        return Links(subtrees, ARTICLE.c.category_id)
+    category = table_of(Category).c.id
+    own = select(category.label("parent_key"), category.label("key")).where(in_keys(category))
+    return Links(own, ARTICLE.c.category_id)
 
 
 def lookup(
-    id: str | None, slug: str | None, language: str | None, *, viewer: Viewer, now: datetime,
+    id: str | None,
+    slug: str | None,
+    language: str | None,
+    *,
+    viewer: Viewer,
+    now: datetime,
     columns: Columns = COLUMNS,
-) -> Read | None:  # fmt: skip
+) -> Read | None:
     """`article(id:)` or `article(slug:, language:)`: exactly one of id or slug, a language only with a slug
     ("en" unless given); None for an id no article can have (ours of another type, or one no column holds).
     Any other is looked up: imported articles keep the ids they came with, whatever their form."""
@@ -265,7 +301,6 @@ def _translations(role: Role, columns: Columns) -> Select[Any]:
 
 # Bylines and sources with what the API shows of an author or a source: no timestamps, whose conversion
 # would cost two datetimes a row.
-_BYLINE, _AUTHOR = ArticleAuthor.__table__.c, Author.__table__  # type: ignore[attr-defined]
 _AUTHORS = (
     select(
         _BYLINE.article_id,
@@ -275,7 +310,6 @@ _AUTHORS = (
     .where(in_keys(_BYLINE.article_id))
     .order_by(_BYLINE.article_id, _BYLINE.position)
 )
-_CITED, _SOURCE = ArticleSource.__table__.c, Source.__table__  # type: ignore[attr-defined]
 _SOURCES = (
     select(
         _CITED.article_id,
@@ -288,7 +322,6 @@ _SOURCES = (
     .where(in_keys(_CITED.article_id))
     .order_by(_CITED.article_id, _CITED.position)
 )
-_TAGGED = ArticleTag.__table__.c  # type: ignore[attr-defined]
 _TAGS = (
     select(_TAGGED.article_id, _TAGGED.tag)
     .where(in_keys(_TAGGED.article_id))

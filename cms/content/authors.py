@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, or_, select, true
 
 from cms.content.pagination import PageRequest, SortKey, keyset_page
-from cms.models import Author
+from cms.models import Author, table_of
 
-COLUMNS = list(Author.__table__.columns)  # type: ignore[attr-defined]
+COLUMNS = list(table_of(Author).columns)
 BY_NAME = SortKey("Author:NAME:ASC", Author.name, Author.id, descending=False)  # type: ignore[arg-type]
 
 

@@ -7,31 +7,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, column, func, select, table, true
+from sqlmodel import col
 
 from cms.content.pagination import PageRequest, SortKey, keyset_page
 from cms.content.reads import Read, in_keys
 from cms.lru import LRU
-from cms.models import Category
+from cms.models import Category, table_of
+
+CATEGORY = table_of(Category)
 
 
 def subtree_ids(slug: str) -> Select[tuple[str]]:
     """Ids of the category with this slug and of all its descendants (a recursive CTE, nested in its
     subquery: a filter may name several categories, and top-level CTEs of one name would clash)."""
-    tree = select(Category.id).where(Category.slug == slug).cte("subtree", recursive=True, nesting=True)
-    tree = tree.union_all(select(Category.id).where(Category.parent_id == tree.c.id))
+    tree = (
+        select(col(Category.id))
+        .where(col(Category.slug) == slug)
+        .cte("subtree", recursive=True, nesting=True)
+    )
+    tree = tree.union_all(select(col(Category.id)).where(col(Category.parent_id) == tree.c.id))
     return select(tree.c.id)
 
 
 def subtree_pairs() -> Select[tuple[str, str]]:
     """(root id, category id) for every root in the `keys` parameter and each of its descendants, itself
     included."""
-    roots = select(Category.id.label("root_id"), Category.id.label("id")).where(  # type: ignore[attr-defined]
-        in_keys(Category.id)  # type: ignore[arg-type]
-    )
+    id_, parent_id = CATEGORY.c.id, CATEGORY.c.parent_id
+    roots = select(id_.label("root_id"), id_.label("id")).where(in_keys(id_))
     tree = roots.cte("subtrees", recursive=True)
-    tree = tree.union_all(
-        select(tree.c.root_id, Category.id).where(Category.parent_id == tree.c.id)  # type: ignore[arg-type]
-    )
+    tree = tree.union_all(select(tree.c.root_id, id_).where(parent_id == tree.c.id))
     return select(tree.c.root_id, tree.c.id)
 
 
@@ -73,7 +77,7 @@ class CategoryTree:
 TREE_COLUMNS = ("id", "slug", "name", "description", "parent_id")
 
 
-TREE = Read(select(*(Category.__table__.c[name] for name in TREE_COLUMNS)), {})  # type: ignore[attr-defined]
+TREE = Read(select(*(table_of(Category).c[name] for name in TREE_COLUMNS)), {})
 """Every category: what the API shows of one (no timestamps, whose conversion would cost two datetimes a
 category)."""
 TREE_TOKEN = Read(select(column("token")).select_from(table("category_version")), {})
@@ -101,7 +105,7 @@ def _roots(roots_only: bool) -> ColumnElement[bool]:
 
 
 def page_statement(*, roots_only: bool, page: PageRequest) -> Select[Any]:
-    return keyset_page(list(Category.__table__.columns), sort=BY_NAME, where=[_roots(roots_only)], page=page)  # type: ignore[attr-defined]
+    return keyset_page(list(table_of(Category).columns), sort=BY_NAME, where=[_roots(roots_only)], page=page)
 
 
 def count_statement(*, roots_only: bool) -> Select[Any]:

@@ -26,11 +26,11 @@ from cms.content.pagination import PageRequest, SortKey, keyset_page
 from cms.content.reads import NOW, Read
 from cms.content.roles import Viewer
 from cms.content.visibility import author_email_visible
-from cms.models import Article, ArticleStatus, ChangeEvent
+from cms.models import Article, ArticleStatus, ChangeEvent, table_of
 
 Row = dict[str, Any]
-EVENTS: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
-ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
+EVENTS: Table = table_of(ChangeEvent)
+ARTICLE: Table = table_of(Article)
 SEQUENCE_LOCK = 7_212_001
 """PostgreSQL advisory lock held from an event's insert to its commit. Sequence numbers are drawn in commit
 order only if writers take turns: else a feed reader could pass 11 before 10 commits, and never see 10."""
@@ -47,9 +47,14 @@ def event(
     webhook_events: Sequence[outbox.Event] = (),
 ) -> Row:
     return {
-        "action": action, "typename": typename, "entity_id": id, "occurred_at": now, "actor": actor,
-        "public": public, outbox.WEBHOOK_EVENTS: tuple(webhook_events),
-    }  # fmt: skip
+        "action": action,
+        "typename": typename,
+        "entity_id": id,
+        "occurred_at": now,
+        "actor": actor,
+        "public": public,
+        outbox.WEBHOOK_EVENTS: tuple(webhook_events),
+    }
 
 
 def scheduled(status: str, published_at: datetime | None, now: datetime) -> bool:
@@ -62,7 +67,7 @@ async def append(session: AsyncSession, rows: list[Row]) -> None:
     queue their webhook deliveries in it: a write that rolls back sends nothing."""
     if not rows:
         return
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEQUENCE_LOCK})
     logged = [{k: v for k, v in row.items() if k != outbox.WEBHOOK_EVENTS} for row in rows]
     await session.execute(insert(EVENTS), logged)
@@ -80,11 +85,19 @@ async def record_due_publications(session: AsyncSession, *, now: datetime) -> in
         .returning(ARTICLE.c.id, ARTICLE.c.status, ARTICLE.c.published_at, ARTICLE.c.publish_pending)
     )
     published = [dict(row) for row in (await session.execute(due)).mappings()]
-    await append(session, [
-        event("Article", row["id"], now=now, actor="schedule",
-              webhook_events=outbox.article_events({**row, "publish_pending": True}, row, now=now))
-        for row in published
-    ])  # fmt: skip
+    await append(
+        session,
+        [
+            event(
+                "Article",
+                row["id"],
+                now=now,
+                actor="schedule",
+                webhook_events=outbox.article_events({**row, "publish_pending": True}, row, now=now),
+            )
+            for row in published
+        ],
+    )
     return len(published)
 
 

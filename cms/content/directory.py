@@ -19,14 +19,20 @@ from cms.content.forms import email_problem, source_kind, url_problem
 from cms.content.ids import new_id
 from cms.content.records import AuthorRecord, CategoryRecord, EntityRecord, SourceRecord, SourceRef
 from cms.content.slugs import check_slug, first_free, name_slug, slugify
-from cms.models import Author, Category, Source, SourceKind
+from cms.models import Author, Category, Source, SourceKind, table_of
 
 Outcome = Literal["created", "updated", "unchanged"]
 Row = dict[str, Any]
 _COLUMNS = {  # record field -> column, for what an entity record may set
-    "slug": "slug", "name": "name", "bio": "bio", "avatar_url": "avatar_url", "email": "email",
-    "kind": "kind", "url": "url", "description": "description",
-}  # fmt: skip
+    "slug": "slug",
+    "name": "name",
+    "bio": "bio",
+    "avatar_url": "avatar_url",
+    "email": "email",
+    "kind": "kind",
+    "url": "url",
+    "description": "description",
+}
 
 
 @dataclass
@@ -94,7 +100,7 @@ class Directory:
     async def load(cls, session: AsyncSession, now: datetime) -> Directory:
         kinds = []
         for typename, model in (("Author", Author), ("Source", Source), ("Category", Category)):
-            table: Table = model.__table__  # type: ignore[attr-defined]
+            table: Table = table_of(model)
             kind = Kind(typename, table)
             for row in (await session.execute(select(table))).mappings():
                 kind.index(dict(row))
@@ -222,7 +228,7 @@ class Directory:
                     .values({c: bindparam(c) for c in columns})
                 )
                 rows = [{"_id": i, **{c: kind.rows[i][c] for c in columns}} for i in kind.updated]
-                await session.execute(statement, rows)  # type: ignore[arg-type]
+                await session.execute(statement, rows)
             events += [
                 changes.event(kind.typename, i, now=self.now, actor=actor)
                 for i in kind.created + kind.updated

@@ -58,18 +58,37 @@ def attribution(source: str, role: str, url: str | None, note: str | None) -> Do
 
 
 def source_document(row: Mapping[str, Any]) -> Document:
-    return {"type": "source", "id": row["id"], "slug": row["slug"], "name": row["name"], "kind": row["kind"],
-            "url": row["url"]}  # fmt: skip
+    return {
+        "type": "source",
+        "id": row["id"],
+        "slug": row["slug"],
+        "name": row["name"],
+        "kind": row["kind"],
+        "url": row["url"],
+    }
 
 
 def author_document(row: Mapping[str, Any]) -> Document:
-    return {"type": "author", "id": row["id"], "slug": row["slug"], "name": row["name"], "bio": row["bio"],
-            "avatarUrl": row["avatar_url"], "email": row["email"]}  # fmt: skip
+    return {
+        "type": "author",
+        "id": row["id"],
+        "slug": row["slug"],
+        "name": row["name"],
+        "bio": row["bio"],
+        "avatarUrl": row["avatar_url"],
+        "email": row["email"],
+    }
 
 
 def category_document(row: Mapping[str, Any], *, parent: str | None) -> Document:
-    return {"type": "category", "id": row["id"], "slug": row["slug"], "name": row["name"],
-            "description": row["description"], "parent": parent}  # fmt: skip
+    return {
+        "type": "category",
+        "id": row["id"],
+        "slug": row["slug"],
+        "name": row["name"],
+        "description": row["description"],
+        "parent": parent,
+    }
 
 
 def dumps(document: Document) -> bytes:

@@ -38,6 +38,7 @@ from cms.models import (
     ArticleTag,
     Revision,
     SourceRole,
+    table_of,
 )
 
 Outcome = Literal["created", "updated", "unchanged"]
@@ -46,7 +47,7 @@ CHUNK = 500
 LIMITS = {"title": 300, "subtitle": 300, "excerpt": 1000, "body": 1_000_000, "tag": 50}
 MAX_ITEMS = {"tags": 30, "authors": 10, "sources": 20}
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
-_ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
+_ARTICLE: Table = table_of(Article)
 
 
 @dataclass(frozen=True)
@@ -145,17 +146,31 @@ def _resolve(position: int, record: ArticleRecord, directory: Directory) -> _Pla
     authors = [directory.author(ref, existing_only=strict) for ref in record.authors]
     category = directory.category(record.category, existing_only=strict) if record.category else None
     sources = [directory.source(ref, existing_only=strict) for ref in record.sources]
-    errors += [_unknown(("authors", str(i)), "author", ref) for i, (a, ref) in
-               enumerate(zip(authors, record.authors, strict=True)) if not a]  # fmt: skip
+    errors += [
+        _unknown(("authors", str(i)), "author", ref)
+        for i, (a, ref) in enumerate(zip(authors, record.authors, strict=True))
+        if not a
+    ]
     if record.category and not category:
         errors.append(_unknown(("category",), "category", "/".join(record.category)))
-    errors += [_unknown(("sources", str(i)), "source", ref.name) for i, (s, ref) in
-               enumerate(zip(sources, record.sources, strict=True)) if not s]  # fmt: skip
+    errors += [
+        _unknown(("sources", str(i)), "source", ref.name)
+        for i, (s, ref) in enumerate(zip(sources, record.sources, strict=True))
+        if not s
+    ]
     if errors:
         raise InvalidRecord(position, InvalidInput(errors))
     tags = list(dict.fromkeys(tag.strip().lower() for tag in record.tags if tag.strip()))
-    return _Plan(position, record, slug, title, tags, [a for a in authors if a], category,
-                 [(s, ref) for s, ref in zip(sources, record.sources, strict=True) if s])  # fmt: skip
+    return _Plan(
+        position,
+        record,
+        slug,
+        title,
+        tags,
+        [a for a in authors if a],
+        category,
+        [(s, ref) for s, ref in zip(sources, record.sources, strict=True) if s],
+    )
 
 
 def _unknown(path: tuple[str, ...], what: str, ref: str) -> FieldError:
@@ -175,8 +190,11 @@ def _check(record: ArticleRecord) -> list[FieldError]:
     for name, most in MAX_ITEMS.items():
         if len(getattr(record, name)) > most:
             errors.append(FieldError((name,), "TOO_MANY", f"at most {most} {name}"))
-    errors += [FieldError(("tags", str(i)), "TOO_LONG", f"a tag is at most {LIMITS['tag']} characters")
-               for i, tag in enumerate(record.tags) if len(tag.strip()) > LIMITS["tag"]]  # fmt: skip
+    errors += [
+        FieldError(("tags", str(i)), "TOO_LONG", f"a tag is at most {LIMITS['tag']} characters")
+        for i, tag in enumerate(record.tags)
+        if len(tag.strip()) > LIMITS["tag"]
+    ]
     if record.status not in ArticleStatus.__members__:
         errors.append(FieldError(("status",), "INVALID", f"unknown status {record.status!r}"))
     if record.status in (ArticleStatus.PUBLISHED, ArticleStatus.ARCHIVED) and record.published_at is None:
@@ -302,13 +320,22 @@ def _content(plan: _Plan) -> Row:
     """What the article says, references by id: the content hash covers exactly this."""
     record = plan.record
     return {
-        "slug": plan.slug, "language": record.language, "title": plan.title, "subtitle": record.subtitle,
-        "excerpt": record.excerpt, "body": record.body, "status": record.status,
+        "slug": plan.slug,
+        "language": record.language,
+        "title": plan.title,
+        "subtitle": record.subtitle,
+        "excerpt": record.excerpt,
+        "body": record.body,
+        "status": record.status,
         "publishedAt": record.published_at.isoformat() if record.published_at else None,
-        "authors": plan.authors, "category": plan.category, "tags": plan.tags,
+        "authors": plan.authors,
+        "category": plan.category,
+        "tags": plan.tags,
         "sources": [[s, ref.role, ref.url, ref.note] for s, ref in plan.sources],
-        "coverImage": record.cover_image, "seo": record.seo, "group": plan.group,
-    }  # fmt: skip
+        "coverImage": record.cover_image,
+        "seo": record.seo,
+        "group": plan.group,
+    }
 
 
 def _render(
@@ -321,18 +348,29 @@ def _render(
 def _row(plan: _Plan, rendered: RenderedBody, now: datetime) -> Row:
     record, existing = plan.record, plan.existing
     return {
-        "id": plan.id, "slug": plan.slug, "language": record.language, "title": plan.title,
-        "subtitle": record.subtitle, "excerpt": record.excerpt, "body": record.body,
-        "body_html": rendered.html, "body_text": rendered.text, "word_count": rendered.word_count,
-        "derived_excerpt": derive_excerpt(rendered.text), "status": record.status,
+        "id": plan.id,
+        "slug": plan.slug,
+        "language": record.language,
+        "title": plan.title,
+        "subtitle": record.subtitle,
+        "excerpt": record.excerpt,
+        "body": record.body,
+        "body_html": rendered.html,
+        "body_text": rendered.text,
+        "word_count": rendered.word_count,
+        "derived_excerpt": derive_excerpt(rendered.text),
+        "status": record.status,
         "published_at": record.published_at,
         "created_at": existing["created_at"] if existing else record.created_at or now,
         "updated_at": now if existing else record.updated_at or now,
-        "category_id": plan.category, "translation_group": plan.group, "cover_image": record.cover_image,
-        "seo": record.seo, "version": existing["version"] + 1 if existing else 1,
+        "category_id": plan.category,
+        "translation_group": plan.group,
+        "cover_image": record.cover_image,
+        "seo": record.seo,
+        "version": existing["version"] + 1 if existing else 1,
         "content_hash": plan.content["hash"],
         "publish_pending": changes.scheduled(record.status, record.published_at, now),
-    }  # fmt: skip
+    }
 
 
 async def _write(
@@ -354,35 +392,70 @@ async def _write(
         statement = update(_ARTICLE).where(_ARTICLE.c.id == bindparam("_id"))
         statement = statement.values({c: bindparam(c) for c in columns})
         values = [{"_id": row["id"], **{c: row[c] for c in columns}} for row in updated]
-        await session.execute(statement, values)  # type: ignore[arg-type]
+        await session.execute(statement, values)
         ids = [row["id"] for row in updated]
         for link in (ArticleAuthor, ArticleSource, ArticleTag):
             await session.execute(delete(link).where(link.article_id.in_(ids)))  # type: ignore[attr-defined]
     links: list[tuple[type[Any], list[Row]]] = [
-        (ArticleAuthor, [{"article_id": p.id, "author_id": a, "position": i}
-                         for p in plans for i, a in enumerate(p.authors)]),
-        (ArticleSource, [{"article_id": p.id, "position": i, "source_id": s, "role": ref.role, "url": ref.url,
-                          "note": ref.note} for p in plans for i, (s, ref) in enumerate(p.sources)]),
-        (ArticleTag, [{"article_id": p.id, "tag": t, "position": i}
-                      for p in plans for i, t in enumerate(p.tags)]),
-    ]  # fmt: skip
+        (
+            ArticleAuthor,
+            [
+                {"article_id": p.id, "author_id": a, "position": i}
+                for p in plans
+                for i, a in enumerate(p.authors)
+            ],
+        ),
+        (
+            ArticleSource,
+            [
+                {
+                    "article_id": p.id,
+                    "position": i,
+                    "source_id": s,
+                    "role": ref.role,
+                    "url": ref.url,
+                    "note": ref.note,
+                }
+                for p in plans
+                for i, (s, ref) in enumerate(p.sources)
+            ],
+        ),
+        (
+            ArticleTag,
+            [{"article_id": p.id, "tag": t, "position": i} for p in plans for i, t in enumerate(p.tags)],
+        ),
+    ]
     for model, values in links:
         if values:
-            await session.execute(insert(model.__table__), values)
+            await session.execute(insert(table_of(model)), values)
     await reindex(session, [plan.id for plan in plans])
     revisions = [
-        {"article_id": row["id"], "version": row["version"], "created_at": now, "actor": actor,
-         "title": row["title"], "status": row["status"],
-         "snapshot": dumps(_snapshot(row, plan, directory)).decode()}
+        {
+            "article_id": row["id"],
+            "version": row["version"],
+            "created_at": now,
+            "actor": actor,
+            "title": row["title"],
+            "status": row["status"],
+            "snapshot": dumps(_snapshot(row, plan, directory)).decode(),
+        }
         for row, plan in zip(rows, plans, strict=True)
-    ]  # fmt: skip
-    await session.execute(insert(Revision.__table__), revisions)  # type: ignore[attr-defined]
-    await changes.append(session, [
-        changes.event("Article", plan.id, now=now, actor=actor,
-                      public=public_sees(plan.existing, now) or public_sees(row, now),
-                      webhook_events=outbox.article_events(plan.existing, row, now=now))
-        for plan, row in zip(plans, rows, strict=True)
-    ])  # fmt: skip
+    ]
+    await session.execute(insert(table_of(Revision)), revisions)
+    await changes.append(
+        session,
+        [
+            changes.event(
+                "Article",
+                plan.id,
+                now=now,
+                actor=actor,
+                public=public_sees(plan.existing, now) or public_sees(row, now),
+                webhook_events=outbox.article_events(plan.existing, row, now=now),
+            )
+            for plan, row in zip(plans, rows, strict=True)
+        ],
+    )
 
 
 def _snapshot(row: Row, plan: _Plan, directory: Directory) -> Document:

@@ -8,12 +8,25 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, literal, not_, or_, select, true
+from sqlmodel import col
 
 from cms.content import search
 from cms.content.categories import subtree_ids
 from cms.content.errors import BadInput
 from cms.content.pagination import SortKey
-from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag, Author, Source, UTCDateTime
+from cms.models import (
+    Article,
+    ArticleAuthor,
+    ArticleSource,
+    ArticleTag,
+    Author,
+    Source,
+    UTCDateTime,
+    table_of,
+)
+
+ARTICLE, TAGGED = table_of(Article), table_of(ArticleTag)
+BYLINE, CITED = table_of(ArticleAuthor), table_of(ArticleSource)
 
 
 @dataclass(frozen=True)
@@ -65,7 +78,6 @@ class ArticleOrder:
     descending: bool = True
 
 
-NO_FILTER = ArticleFilter()
 NEWEST_FIRST = ArticleOrder()
 
 
@@ -79,17 +91,17 @@ def article_filter(f: ArticleFilter | None) -> ColumnElement[bool]:
     if f.search is not None:
         clauses.append(search.search_clause(f.search))
     if f.language is not None:
-        clauses.append(Article.language == f.language)  # type: ignore[arg-type]
+        clauses.append(col(Article.language) == f.language)
     if f.tag is not None:
-        clauses.append(_related(ArticleTag.article_id, ArticleTag.tag == f.tag.strip().lower()))
+        clauses.append(_related(ArticleTag.article_id, TAGGED.c.tag == f.tag.strip().lower()))
     if f.category is not None:
-        clauses.append(Article.category_id.in_(subtree_ids(f.category)))  # type: ignore[union-attr]
+        clauses.append(col(Article.category_id).in_(subtree_ids(f.category)))
     if f.author is not None:
-        author = select(Author.id).where(Author.slug == f.author).scalar_subquery()
-        clauses.append(_related(ArticleAuthor.article_id, ArticleAuthor.author_id == author))
+        author = select(col(Author.id)).where(col(Author.slug) == f.author).scalar_subquery()
+        clauses.append(_related(ArticleAuthor.article_id, BYLINE.c.author_id == author))
     if f.source is not None:
-        source = select(Source.id).where(Source.slug == f.source).scalar_subquery()
-        clauses.append(_related(ArticleSource.article_id, ArticleSource.source_id == source))
+        source = select(col(Source.id)).where(col(Source.slug) == f.source).scalar_subquery()
+        clauses.append(_related(ArticleSource.article_id, CITED.c.source_id == source))
     if f.published_at is not None:
         clauses.append(_in_range(Article.published_at, f.published_at))
     if f.updated_at is not None:
@@ -150,9 +162,9 @@ def article_sort(order: ArticleOrder, f: ArticleFilter | None, *, unpublished_vi
         query = f.search if f else None
         if not query:
             raise BadInput("orderBy RELEVANCE needs filter.search")
-        return SortKey(f"{tag}:{query}", search.relevance(query), Article.id, order.descending)
+        return SortKey(f"{tag}:{query}", search.relevance(query), ARTICLE.c.id, order.descending)
     if order.field is OrderField.TITLE:
-        return SortKey(tag, Article.title, Article.id, order.descending)  # type: ignore[arg-type]
+        return SortKey(tag, ARTICLE.c.title, ARTICLE.c.id, order.descending)
     column = {
         OrderField.PUBLISHED_AT: func.coalesce(
             Article.published_at, literal(NOT_YET_PUBLISHED, UTCDateTime()), type_=UTCDateTime()

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from cms.content.errors import BadInput
+from cms.models import table_of
 
 
 def require_one_of(id: str | None, slug: str | None) -> None:
@@ -18,4 +19,4 @@ def require_one_of(id: str | None, slug: str | None) -> None:
 def by_id_or_slug(model: Any, *, id: str | None, slug: str | None) -> Select[Any]:
     require_one_of(id, slug)
     column = model.id if id is not None else model.slug
-    return select(*model.__table__.columns).where(column == (id if id is not None else slug))
+    return select(*table_of(model).columns).where(column == (id if id is not None else slug))

@@ -25,9 +25,34 @@ WORDS_PER_MINUTE = 200
 # its safe mode, which drops raw HTML and javascript:/data: links; the output is sanitised again.
 _EXTENSIONS = ["table", "strikethrough"]
 _ALLOWED_TAGS = {
-    "a", "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "s", "code", "pre",
-    "blockquote", "ul", "ol", "li", "img", "table", "thead", "tbody", "tr", "th", "td",
-}  # fmt: skip
+    "a",
+    "p",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "strong",
+    "em",
+    "del",
+    "s",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "img",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"}}
 _BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|pre|blockquote|th|td)>|<br ?/?>|<hr ?/?>")
 _TAG = re.compile(r"<[^>]*>")

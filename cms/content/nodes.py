@@ -16,7 +16,7 @@ from cms.content.ids import could_be, typename_of
 from cms.content.reads import Read, by_keys
 from cms.content.roles import Viewer
 from cms.content.visibility import can_administer
-from cms.models import Author, Source, Webhook
+from cms.models import Author, Source, Webhook, table_of
 
 Fetch = Callable[..., Awaitable[Sequence[Any]]]
 
@@ -31,12 +31,12 @@ class Kind:
 
 
 def _table(model: Any) -> Callable[[list[str], Viewer, datetime], Read | None]:
-    table: Table = model.__table__
+    table: Table = table_of(model)
     return lambda ids, viewer, now: by_keys(table, ids)
 
 
 def _webhooks(ids: list[str], viewer: Viewer, now: datetime) -> Read | None:
-    return by_keys(Webhook.__table__, ids) if can_administer(viewer) else None  # type: ignore[attr-defined]
+    return by_keys(table_of(Webhook), ids) if can_administer(viewer) else None
 
 
 KINDS = {

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cms.content.ids import new_id
 from cms.content.visibility import public_sees
-from cms.models import Webhook, WebhookDelivery
+from cms.models import Webhook, WebhookDelivery, table_of
 
-WEBHOOK: Table = Webhook.__table__  # type: ignore[attr-defined]
-DELIVERY: Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
+WEBHOOK: Table = table_of(Webhook)
+DELIVERY: Table = table_of(WebhookDelivery)
 WEBHOOK_EVENTS = "webhook_events"
 """The key of a change-log row's own webhook events: queued with it, never stored in the log."""
 
@@ -81,10 +81,20 @@ def _delivery(webhook_id: str, event: Event, change: Mapping[str, Any]) -> dict[
     """A delivery row, due at once. Its body is what receivers parse; keep its keys stable (README)."""
     id_, now = new_id("WebhookDelivery"), change["occurred_at"]
     body = {
-        "deliveryId": id_, "webhookId": webhook_id, "event": event.value, "typename": change["typename"],
-        "id": change["entity_id"], "occurredAt": now.isoformat(),
-    }  # fmt: skip
+        "deliveryId": id_,
+        "webhookId": webhook_id,
+        "event": event.value,
+        "typename": change["typename"],
+        "id": change["entity_id"],
+        "occurredAt": now.isoformat(),
+    }
     return {
-        "id": id_, "webhook_id": webhook_id, "event": event.value, "body": orjson.dumps(body).decode(),
-        "status": Status.PENDING.value, "attempt": 0, "created_at": now, "next_attempt_at": now,
-    }  # fmt: skip
+        "id": id_,
+        "webhook_id": webhook_id,
+        "event": event.value,
+        "body": orjson.dumps(body).decode(),
+        "status": Status.PENDING.value,
+        "attempt": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+    }

@@ -37,7 +37,7 @@ from cms.content.errors import BadInput, FieldError, InvalidInput
 from cms.content.forms import email_problem, source_kind, url_problem
 from cms.content.ids import new_id
 from cms.content.slugs import MAX_SLUG, check_slug, first_free, may_be_taken, slugify
-from cms.models import Article, ArticleAuthor, ArticleSource, Author, Category, Source, SourceKind
+from cms.models import Article, ArticleAuthor, ArticleSource, Author, Category, Source, SourceKind, table_of
 
 T = TypeVar("T")
 Values = Mapping[str, Any]
@@ -287,7 +287,7 @@ async def _category_parent(session: AsyncSession, values: Values, current: Row[A
         return {}, []
     if not slug.strip():
         return {"parent_id": None}, []
-    if current is not None and session.bind.dialect.name == "postgresql":
+    if current is not None and session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TREE_LOCK})
     parent = (
         await session.execute(select(CATEGORY.table.c.id).where(CATEGORY.table.c.slug == slug))
@@ -307,7 +307,7 @@ async def _category_parent(session: AsyncSession, values: Values, current: Row[A
 
 
 def _table(model: Any) -> Table:
-    return model.__table__  # type: ignore[no-any-return]
+    return table_of(model)
 
 
 AUTHOR = Entity(

@@ -12,10 +12,11 @@ from cms.content.pagination import PageRequest, SortKey
 from cms.content.reads import in_keys
 from cms.content.roles import Viewer
 from cms.content.visibility import can_edit
-from cms.models import Revision
+from cms.models import Revision, table_of
 
 NEWEST_FIRST = SortKey("Revision:VERSION:DESC", Revision.version, Revision.id, descending=True)  # type: ignore[arg-type]
-COLUMNS = list(Revision.__table__.columns)  # type: ignore[attr-defined]
+REVISION = table_of(Revision)
+COLUMNS = list(REVISION.columns)
 
 
 def check_readable(viewer: Viewer) -> None:
@@ -43,7 +44,7 @@ def page_statement(article_ids: Sequence[str], page: PageRequest) -> Select[Any]
 def count_statement(article_ids: Sequence[str]) -> Select[Any]:
     """totalCount per article, as (article_id, count) rows: an article with no revision has no row."""
     return (
-        select(Revision.article_id, func.count())
-        .where(in_keys(Revision.article_id, list(article_ids)))  # type: ignore[arg-type]
-        .group_by(Revision.article_id)
+        select(REVISION.c.article_id, func.count())
+        .where(in_keys(REVISION.c.article_id, list(article_ids)))
+        .group_by(REVISION.c.article_id)
     )

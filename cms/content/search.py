@@ -86,7 +86,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from cms.content.errors import BadInput
-from cms.models import Article
+from cms.models import Article, table_of
 
 MAX_QUERY_LENGTH = 500
 MAX_WORDS = 24
@@ -102,7 +102,7 @@ POSTGRES_SPACES = "[-./@+&<]"
 RANK_WEIGHTS = {"title": 10, "subtitle": 4, "excerpt": 4, "tags": 4}
 RANK_LABELS = {"title": "A", "subtitle": "B", "excerpt": "C", "tags": "D"}
 
-ARTICLE = Article.__table__  # type: ignore[attr-defined]
+ARTICLE = table_of(Article)
 FTS = table("article_fts", column("rowid", Integer), column("article_fts"))
 FTS_KEY = table("article_fts_key", column("key", Integer), column("article_id", String))
 SEARCH = table("article_search", column("article_id", String), column("search_vector"), column("rank_vector"))
@@ -349,7 +349,7 @@ def relevance(query: str) -> ColumnElement[Any]:
     for group in parsed.groups:
         sqlite, postgresql = sqlite + literal_column("1"), postgresql + literal_column("1")
         for field, weight in RANK_WEIGHTS.items():
-            points = literal_column(str(weight))
+            points: ColumnElement[Any] = literal_column(str(weight))
             hit = _sqlite_among(parsed.fts5_in(field, group))
             sqlite = sqlite + case((hit, points), else_=literal_column("0"))
             hit = _postgres_among(SEARCH.c.rank_vector, parsed.tsquery_in(RANK_LABELS[field], group))

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select, true
 
 from cms.content.pagination import PageRequest, SortKey, keyset_page
-from cms.models import Source
+from cms.models import Source, table_of
 
-COLUMNS = list(Source.__table__.columns)  # type: ignore[attr-defined]
+COLUMNS = list(table_of(Source).columns)
 BY_NAME = SortKey("Source:NAME:ASC", Source.name, Source.id, descending=False)  # type: ignore[arg-type]
 
 

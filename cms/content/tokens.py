@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from cms.content.errors import FieldError, InvalidInput, Unauthenticated
 from cms.content.ids import new_id
 from cms.content.roles import Role, Viewer
-from cms.models import ApiToken
+from cms.models import ApiToken, table_of
 
 log = logging.getLogger("cms.tokens")
 PREFIX = "cms_"
@@ -39,11 +39,16 @@ USE_RECORDED_EVERY = timedelta(seconds=60)
 
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _SHAPE = re.compile(rf"^{PREFIX}[0-9A-Za-z]{{{SECRET_LENGTH + CHECKSUM_LENGTH}}}$")
-_TOKEN = ApiToken.__table__  # type: ignore[attr-defined]
+_TOKEN = table_of(ApiToken)
 _BY_HASH = select(
-    _TOKEN.c.id, _TOKEN.c.name, _TOKEN.c.role, _TOKEN.c.token_hash, _TOKEN.c.expires_at,
-    _TOKEN.c.revoked_at, _TOKEN.c.last_used_at,
-).where(_TOKEN.c.token_hash == bindparam("token_hash"))  # fmt: skip
+    _TOKEN.c.id,
+    _TOKEN.c.name,
+    _TOKEN.c.role,
+    _TOKEN.c.token_hash,
+    _TOKEN.c.expires_at,
+    _TOKEN.c.revoked_at,
+    _TOKEN.c.last_used_at,
+).where(_TOKEN.c.token_hash == bindparam("token_hash"))
 
 Fetch = Callable[[Executable, Mapping[str, Any]], Awaitable[Sequence[Any]]]
 

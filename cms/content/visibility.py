@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, and_, true
+from sqlmodel import col
 
 from cms.content.roles import Role, Viewer
 from cms.models import Article, ArticleStatus
@@ -31,10 +32,7 @@ def article_visible(viewer: Viewer, now: datetime | BindParameter[Any]) -> Colum
     the request's clock reading, or a parameter that will carry it (`reads.NOW`)."""
     if can_preview(viewer):
         return true()
-    return and_(
-        Article.status == ArticleStatus.PUBLISHED.value,  # type: ignore[arg-type]
-        Article.published_at <= now,  # type: ignore[operator]
-    )
+    return and_(col(Article.status) == ArticleStatus.PUBLISHED.value, col(Article.published_at) <= now)
 
 
 def public_sees(row: Mapping[str, Any] | None, now: datetime) -> bool:

@@ -89,9 +89,14 @@ async def create_webhook(
         raise InvalidInput(errors)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     row = Webhook(
-        id=new_id("Webhook"), url=url, events=[e.value for e in dict.fromkeys(events)],
-        description=description, secret=secret, active=True, created_at=now,
-    )  # fmt: skip
+        id=new_id("Webhook"),
+        url=url,
+        events=[e.value for e in dict.fromkeys(events)],
+        description=description,
+        secret=secret,
+        active=True,
+        created_at=now,
+    )
     session.add(row)
     await session.flush()
     return Created(row, secret)
@@ -143,10 +148,12 @@ _RECORD = (
     update(DELIVERY)
     .where(DELIVERY.c.id == bindparam("_id"), DELIVERY.c.attempt == bindparam("_attempt"))
     .values(
-        status=bindparam("status"), response_code=bindparam("response_code"), error=bindparam("error"),
+        status=bindparam("status"),
+        response_code=bindparam("response_code"),
+        error=bindparam("error"),
         next_attempt_at=bindparam("next_attempt_at"),
     )
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -207,17 +214,20 @@ async def _claim(engine: AsyncEngine, *, now: datetime, attempts: int, batch: in
         ]
         if spent:
             await session.execute(
-                update(DELIVERY).where(DELIVERY.c.id.in_(spent)).values(
-                    status=Status.FAILED.value, next_attempt_at=None,
+                update(DELIVERY)
+                .where(DELIVERY.c.id.in_(spent))
+                .values(
+                    status=Status.FAILED.value,
+                    next_attempt_at=None,
                     error="no outcome was recorded for the last attempt",
                 )
-            )  # fmt: skip
+            )
         if claimed:
             await session.execute(
-                update(DELIVERY).where(DELIVERY.c.id.in_([c.id for c in claimed])).values(
-                    attempt=DELIVERY.c.attempt + 1, attempted_at=now, next_attempt_at=now + LEASE
-                )
-            )  # fmt: skip
+                update(DELIVERY)
+                .where(DELIVERY.c.id.in_([c.id for c in claimed]))
+                .values(attempt=DELIVERY.c.attempt + 1, attempted_at=now, next_attempt_at=now + LEASE)
+            )
     return claimed
 
 
@@ -225,9 +235,11 @@ async def _send(client: httpx.AsyncClient, delivery: _Claimed) -> _Outcome:
     """POST the body, signed: a 2xx answer is delivered; another (a redirect too) or none is a failure."""
     body = delivery.body.encode()
     headers = {
-        "Content-Type": "application/json", "X-CMS-Event": delivery.event, "X-CMS-Delivery": delivery.id,
+        "Content-Type": "application/json",
+        "X-CMS-Event": delivery.event,
+        "X-CMS-Delivery": delivery.id,
         "X-CMS-Signature": signature(delivery.secret, body),
-    }  # fmt: skip
+    }
     try:
         response = await client.post(delivery.url, content=body, headers=headers, timeout=TIMEOUT)
     except httpx.HTTPError as error:
@@ -243,16 +255,22 @@ async def _record(engine: AsyncEngine, outcomes: Sequence[_Outcome], *, now: dat
     values = []
     for outcome in outcomes:
         delivery = outcome.delivery
+        next_attempt_at: datetime | None
         status, next_attempt_at = Status.PENDING, now + retry_after(delivery.attempt)
         if outcome.error is None:
             status, next_attempt_at = Status.DELIVERED, None
         elif delivery.attempt >= attempts:
             status, next_attempt_at = Status.FAILED, None
-        values.append({
-            "_id": delivery.id, "_attempt": delivery.attempt, "status": status.value,
-            "response_code": outcome.response_code, "error": outcome.error,
-            "next_attempt_at": next_attempt_at,
-        })  # fmt: skip
+        values.append(
+            {
+                "_id": delivery.id,
+                "_attempt": delivery.attempt,
+                "status": status.value,
+                "response_code": outcome.response_code,
+                "error": outcome.error,
+                "next_attempt_at": next_attempt_at,
+            }
+        )
     async with AsyncSession(engine) as session, session.begin():
         await session.execute(_RECORD, values)
 

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cms.content import changes, webhooks
 from cms.content.editing import write_articles
@@ -24,9 +25,9 @@ from cms.content.records import ArticleRecord, SourceRef
 from cms.content.search import reindex
 from cms.content.slugs import first_free, may_be_taken, slugify
 from cms.content.visibility import public_sees
-from cms.models import Article, ArticleAuthor, ArticleSource, ArticleStatus, ArticleTag, Revision
+from cms.models import Article, ArticleAuthor, ArticleSource, ArticleStatus, ArticleTag, Revision, table_of
 
-ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
+ARTICLE: Table = table_of(Article)
 DRAFT, IN_REVIEW, PUBLISHED, ARCHIVED = (s.value for s in ArticleStatus)
 TRANSITIONS = {
     "submit": ({DRAFT}, IN_REVIEW),
@@ -108,7 +109,9 @@ async def restore_revision(session: AsyncSession, *, id: str, version: int, acto
     record, _ = await _current(session, id)
     found = (
         await session.execute(
-            select(Revision.snapshot).where(Revision.article_id == id, Revision.version == version)  # type: ignore[arg-type]
+            select(col(Revision.snapshot)).where(
+                col(Revision.article_id) == id, col(Revision.version) == version
+            )
         )
     ).scalar_one_or_none()
     if found is None:
@@ -121,16 +124,29 @@ async def delete_article(session: AsyncSession, *, id: str, actor: str, now: dat
     the earliest of them becomes the original, so exports never name a missing article."""
     record, row = await _current(session, id)
     members = (
-        await session.execute(
-            select(ARTICLE.c.id)
-            .where(ARTICLE.c.translation_group == row["translation_group"], ARTICLE.c.id != id)
-            .order_by(ARTICLE.c.created_at, ARTICLE.c.id)
+        (
+            await session.execute(
+                select(ARTICLE.c.id)
+                .where(ARTICLE.c.translation_group == row["translation_group"], ARTICLE.c.id != id)
+                .order_by(ARTICLE.c.created_at, ARTICLE.c.id)
+            )
         )
-    ).scalars().all() if row["translation_group"] else []  # fmt: skip
+        .scalars()
+        .all()
+        if row["translation_group"]
+        else []
+    )
     await session.execute(delete(ARTICLE).where(ARTICLE.c.id == id))
     await reindex(session, [id])
-    gone = changes.event("Article", id, now=now, actor=actor, action="DELETE", public=public_sees(row, now),
-                         webhook_events=webhooks.article_events(row, None, now=now))  # fmt: skip
+    gone = changes.event(
+        "Article",
+        id,
+        now=now,
+        actor=actor,
+        action="DELETE",
+        public=public_sees(row, now),
+        webhook_events=webhooks.article_events(row, None, now=now),
+    )
     await changes.append(session, [gone])
     if members and row["translation_group"] == id:
         original, *others = members
@@ -152,27 +168,43 @@ async def _current(session: AsyncSession, id: str) -> tuple[ArticleRecord, dict[
     if row is None:
         raise InvalidInput([FieldError(("id",), "NOT_FOUND", f"no article {id!r}")])
     authors = await session.execute(
-        select(ArticleAuthor.author_id).where(ArticleAuthor.article_id == id).order_by(ArticleAuthor.position)  # type: ignore[arg-type]
+        select(col(ArticleAuthor.author_id))
+        .where(col(ArticleAuthor.article_id) == id)
+        .order_by(col(ArticleAuthor.position))
     )
     tags = await session.execute(
-        select(ArticleTag.tag).where(ArticleTag.article_id == id).order_by(ArticleTag.position)  # type: ignore[arg-type]
+        select(col(ArticleTag.tag)).where(col(ArticleTag.article_id) == id).order_by(col(ArticleTag.position))
     )
     sources = await session.execute(
-        select(ArticleSource.source_id, ArticleSource.role, ArticleSource.url, ArticleSource.note)
-        .where(ArticleSource.article_id == id)  # type: ignore[arg-type]
-        .order_by(ArticleSource.position)
+        select(
+            col(ArticleSource.source_id),
+            col(ArticleSource.role),
+            col(ArticleSource.url),
+            col(ArticleSource.note),
+        )
+        .where(col(ArticleSource.article_id) == id)
+        .order_by(col(ArticleSource.position))
     )
     group = row["translation_group"]
     record = ArticleRecord(
-        title=row["title"], body=row["body"], slug=row["slug"], language=row["language"],
-        subtitle=row["subtitle"], excerpt=row["excerpt"], status=row["status"],
+        title=row["title"],
+        body=row["body"],
+        slug=row["slug"],
+        language=row["language"],
+        subtitle=row["subtitle"],
+        excerpt=row["excerpt"],
+        status=row["status"],
         published_at=row["published_at"],
-        authors=list(authors.scalars()), category=[row["category_id"]] if row["category_id"] else None,
+        authors=list(authors.scalars()),
+        category=[row["category_id"]] if row["category_id"] else None,
         tags=list(tags.scalars()),
         sources=[SourceRef(name=s.source_id, role=s.role, url=s.url, note=s.note) for s in sources],
-        cover_image=row["cover_image"], seo=row["seo"],
-        translation_of=group if group and group != id else None, id=id, existing_only=True,
-    )  # fmt: skip
+        cover_image=row["cover_image"],
+        seo=row["seo"],
+        translation_of=group if group and group != id else None,
+        id=id,
+        existing_only=True,
+    )
     return record, dict(row)
 
 
@@ -196,13 +228,20 @@ async def _write(session: AsyncSession, record: ArticleRecord, *, actor: str, no
 def _content_of(document: dict[str, Any]) -> dict[str, Any]:
     """The CONTENT_FIELDS of a revision's snapshot (the export form: references by slug)."""
     return {
-        "title": document["title"], "subtitle": document["subtitle"], "excerpt": document["excerpt"],
-        "body": document["body"], "authors": document["authors"],
-        "category": [document["category"]] if document["category"] else None, "tags": document["tags"],
-        "sources": [SourceRef(name=a["source"], role=a["role"], url=a["url"], note=a["note"])
-                    for a in document["sources"]],
-        "cover_image": document["coverImage"], "seo": document["seo"],
-    }  # fmt: skip
+        "title": document["title"],
+        "subtitle": document["subtitle"],
+        "excerpt": document["excerpt"],
+        "body": document["body"],
+        "authors": document["authors"],
+        "category": [document["category"]] if document["category"] else None,
+        "tags": document["tags"],
+        "sources": [
+            SourceRef(name=a["source"], role=a["role"], url=a["url"], note=a["note"])
+            for a in document["sources"]
+        ],
+        "cover_image": document["coverImage"],
+        "seo": document["seo"],
+    }
 
 
 async def _taken(session: AsyncSession, slug: str, language: str, other_than: str | None) -> bool:

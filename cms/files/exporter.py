@@ -25,10 +25,10 @@ from cms.content.documents import (
     source_document,
 )
 from cms.content.editing import slug_names_one
-from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag
+from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag, table_of
 
 PAGE = 1000
-_ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
+_ARTICLE: Table = table_of(Article)
 _COLUMNS = [c for c in _ARTICLE.columns if c.name not in ("body_html", "body_text", "derived_excerpt")]
 
 
@@ -116,9 +116,11 @@ async def _articles(
     )
     tags = await _linked(connection, ArticleTag, ids, lambda link: link.tag)
     sources = await _linked(
-        connection, ArticleSource, ids,
+        connection,
+        ArticleSource,
+        ids,
         lambda link: attribution(directory.sources.slug(link.source_id), link.role, link.url, link.note),
-    )  # fmt: skip
+    )
     return [
         article_document(
             row,
@@ -136,7 +138,7 @@ async def _linked(
     connection: AsyncConnection, model: Any, ids: list[str], value: Callable[[Any], Any]
 ) -> defaultdict[str, list[Any]]:
     """One link table's rows for these articles, in position order, as lists per article."""
-    table: Table = model.__table__
+    table: Table = table_of(model)
     statement = (
         select(table).where(table.c.article_id.in_(ids)).order_by(table.c.article_id, table.c.position)
     )

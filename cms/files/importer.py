@@ -22,10 +22,10 @@ from cms.content.records import ArticleRecord, AuthorRecord, CategoryRecord, Ent
 from cms.db import analyze
 from cms.files.errors import ContentFileError
 from cms.files.reader import LoadedRecord, read_records
-from cms.models import Article
+from cms.models import Article, table_of
 
 OUTCOMES = ("created", "updated", "unchanged")
-_ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
+_ARTICLE: Table = table_of(Article)
 PARALLEL_FROM = 2000
 
 
@@ -76,9 +76,14 @@ async def import_paths(
         try:
             async with _renderer(len(articles)) as render_many:
                 written = await write_articles(
-                    session, [item.record for item in articles],  # type: ignore[misc]
-                    actor=actor, now=now, directory=directory, progress=progress, render_many=render_many,
-                )  # fmt: skip
+                    session,
+                    [item.record for item in articles],  # type: ignore[misc]
+                    actor=actor,
+                    now=now,
+                    directory=directory,
+                    progress=progress,
+                    render_many=render_many,
+                )
         except InvalidRecord as error:
             raise _located(articles[error.position], error) from error
         summary.articles.update(w.outcome for w in written)
@@ -104,8 +109,11 @@ async def _check_ids(session: AsyncSession, loaded: list[LoadedRecord], director
     given = [
         (item, id_, _TYPENAMES[type(item.record)]) for item in loaded if (id_ := item.record.id) is not None
     ]
-    held = {i: kind.typename for kind in (directory.authors, directory.sources, directory.categories)
-            for i in kind.rows}  # fmt: skip
+    held = {
+        i: kind.typename
+        for kind in (directory.authors, directory.sources, directory.categories)
+        for i in kind.rows
+    }
     # Articles the entities' ids may be held by (an article's id held by an article is its match).
     entities = {i for _, i, typename in given if typename != "Article" and not id_problem(i, typename)}
     for chunk in batched(sorted(entities - held.keys()), 500):

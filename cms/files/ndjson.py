@@ -7,6 +7,7 @@ slug (or id) and must name something in the database or earlier in the import.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ def read_ndjson(path: Path) -> Iterator[tuple[int, Record]]:
     with handle:
         for number, line in enumerate(handle, 1):
             if line.strip():
-                yield number, _record(line, lambda message, n=number: ContentFileError(path, n, message))
+                yield number, _record(line, partial(ContentFileError, path, number))
 
 
 def _record(line: bytes, fail: Fail) -> Record:
@@ -119,17 +120,45 @@ def _attribution(value: Any, fail: Fail) -> SourceRef:
 
 
 _ARTICLE_KEYS = {
-    "id", "slug", "language", "title", "subtitle", "excerpt", "body", "status", "publishedAt", "authors",
-    "category", "tags", "sources", "coverImage", "seo", "translationOf", "createdAt", "updatedAt",
-}  # fmt: skip
+    "id",
+    "slug",
+    "language",
+    "title",
+    "subtitle",
+    "excerpt",
+    "body",
+    "status",
+    "publishedAt",
+    "firstPublishedAt",
+    "authors",
+    "category",
+    "tags",
+    "sources",
+    "coverImage",
+    "seo",
+    "translationOf",
+    "createdAt",
+    "updatedAt",
+}
 _REQUIRED = {"slug", "name", "kind"}
 _ENTITIES: dict[str, tuple[Callable[..., Record], dict[str, str]]] = {
     "source": (SourceRecord, {"id": "id", "slug": "slug", "name": "name", "kind": "kind", "url": "url"}),
-    "author": (AuthorRecord, {"id": "id", "slug": "slug", "name": "name", "bio": "bio",
-                              "avatarUrl": "avatar_url", "email": "email"}),
-    "category": (CategoryRecord, {"id": "id", "slug": "slug", "name": "name", "description": "description",
-                                  "parent": "parent"}),
-}  # fmt: skip
+    "author": (
+        AuthorRecord,
+        {
+            "id": "id",
+            "slug": "slug",
+            "name": "name",
+            "bio": "bio",
+            "avatarUrl": "avatar_url",
+            "email": "email",
+        },
+    ),
+    "category": (
+        CategoryRecord,
+        {"id": "id", "slug": "slug", "name": "name", "description": "description", "parent": "parent"},
+    ),
+}
 _READERS: dict[str, tuple[Callable[[dict[str, Any], Fail], Record], set[str]]] = {
     **{kind: (_entity, set(keys)) for kind, (_, keys) in _ENTITIES.items()},
     "article": (_article, _ARTICLE_KEYS),

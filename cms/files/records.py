@@ -11,9 +11,22 @@ from cms.content.records import ArticleRecord, SourceRef
 from cms.files.errors import ContentFileError
 
 FIELDS = {
-    "id", "title", "slug", "subtitle", "excerpt", "category", "authors", "sources", "status", "publishedAt",
-    "language", "tags", "translationOf", "coverImage", "seo",
-}  # fmt: skip
+    "id",
+    "title",
+    "slug",
+    "subtitle",
+    "excerpt",
+    "category",
+    "authors",
+    "sources",
+    "status",
+    "publishedAt",
+    "language",
+    "tags",
+    "translationOf",
+    "coverImage",
+    "seo",
+}
 
 
 def record_from_front_matter(

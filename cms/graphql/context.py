@@ -23,6 +23,13 @@ L = TypeVar("L")
 T = TypeVar("T")
 
 
+def retrieved(future: asyncio.Future[Any]) -> None:
+    """Take a shared read's outcome, so that a failure nobody is left to await (the request was answered
+    with an error meanwhile) is not reported as never retrieved; those still waiting get it as usual."""
+    if not future.cancelled():
+        future.exception()
+
+
 class Shared(Generic[T]):
     """A read that several fields may await, made once. Where reads run on the loop, nothing can come
     between its statements, and it is made in place; else it is a task, shielded: a field cancelled while
@@ -44,6 +51,7 @@ class Shared(Generic[T]):
                 self.value, self.done = await self._read(), True
                 return self.value
             self._task = asyncio.ensure_future(self._read())
+            self._task.add_done_callback(retrieved)
         value = await asyncio.shield(self._task)
         self.value, self.done = value, True
         return value

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from cms.graphql.context import Context, Info
+from cms.graphql.context import Context, Info, retrieved
 from cms.graphql.plan.compiler import Compiler, Selected
 from cms.graphql.plan.registry import PLAN, Declaration, attribute
 from cms.graphql.plan.shapes import ROOT, Fetched, Nested, Run, Shape, Slot, Value
@@ -66,9 +66,13 @@ class Computed:
             selection = compiler.selection(selected)
             passed = tuple(_columns_of(selection)) if self.passes_columns else ()
             return Nested(
-                selected.key, get, selection,
-                many=compiler.many(selected), needs_tree=self.needs_tree, columns=self.columns + passed,
-            )  # fmt: skip
+                selected.key,
+                get,
+                selection,
+                many=compiler.many(selected),
+                needs_tree=self.needs_tree,
+                columns=self.columns + passed,
+            )
         serialize = compiler.serializer(selected)
         if serialize is None:
             return Value(selected.key, lambda obj, run: get(obj, run.context), self.columns, contextual=get)
@@ -242,4 +246,6 @@ class Loader(DataLoader[K, V]):
     into a GraphQL error: the request would fail whole."""
 
     def load(self, key: K) -> Awaitable[V]:
-        return asyncio.shield(super().load(key))
+        found = asyncio.ensure_future(super().load(key))  # a Future already: the same one
+        found.add_done_callback(retrieved)
+        return asyncio.shield(found)

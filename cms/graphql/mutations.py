@@ -170,22 +170,37 @@ def _under_input(errors: list[UserError]) -> list[UserError]:
 def _edit(given: ArticleInput) -> workflow.Edit:
     """The editor's input in the terms of `content`: references by slug, images and SEO as stored."""
     return workflow.Edit(
-        title=given.title, slug=given.slug, subtitle=given.subtitle, excerpt=given.excerpt, body=given.body,
-        language=given.language, translation_of=given.translation_of, authors=given.authors,
-        category=given.category, tags=given.tags,
-        sources=None if given.sources is None else [
-            SourceRef(name=s.source, role=s.role.value, url=s.url, note=s.note) for s in given.sources
-        ],
-        cover_image=None if given.cover_image is None else {
-            "url": given.cover_image.url, "alt": given.cover_image.alt, "caption": given.cover_image.caption,
-            "credit": given.cover_image.credit, "width": given.cover_image.width,
+        title=given.title,
+        slug=given.slug,
+        subtitle=given.subtitle,
+        excerpt=given.excerpt,
+        body=given.body,
+        language=given.language,
+        translation_of=given.translation_of,
+        authors=given.authors,
+        category=given.category,
+        tags=given.tags,
+        sources=None
+        if given.sources is None
+        else [SourceRef(name=s.source, role=s.role.value, url=s.url, note=s.note) for s in given.sources],
+        cover_image=None
+        if given.cover_image is None
+        else {
+            "url": given.cover_image.url,
+            "alt": given.cover_image.alt,
+            "caption": given.cover_image.caption,
+            "credit": given.cover_image.credit,
+            "width": given.cover_image.width,
             "height": given.cover_image.height,
         },
-        seo=None if given.seo is None else {
-            "title": given.seo.title, "description": given.seo.description,
+        seo=None
+        if given.seo is None
+        else {
+            "title": given.seo.title,
+            "description": given.seo.description,
             "canonicalUrl": given.seo.canonical_url,
         },
-    )  # fmt: skip
+    )
 
 
 @strawberry.type

@@ -121,9 +121,16 @@ def article_list(links_of: Links, option: Callable[[dict[str, Any]], Hashable] =
         wanted = articles.COLUMNS if columns is None else articles.columns_for(columns)
         viewer, now = context.viewer, context.now
         read, sort = articles.linked_page_statement(
-            links=links, parents=parents, viewer=viewer, now=now, f=shape.f, order=shape.order,
-            page=shape.page, columns=wanted, keys=keys,
-        )  # fmt: skip
+            links=links,
+            parents=parents,
+            viewer=viewer,
+            now=now,
+            f=shape.f,
+            order=shape.order,
+            page=shape.page,
+            columns=wanted,
+            keys=keys,
+        )
         groups = grouped(await context.fetch(*read), "parent_key")
 
         async def counted() -> dict[Any, int]:
@@ -218,9 +225,14 @@ class Category(Node):
         order_by: ArticleOrder | None = None,
     ) -> Connection[Article]:
         return await ARTICLES_BY_CATEGORY.resolve(
-            self, info, first=first, after=after, include_descendants=include_descendants, filter=filter,
+            self,
+            info,
+            first=first,
+            after=after,
+            include_descendants=include_descendants,
+            filter=filter,
             order_by=order_by,
-        )  # fmt: skip
+        )
 
 
 @strawberry.type

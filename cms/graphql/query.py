@@ -48,9 +48,13 @@ async def _node(arguments: dict[str, Any], context: Context, columns: Columns) -
 
 async def _article(arguments: dict[str, Any], context: Context, columns: Columns) -> Any:
     read = articles.lookup(
-        arguments.get("id"), arguments.get("slug"), arguments.get("language"), viewer=context.viewer,
-        now=context.now, columns=articles.COLUMNS if columns is None else articles.columns_for(columns),
-    )  # fmt: skip
+        arguments.get("id"),
+        arguments.get("slug"),
+        arguments.get("language"),
+        viewer=context.viewer,
+        now=context.now,
+        columns=articles.COLUMNS if columns is None else articles.columns_for(columns),
+    )
     return await _first(context, read) if read else None
 
 
@@ -73,14 +77,20 @@ async def _category(arguments: dict[str, Any], context: Context, columns: Column
 
 async def _articles(arguments: dict[str, Any], context: Context, columns: Columns) -> Conn:
     page = PageRequest.of(
-        first=arguments.get("first"), after=arguments.get("after"), last=arguments.get("last"),
+        first=arguments.get("first"),
+        after=arguments.get("after"),
+        last=arguments.get("last"),
         before=arguments.get("before"),
-    )  # fmt: skip
+    )
     f, viewer, now = filter_of(arguments.get("filter")), context.viewer, context.now
     statement, sort = articles.page_statement(
-        viewer=viewer, now=now, f=f, order=order_of(arguments.get("order_by")), page=page,
+        viewer=viewer,
+        now=now,
+        f=f,
+        order=order_of(arguments.get("order_by")),
+        page=page,
         columns=articles.COLUMNS if columns is None else articles.columns_for(columns),
-    )  # fmt: skip
+    )
     count = articles.count_statement(viewer=viewer, now=now, f=f)
     return root_conn(context, await context.fetch(statement), page, sort, lambda: _count(context, count))
 
