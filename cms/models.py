@@ -155,6 +155,9 @@ class Article(SQLModel, table=True):
     word_count: int = 0
     status: str = Field(max_length=20)
     published_at: datetime | None = _ts(nullable=True)
+    first_published_at: datetime | None = _ts(nullable=True)
+    """When the public first could see it (or, never seen yet, is to): kept through unpublish and republish
+    (`visibility.first_public`)."""
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     category_id: str | None = Field(default=None, sa_column=Column(String(40), ForeignKey("category.id")))

@@ -41,6 +41,7 @@ def article_document(
         "body": row["body"],
         "status": row["status"],
         "publishedAt": _moment(row["published_at"]),
+        "firstPublishedAt": _moment(row["first_published_at"]),
         "authors": authors,
         "category": category,
         "tags": tags,

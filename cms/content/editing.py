@@ -29,7 +29,7 @@ from cms.content.markdown import RenderedBody, RenderMany, derive_excerpt, rende
 from cms.content.records import ArticleRecord, SourceRef
 from cms.content.search import reindex
 from cms.content.slugs import check_slug, slugify
-from cms.content.visibility import public_sees
+from cms.content.visibility import first_public, public_sees
 from cms.models import (
     Article,
     ArticleAuthor,
@@ -224,9 +224,22 @@ async def _match(session: AsyncSession, plans: list[_Plan]) -> None:
     """Find what each record updates: the article with its id, else with its slug and language."""
     ids = [p.record.id for p in plans if p.record.id]
     slugs = sorted({p.slug for p in plans})
-    columns = [_ARTICLE.c[name] for name in ("id", "slug", "language", "content_hash", "version",
-                                              "translation_group", "created_at", "status",
-                                              "published_at", "publish_pending")]  # fmt: skip
+    columns = [
+        _ARTICLE.c[name]
+        for name in (
+            "id",
+            "slug",
+            "language",
+            "content_hash",
+            "version",
+            "translation_group",
+            "created_at",
+            "status",
+            "published_at",
+            "first_published_at",
+            "publish_pending",
+        )
+    ]
     found: dict[str, Row] = {}
     for chunk in batched(slugs + ids, CHUNK):
         statement = select(*columns).where(or_(_ARTICLE.c.slug.in_(chunk), _ARTICLE.c.id.in_(chunk)))
@@ -361,6 +374,12 @@ def _row(plan: _Plan, rendered: RenderedBody, now: datetime) -> Row:
         "derived_excerpt": derive_excerpt(rendered.text),
         "status": record.status,
         "published_at": record.published_at,
+        "first_published_at": first_public(
+            existing["first_published_at"] if existing else record.first_published_at,
+            status=record.status,
+            published_at=record.published_at,
+            now=now,
+        ),
         "created_at": existing["created_at"] if existing else record.created_at or now,
         "updated_at": now if existing else record.updated_at or now,
         "category_id": plan.category,

@@ -50,6 +50,7 @@ class ArticleRecord:
     existing_only: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    first_published_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,18 @@ def public_sees(row: Mapping[str, Any] | None, now: datetime) -> bool:
     return published_at is not None and published_at <= now
 
 
+def first_public(
+    kept: datetime | None, *, status: str, published_at: datetime | None, now: datetime
+) -> datetime | None:
+    """When the public first could see an article, after a write: the instant kept from before once it has
+    passed (it was seen then, whatever happened since); else, for a published or archived article, its
+    publishedAt (scheduled: the instant it will be seen); else never."""
+    if kept is not None and kept <= now:
+        return kept
+    published = status in (ArticleStatus.PUBLISHED.value, ArticleStatus.ARCHIVED.value)
+    return published_at if published else None
+
+
 def author_email_visible(viewer: Viewer) -> bool:
     """Author emails are for editors only."""
     return can_edit(viewer)

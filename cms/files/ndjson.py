@@ -104,6 +104,7 @@ def _article(item: dict[str, Any], fail: Fail) -> ArticleRecord:
         existing_only=True,
         created_at=moment("createdAt", item.get("createdAt"), fail),
         updated_at=moment("updatedAt", item.get("updatedAt"), fail),
+        first_published_at=moment("firstPublishedAt", item.get("firstPublishedAt"), fail),
     )
 
 

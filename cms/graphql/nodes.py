@@ -365,6 +365,9 @@ class Article(Node):
     )
     status: ArticleStatus
     published_at: datetime | None
+    first_published_at: datetime | None = strawberry.field(
+        description="When the public first could see it; kept through unpublish and republish."
+    )
     created_at: datetime
     updated_at: datetime
     language: str = strawberry.field(description='BCP 47 tag, e.g. "en", "az", "ru".')
