@@ -29,10 +29,12 @@ run: $(STAMP)
 	$(BIN)/cms seed --if-empty
 	$(BIN)/cms serve
 
-## make test: lint, the schema artifact, and the whole suite (SQLite and PostgreSQL)
+## make test: lint, types (mypy with Strawberry's plugin), the schema artifact, and the whole suite (SQLite and
+## PostgreSQL)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/cms schema --check
 	$(BIN)/pytest
 
@@ -49,4 +51,4 @@ schema: $(STAMP)
 	$(BIN)/cms schema
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

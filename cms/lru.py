@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -43,13 +43,13 @@ class LRU(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def make(self, key: object, make: Callable[[], V | None]) -> V | None:
+    def make(self, key: Any, make: Callable[[], V | None]) -> V | None:
         """The value kept for `key`, else `make()`'s, kept unless it is None. A key that cannot be hashed
         (an input object among a request's variables) is made each time."""
         try:
-            found = self.get(key)  # type: ignore[arg-type]
+            found = self.get(key)
         except TypeError:
             return make()
         if found is None and (found := make()) is not None:
-            self[key] = found  # type: ignore[index]
+            self[key] = found
         return found

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import Table, inspect, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
 
@@ -170,13 +170,6 @@ async def data(http: httpx.AsyncClient, query: str, variables: dict[str, Any] | 
     body = await gql(http, query, variables)
     assert "errors" not in body, body["errors"]
     return body["data"]
-
-
-def table_of(model: type[SQLModel]) -> Table:
-    """A model's Table (its `__table__`, which SQLModel's classes do not declare to a type checker)."""
-    table = inspect(model).local_table
-    assert isinstance(table, Table)
-    return table
 
 
 def error_codes(body: dict[str, Any]) -> list[str]:

@@ -17,8 +17,8 @@ from cms.clock import FixedClock
 from cms.content import references
 from cms.content.errors import InvalidInput
 from cms.content.references import CATEGORY, update_item
-from cms.models import Author, Category, ChangeEvent, Source
-from tests.conftest import NOW, data, error_codes, gql, table_of
+from cms.models import Author, Category, ChangeEvent, Source, table_of
+from tests.conftest import NOW, data, error_codes, gql
 
 SELECTIONS = {
     "Author": "id slug name bio avatarUrl email",

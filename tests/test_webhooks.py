@@ -27,9 +27,9 @@ from cms.clock import FixedClock
 from cms.content import webhooks, workflow
 from cms.content.errors import BadInput
 from cms.db import create_engine
-from cms.models import Webhook, WebhookDelivery
+from cms.models import Webhook, WebhookDelivery, table_of
 from cms.settings import Settings
-from tests.conftest import NOW, ROOT, data, error_codes, gql, table_of
+from tests.conftest import NOW, ROOT, data, error_codes, gql
 from tests.test_article_mutations import ARCHIVE, DELETE, PUBLISH, SUBMIT, UNPUBLISH, UPDATE, create
 
 CREATE_WEBHOOK = """mutation ($input: WebhookInput!) { createWebhook(input: $input) {

@@ -9,8 +9,9 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from cms.content.pagination import PageRequest, SortKey, keyset_page
 from cms.models import Author, table_of
 
-COLUMNS = list(table_of(Author).columns)
-BY_NAME = SortKey("Author:NAME:ASC", Author.name, Author.id, descending=False)  # type: ignore[arg-type]
+AUTHOR = table_of(Author)
+COLUMNS = list(AUTHOR.columns)
+BY_NAME = SortKey("Author:NAME:ASC", AUTHOR.c.name, AUTHOR.c.id, descending=False)
 
 
 def page_statement(*, search: str | None, page: PageRequest) -> Select[Any]:
@@ -25,6 +26,6 @@ def _matching(search: str | None) -> ColumnElement[bool]:
     if not search:
         return true()
     return or_(
-        Author.name.icontains(search, autoescape=True),  # type: ignore[attr-defined]
-        Author.slug.icontains(search, autoescape=True),  # type: ignore[attr-defined]
+        AUTHOR.c.name.icontains(search, autoescape=True),
+        AUTHOR.c.slug.icontains(search, autoescape=True),
     )

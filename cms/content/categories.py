@@ -97,11 +97,11 @@ async def read_tree(fetch: Callable[[Read], Awaitable[Sequence[Any]]]) -> Catego
     return tree
 
 
-BY_NAME = SortKey("Category:NAME:ASC", Category.name, Category.id, descending=False)  # type: ignore[arg-type]
+BY_NAME = SortKey("Category:NAME:ASC", CATEGORY.c.name, CATEGORY.c.id, descending=False)
 
 
 def _roots(roots_only: bool) -> ColumnElement[bool]:
-    return Category.parent_id.is_(None) if roots_only else true()  # type: ignore[union-attr]
+    return CATEGORY.c.parent_id.is_(None) if roots_only else true()
 
 
 def page_statement(*, roots_only: bool, page: PageRequest) -> Select[Any]:

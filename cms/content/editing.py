@@ -75,17 +75,6 @@ class _Plan:
     outcome: Outcome = "unchanged"
 
 
-async def upsert_article(
-    session: AsyncSession, *, record: ArticleRecord, actor: str, now: datetime
-) -> tuple[Outcome, str]:
-    """Create or update one article (matched by id, else slug and language); its errors as InvalidInput."""
-    try:
-        (written,) = await write_articles(session, [record], actor=actor, now=now)
-    except InvalidRecord as error:
-        raise error.error from None
-    return written.outcome, written.id
-
-
 async def write_articles(
     session: AsyncSession,
     records: Sequence[ArticleRecord],
@@ -414,7 +403,7 @@ async def _write(
         await session.execute(statement, values)
         ids = [row["id"] for row in updated]
         for link in (ArticleAuthor, ArticleSource, ArticleTag):
-            await session.execute(delete(link).where(link.article_id.in_(ids)))  # type: ignore[attr-defined]
+            await session.execute(delete(link).where(table_of(link).c.article_id.in_(ids)))
     links: list[tuple[type[Any], list[Row]]] = [
         (
             ArticleAuthor,

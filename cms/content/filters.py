@@ -87,7 +87,7 @@ def article_filter(f: ArticleFilter | None) -> ColumnElement[bool]:
         return true()
     clauses: list[ColumnElement[bool]] = []
     if f.status is not None:
-        clauses.append(Article.status.in_(f.status))  # type: ignore[attr-defined]
+        clauses.append(ARTICLE.c.status.in_(f.status))
     if f.search is not None:
         clauses.append(search.search_clause(f.search))
     if f.language is not None:
@@ -167,11 +167,11 @@ def article_sort(order: ArticleOrder, f: ArticleFilter | None, *, unpublished_vi
         return SortKey(tag, ARTICLE.c.title, ARTICLE.c.id, order.descending)
     column = {
         OrderField.PUBLISHED_AT: func.coalesce(
-            Article.published_at, literal(NOT_YET_PUBLISHED, UTCDateTime()), type_=UTCDateTime()
+            ARTICLE.c.published_at, literal(NOT_YET_PUBLISHED, UTCDateTime()), type_=UTCDateTime()
         )
         if unpublished_visible
-        else Article.published_at,
-        OrderField.UPDATED_AT: Article.updated_at,
-        OrderField.CREATED_AT: Article.created_at,
+        else ARTICLE.c.published_at,
+        OrderField.UPDATED_AT: ARTICLE.c.updated_at,
+        OrderField.CREATED_AT: ARTICLE.c.created_at,
     }[order.field]
-    return SortKey(tag, column, Article.id, order.descending, dump=_when, load=datetime.fromisoformat)  # type: ignore[arg-type]
+    return SortKey(tag, column, ARTICLE.c.id, order.descending, dump=_when, load=datetime.fromisoformat)

@@ -310,6 +310,8 @@ def _table(model: Any) -> Table:
     return table_of(model)
 
 
+_ARTICLE, _CATEGORY = table_of(Article), table_of(Category)
+_BYLINE, _CITED = table_of(ArticleAuthor), table_of(ArticleSource)
 AUTHOR = Entity(
     "Author",
     _table(Author),
@@ -318,15 +320,15 @@ AUTHOR = Entity(
         TextField("avatar_url", "avatarUrl", url_problem),
         TextField("email", "email", email_problem),
     ),
-    (Use(ArticleAuthor.author_id, ArticleAuthor.article_id, "articles that name this author"),),  # type: ignore[arg-type]
+    (Use(_BYLINE.c.author_id, _BYLINE.c.article_id, "articles that name this author"),),
 )
 CATEGORY = Entity(
     "Category",
     _table(Category),
     (TextField("description", "description"),),
     (
-        Use(Article.category_id, Article.id, "articles in this category"),  # type: ignore[arg-type]
-        Use(Category.parent_id, Category.id, "categories inside this one"),  # type: ignore[arg-type]
+        Use(_ARTICLE.c.category_id, _ARTICLE.c.id, "articles in this category"),
+        Use(_CATEGORY.c.parent_id, _CATEGORY.c.id, "categories inside this one"),
     ),
     _category_parent,
 )
@@ -334,6 +336,6 @@ SOURCE = Entity(
     "Source",
     _table(Source),
     (TextField("url", "url", url_problem),),
-    (Use(ArticleSource.source_id, ArticleSource.article_id, "articles that cite this source"),),  # type: ignore[arg-type]
+    (Use(_CITED.c.source_id, _CITED.c.article_id, "articles that cite this source"),),
     _source_kind_of,
 )

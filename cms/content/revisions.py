@@ -14,9 +14,9 @@ from cms.content.roles import Viewer
 from cms.content.visibility import can_edit
 from cms.models import Revision, table_of
 
-NEWEST_FIRST = SortKey("Revision:VERSION:DESC", Revision.version, Revision.id, descending=True)  # type: ignore[arg-type]
 REVISION = table_of(Revision)
 COLUMNS = list(REVISION.columns)
+NEWEST_FIRST = SortKey("Revision:VERSION:DESC", REVISION.c.version, REVISION.c.id, descending=True)
 
 
 def check_readable(viewer: Viewer) -> None:
@@ -28,7 +28,7 @@ def check_readable(viewer: Viewer) -> None:
 def page_statement(article_ids: Sequence[str], page: PageRequest) -> Select[Any]:
     """A page of revisions for each of these articles, in one statement: rows grouped by article_id, in page
     order within each (ranked by a window per article, so a level of many articles costs one statement)."""
-    where = [in_keys(Revision.article_id, list(article_ids))]  # type: ignore[arg-type]
+    where = [in_keys(REVISION.c.article_id, list(article_ids))]
     if page.cursor is not None:  # first, as in `keyset_page`
         where.insert(0, NEWEST_FIRST.seek(page.cursor, page.forward))
     order = NEWEST_FIRST.order_by(page.forward)

@@ -9,12 +9,13 @@ from sqlalchemy import ColumnElement, Select, func, select, true
 from cms.content.pagination import PageRequest, SortKey, keyset_page
 from cms.models import Source, table_of
 
-COLUMNS = list(table_of(Source).columns)
-BY_NAME = SortKey("Source:NAME:ASC", Source.name, Source.id, descending=False)  # type: ignore[arg-type]
+SOURCE = table_of(Source)
+COLUMNS = list(SOURCE.columns)
+BY_NAME = SortKey("Source:NAME:ASC", SOURCE.c.name, SOURCE.c.id, descending=False)
 
 
 def _of_kind(kind: str | None) -> ColumnElement[bool]:
-    return Source.kind == kind if kind else true()  # type: ignore[return-value]
+    return SOURCE.c.kind == kind if kind else true()
 
 
 def page_statement(*, kind: str | None, page: PageRequest) -> Select[Any]:

@@ -40,20 +40,20 @@ class Shared(Generic[T]):
         self._read = read
         self._in_place = in_place
         self._task: asyncio.Future[T] | None = None
-        self.value: T | None = None
-        self.done = False
+        self._done: tuple[T] | None = None
 
     async def get(self) -> T:
-        if self.done:
-            return self.value  # type: ignore[return-value]
+        if self._done is not None:
+            return self._done[0]
         if self._task is None:
             if self._in_place:
-                self.value, self.done = await self._read(), True
-                return self.value
+                value = await self._read()
+                self._done = (value,)
+                return value
             self._task = asyncio.ensure_future(self._read())
             self._task.add_done_callback(retrieved)
         value = await asyncio.shield(self._task)
-        self.value, self.done = value, True
+        self._done = (value,)
         return value
 
 
