@@ -19,9 +19,9 @@ from sqlmodel import col
 from cms.content import articles
 from cms.content.categories import CategoryTree, read_tree
 from cms.content.roles import PUBLIC
-from cms.db import LISTED_KEYS, READERS, Snapshot, StatementCounter, create_engine, snapshot
+from cms.db import LISTED_KEYS, READERS, Snapshot, StatementCounter, create_engine, reads_on_loop, snapshot
 from cms.files.importer import import_paths
-from cms.graphql.context import Context
+from cms.graphql.context import Context, Shared
 from cms.graphql.nodes import AUTHORS
 from cms.models import Article, ArticleAuthor, Category
 from cms.settings import async_database_url
@@ -150,19 +150,43 @@ async def test_an_error_that_nulls_the_response_leaves_no_connection_behind(
 
 async def test_one_cancelled_waiter_does_not_cancel_a_read_others_share(seeded: AsyncEngine) -> None:
     """graphql-core cancels a failed field's siblings; a resolver elsewhere awaiting the same read (the
-    category tree, or a loader's key) must still get it, not a CancelledError that fails the request."""
+    category tree, or a loader's key) must still get it, not a CancelledError that fails the request. Where
+    reads run on the loop, the tree is read in place, to its end, in its first caller's first step: there
+    is nothing left to cancel."""
     context = Context(engine=seeded, viewer=PUBLIC, now=NOW, request_id="shared")
     article_id = (await context.fetch(select(col(ArticleAuthor.article_id)).limit(1)))[0].article_id
-    shared = [context.category_tree, lambda: AUTHORS.load(context, article_id)]
+    shared = [
+        (context.category_tree, reads_on_loop(seeded)),
+        (lambda: AUTHORS.load(context, article_id), False),
+    ]
     try:
-        for read in shared:
+        for read, in_place in shared:
             cancelled, waiting = asyncio.ensure_future(read()), asyncio.ensure_future(read())
-            await asyncio.sleep(0)  # one turn of the loop: both now wait on the one shared read
+            await asyncio.sleep(0)  # one turn of the loop: both now wait on the one shared read, or have it
             cancelled.cancel()
             assert await waiting
-            assert cancelled.cancelled()
+            assert cancelled.cancelled() is not in_place
     finally:
         await context.close()
+
+
+async def test_a_shared_read_outlives_a_cancelled_waiter() -> None:
+    """`Shared` as PostgreSQL's requests use it (a task): the read goes on for those still waiting."""
+    gate = asyncio.Event()
+    reads = []
+
+    async def read() -> str:
+        reads.append(1)
+        await gate.wait()
+        return "tree"
+
+    shared = Shared(read, in_place=False)
+    cancelled, waiting = asyncio.ensure_future(shared.get()), asyncio.ensure_future(shared.get())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    gate.set()
+    assert (await waiting, await shared.get(), len(reads)) == ("tree", "tree", 1)
+    assert cancelled.cancelled()
 
 
 async def test_statements_of_one_shape_each_answer_with_their_own_values(seeded: AsyncEngine) -> None:
