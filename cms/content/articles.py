@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BindParameter, ColumnElement, Select, String, bindparam, func, select
 
@@ -342,24 +342,38 @@ def body_in(row: Any, format_name: str | None) -> str:
     return str(getattr(row, BODY_COLUMNS[format_name]))
 
 
-def cover_image_of(row: Any) -> dict[str, Any] | None:
+class CoverImage(NamedTuple):
+    url: str
+    alt: str
+    caption: str | None
+    credit: str | None
+    width: int | None
+    height: int | None
+
+
+class SeoFields(NamedTuple):
+    title: str
+    description: str
+    canonical_url: str | None
+
+
+def cover_image_of(row: Any) -> CoverImage | None:
     """The cover image as readers get it: none without a URL, and an alt text that is never null."""
     image = row.cover_image
     if not image or not image.get("url"):
         return None
-    return {"alt": image.get("alt") or ""} | {
-        name: image.get(name) for name in ("url", "caption", "credit", "width", "height")
-    }
+    get = image.get
+    return CoverImage(
+        get("url"), get("alt") or "", get("caption"), get("credit"), get("width"), get("height")
+    )
 
 
-def seo_of(row: Any) -> dict[str, Any]:
+def seo_of(row: Any) -> SeoFields:
     """SEO fields as readers get them: the title and excerpt stand in for what was not given."""
     seo = row.seo or {}
-    return {
-        "title": seo.get("title") or row.title,
-        "description": seo.get("description") or excerpt_of(row),
-        "canonical_url": seo.get("canonicalUrl"),
-    }
+    return SeoFields(
+        seo.get("title") or row.title, seo.get("description") or excerpt_of(row), seo.get("canonicalUrl")
+    )
 
 
 def reading_time(row: Any) -> int:

@@ -4,10 +4,9 @@ field is declared once, here, for Strawberry and the planner alike (`cms.graphql
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 import strawberry
@@ -54,11 +53,6 @@ def grouped(rows: Iterable[Any], key: str) -> dict[Any, list[Any]]:
 def _tree(context: Context) -> CategoryTree:
     assert context.tree is not None, "declared with needs_tree"
     return context.tree
-
-
-def _object(values: Mapping[str, Any] | None) -> SimpleNamespace | None:
-    """An object made by `content` as a dict (an image, SEO fields), read by attribute like a row."""
-    return None if values is None else SimpleNamespace(**values)
 
 
 @strawberry.type
@@ -395,10 +389,10 @@ class Article(Node):
     tags: list[str] = TAGS.field()
     sources: list[SourceAttribution] = SOURCES.field(description="Provenance, in the order given.")
     cover_image: Image | None = computed(
-        lambda row, context: _object(articles.cover_image_of(row)), columns=("cover_image",)
+        lambda row, context: articles.cover_image_of(row), columns=("cover_image",)
     )
     seo: Seo = computed(
-        lambda row, context: _object(articles.seo_of(row)),
+        lambda row, context: articles.seo_of(row),
         columns=("seo", "title", "excerpt", "derived_excerpt"),
     )
     revisions: Connection[Revision] = strawberry.field(
