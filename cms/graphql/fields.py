@@ -91,9 +91,14 @@ def computed(
     declared = Computed(get, columns, passes_columns, needs_tree)
     if needs_tree:
 
-        async def resolve_from_tree(root: Any, info: Info) -> Any:
-            await info.context.category_tree()
-            return get(root, info.context)
+        async def after_tree(root: Any, context: Context) -> Any:
+            await context.category_tree()
+            return get(root, context)
+
+        def resolve_from_tree(root: Any, info: Info) -> Any:
+            """In place once the request has its tree; else a coroutine that reads it first."""
+            context = info.context
+            return get(root, context) if context.tree is not None else after_tree(root, context)
 
         return strawberry.field(resolver=resolve_from_tree, description=description, metadata=plan(declared))
 
@@ -192,23 +197,32 @@ class PerLevel:
     default: Callable[[], Any] = _empty
     pick: Callable[[Any, Any], Any] | None = None
 
-    async def resolve(self, root: Any, info: Info, **arguments: Any) -> Any:
-        """Strawberry's: a request's loader per (field, shape) batches the keys of every object asked."""
+    def resolve(self, root: Any, info: Info, **arguments: Any) -> Any:
+        """Strawberry's: a request's loader per (field, shape) batches the keys of every object asked. The
+        answer is a future, not a coroutine: graphql-core awaits a future as it is, where it would make a
+        task of each object's coroutine (a walk page's 400)."""
         key = getattr(root, self.key)
-        found = self.default() if key is None else await self.load(info.context, key, self.shape(arguments))
-        return found if self.pick is None else self.pick(root, found)
+        if key is None:
+            found = self.default()
+            return found if self.pick is None else self.pick(root, found)
+        loading = self.load(info.context, key, self.shape(arguments))
+        return loading if self.pick is None else self._picked(root, loading)
 
-    async def load(self, context: Context, key: Any, shape: Hashable = None) -> Any:
+    async def _picked(self, root: Any, loading: Awaitable[Any]) -> Any:
+        assert self.pick is not None
+        return self.pick(root, await loading)
+
+    def load(self, context: Context, key: Any, shape: Hashable = None) -> Awaitable[Any]:
         """What `find` answers for one key, read together with every other key the request asks with the
         same shape (one loader per field and shape)."""
         loader = context.loader((self, shape), lambda context: self._loader(context, shape))
-        return await loader.load(key)
+        return loader.load(key)
 
     def field(self, *, description: str | None = None) -> Any:
         """The Strawberry field of a declaration whose field takes no arguments."""
 
-        async def resolve(root: Any, info: Info) -> Any:
-            return await self.resolve(root, info)
+        def resolve(root: Any, info: Info) -> Any:
+            return self.resolve(root, info)
 
         return strawberry.field(resolver=resolve, description=description, metadata=plan(self))
 
