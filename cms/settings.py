@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 DEFAULT_DATABASE_URL = "sqlite:///var/cms.db"
 SQLITE_MMAP_MIB = 2048
 PLANNER_MODES = ("on", "off", "check")
+_ORIGIN = re.compile(r"https?://[^/\s:]+(:\d+)?")
 
 
 def async_database_url(url: str) -> str:
@@ -51,6 +53,9 @@ class Settings:
     caps it near 2 GiB); 0 reads it with a system call a page. Mapped pages are the OS page cache's own,
     shared by every connection and process, where a connection's own cache holds 2 MiB: counting the
     visible articles, most of a front page, takes 40% less time."""
+    cors_origins: tuple[str, ...] = ("*",)
+    """The origins whose browsers may call the API (`CMS_CORS_ORIGINS`, comma-separated), or `*`: tokens
+    travel in the Authorization header, never in cookies, so no origin gains ambient authority."""
     planner: str = "on"
     """Planned reads: "on", "off" (every read on Strawberry's resolvers), or "check" (answer with the
     resolvers and compare the planner's answer with it: the test suite's differential mode)."""
@@ -58,6 +63,9 @@ class Settings:
     def __post_init__(self) -> None:
         if self.sqlite_mmap_mib < 0:
             raise ValueError(f"CMS_SQLITE_MMAP_MIB must be 0 or more, not {self.sqlite_mmap_mib}")
+        for origin in self.cors_origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"CMS_CORS_ORIGINS: not an origin (scheme://host[:port]): {origin!r}")
         if self.planner not in PLANNER_MODES:
             raise ValueError(f"CMS_PLANNER must be one of {', '.join(PLANNER_MODES)}, not {self.planner!r}")
 
@@ -68,7 +76,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read CMS_DATABASE_URL, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL, CMS_SEEDS, CMS_GRAPHIQL, CMS_WEBHOOKS,
-        CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS, CMS_SQLITE_MMAP_MIB, CMS_PLANNER."""
+        CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS, CMS_SQLITE_MMAP_MIB, CMS_CORS_ORIGINS, CMS_PLANNER."""
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("CMS_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -81,6 +89,7 @@ class Settings:
             webhook_interval=float(env.get("CMS_WEBHOOK_INTERVAL", "1")),
             webhook_attempts=int(env.get("CMS_WEBHOOK_ATTEMPTS", "6")),
             sqlite_mmap_mib=int(env.get("CMS_SQLITE_MMAP_MIB", str(SQLITE_MMAP_MIB))),
+            cors_origins=tuple(o.strip() for o in env.get("CMS_CORS_ORIGINS", "*").split(",") if o.strip()),
             planner=env.get("CMS_PLANNER", "on").lower(),
         )
 

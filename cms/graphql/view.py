@@ -62,7 +62,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope, receive=receive)
+        # HEAD is answered as GET is, and Starlette's response then sends its headers alone
+        asked = {**scope, "method": "GET"} if scope["method"] == "HEAD" else scope
+        request = Request(asked, receive=receive)
         context = Context(
             engine=self.engine,
             viewer=PUBLIC,

@@ -1,0 +1,46 @@
+"""What every answer passes through on its way out, whichever engine made it: CORS for browsers on other
+origins, and the size from which answers are compressed. Both are Starlette's middleware, set as
+delivery.md says (`create_app` puts them around the app)."""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+from starlette.types import ASGIApp
+
+ALLOWED_HEADERS = (
+    "content-type",
+    "authorization",
+    "x-request-id",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+)
+"""What a browser's request may carry: Apollo Client's own headers among them."""
+EXPOSED_HEADERS = ("etag", "x-request-id", "ratelimit", "ratelimit-policy", "retry-after")
+PREFLIGHT_MAX_AGE = 86400
+COMPRESSED_FROM = 1024
+"""Answers of this many bytes or more are compressed for a client that accepts it."""
+
+
+class Cors(CORSMiddleware):
+    """Starlette's CORS, answering an allowed preflight with 204 and no body (a refused one stays
+    Starlette's informative 400, with no Allow-Origin)."""
+
+    def __init__(self, app: ASGIApp, *, origins: tuple[str, ...]) -> None:
+        super().__init__(
+            app,
+            allow_origins=origins,
+            allow_methods=("GET", "HEAD", "POST"),
+            allow_headers=ALLOWED_HEADERS,
+            expose_headers=EXPOSED_HEADERS,
+            max_age=PREFLIGHT_MAX_AGE,
+        )
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        answer = super().preflight_response(request_headers)
+        if answer.status_code != 200:
+            return answer
+        headers = {k: v for k, v in answer.headers.items() if k not in ("content-length", "content-type")}
+        return Response(status_code=204, headers=headers)
