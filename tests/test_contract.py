@@ -94,6 +94,14 @@ def test_examples_are_valid_against_the_served_schema(document: Path) -> None:
     assert validate(served, parse(document.read_text())) == []
 
 
+def test_the_examples_are_valid_read_together() -> None:
+    """GraphiQL, graphql-codegen and graphql-inspector read the example files as one set of documents: no
+    operation or fragment name may stand in two of them."""
+    served = build_schema(schema.as_str())
+    together = "\n".join(document.read_text() for document in EXAMPLES)
+    assert validate(served, parse(together)) == []
+
+
 def _example(document: Path) -> tuple[str, dict[str, Any]]:
     """An example page's query and the variables beside it."""
     return document.read_text(), json.loads(document.with_suffix(".json").read_text())
