@@ -11,7 +11,6 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
@@ -22,7 +21,7 @@ from cms import collector, graphiql
 from cms.clock import Clock
 from cms.content import webhooks
 from cms.db import create_engine
-from cms.edge import COMPRESSED_FROM, Cors
+from cms.edge import Compressed, Cors
 from cms.graphql.view import GraphQLEndpoint
 from cms.settings import Settings
 
@@ -97,7 +96,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.graphql = endpoint
-    app.add_middleware(GZipMiddleware, minimum_size=COMPRESSED_FROM)
+    app.add_middleware(Compressed)
     app.add_middleware(Cors, origins=settings.cors_origins)
     app.add_middleware(RequestId)
     return app
