@@ -240,14 +240,12 @@ class PerLevel:
         find, shape_of, name, default, pick = self.find, self.shape, self.key, self.default, self.pick
 
         async def fetch(objects: Sequence[Any], run: Run) -> dict[int, Any]:
-            shape = shape_of(arguments(run))
-            keys = list(dict.fromkeys(key for obj in objects if (key := getattr(obj, name)) is not None))
-            found = await find(shape, keys, run.context, columns) if keys else {}
-            values = {}
-            for obj in objects:
-                key = getattr(obj, name)
-                value = found[key] if key is not None and key in found else default()
-                values[id(obj)] = value if pick is None else pick(obj, value)
+            keyed = [(obj, getattr(obj, name)) for obj in objects]
+            keys = list(dict.fromkeys(key for _, key in keyed if key is not None))
+            found = await find(shape_of(arguments(run)), keys, run.context, columns) if keys else {}
+            values = {id(obj): found[key] if key in found else default() for obj, key in keyed}
+            if pick is not None:
+                values = {id(obj): pick(obj, values[id(obj)]) for obj, _ in keyed}
             return values
 
         return Fetched(selected.key, fetch, selection, many=compiler.many(selected), columns=(name,))
