@@ -9,13 +9,12 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content import changes, nodes
+from cms.content import changes
 from cms.content.visibility import can_preview
 from cms.graphql.context import Context
 from cms.graphql.enums import ChangeAction
-from cms.graphql.fields import Columns, Found, computed
+from cms.graphql.fields import Columns, Found, computed, nodes_seen
 from cms.graphql.nodes import Node
-from cms.graphql.plan.shapes import Tagged
 
 
 @strawberry.type
@@ -59,10 +58,7 @@ async def _feed(arguments: dict[str, Any], context: Context, columns: Columns) -
         public_only=not can_preview(context.viewer),
     )
     feed = changes.FeedPage.of(await context.fetch(statement), page, arguments.get("since"))
-    found = await nodes.find(
-        feed.wanted(), fetch=context.fetch, viewer=context.viewer, now=context.now, tree=context.category_tree
-    )
-    return feed.seen({key: Tagged(key[0], row) for key, row in found.items()})
+    return feed.seen(await nodes_seen(context, feed.wanted()))
 
 
 CHANGES = Found(_feed)

@@ -106,9 +106,6 @@ class Context:
     async def category_tree(self) -> CategoryTree:
         """The whole category tree, read once per request however many fields ask at the same time."""
         if self.tree is None:
-            if self._in_place:  # see Shared: nothing can come between its statements
-                self.tree = await read_tree(self.fetch)
-                return self.tree
             if self._tree is None:
                 self._tree = self.shared(lambda: read_tree(self.fetch))
             self.tree = await self._tree.get()

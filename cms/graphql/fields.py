@@ -24,15 +24,24 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from cms.content import nodes
 from cms.graphql.context import Context, Info, retrieved
 from cms.graphql.plan.compiler import Compiler, Selected
 from cms.graphql.plan.registry import PLAN, Declaration, attribute
-from cms.graphql.plan.shapes import ROOT, Fetched, Nested, Run, Shape, Slot, Value
+from cms.graphql.plan.shapes import ROOT, Fetched, Nested, Run, Shape, Slot, Tagged, Value
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 Columns = frozenset[str] | None
 """The columns of its rows a read must select: those the planned query uses, or None for all."""
+
+
+async def nodes_seen(context: Context, wanted: Mapping[str, Sequence[str]]) -> dict[tuple[str, str], Tagged]:
+    """The wanted nodes the request's viewer may see now, each `Tagged` with its type (`content.nodes`)."""
+    found = await nodes.find(
+        wanted, fetch=context.fetch, viewer=context.viewer, now=context.now, tree=context.category_tree
+    )
+    return {key: Tagged(key[0], row) for key, row in found.items()}
 
 
 def served(obj: object) -> Any:

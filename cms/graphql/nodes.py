@@ -16,14 +16,14 @@ from cms.content import articles, revisions
 from cms.content.categories import CategoryTree
 from cms.content.filters import ArticleFilter as Filter
 from cms.content.filters import ArticleOrder as Order
-from cms.content.pagination import PageRequest, page_of
+from cms.content.pagination import PageRequest
 from cms.content.reads import Read
 from cms.content.visibility import author_email_visible
 from cms.graphql.context import Context, Info
 from cms.graphql.enums import ArticleStatus, BodyFormat, SourceKind, SourceRole
 from cms.graphql.fields import Columns, PerLevel, computed, plan
 from cms.graphql.inputs import ArticleFilter, ArticleOrder, filter_of, order_of
-from cms.graphql.pagination import Conn, Connection
+from cms.graphql.pagination import Conn, Connection, conns_by_parent
 from cms.graphql.plan.compiler import Compiler, Selected
 from cms.graphql.plan.shapes import Run, Slot, Value
 
@@ -126,15 +126,10 @@ def article_list(links_of: Links, option: Callable[[dict[str, Any]], Hashable] =
             keys=keys,
         )
         groups = grouped(await context.fetch(*read), "parent_key")
-
-        async def counted() -> dict[Any, int]:
-            count = articles.linked_count_statement(
-                links=links, parents=parents, viewer=viewer, now=now, f=shape.f, keys=keys
-            )
-            return dict(tuple(row) for row in await context.fetch(*count))
-
-        counter = context.shared(counted)
-        return {p: Conn(page_of(groups.get(p, []), shape.page), sort, counter, p) for p in parents}
+        count = articles.linked_count_statement(
+            links=links, parents=parents, viewer=viewer, now=now, f=shape.f, keys=keys
+        )
+        return conns_by_parent(context, groups, parents, shape.page, sort, lambda: context.fetch(*count))
 
     return PerLevel(find, shape)
 
@@ -310,12 +305,8 @@ async def _revisions(
     """EDITOR and ADMIN: a page of each article's revisions in one statement, their totals in one more."""
     revisions.check_readable(context.viewer)
     found = grouped(await context.fetch(revisions.page_statement(ids, page)), "article_id")
-
-    async def counted() -> dict[Any, int]:
-        return dict(tuple(row) for row in await context.fetch(revisions.count_statement(ids)))
-
-    counter = context.shared(counted)
-    return {id_: Conn(page_of(found.get(id_, []), page), revisions.NEWEST_FIRST, counter, id_) for id_ in ids}
+    count = revisions.count_statement(ids)
+    return conns_by_parent(context, found, ids, page, revisions.NEWEST_FIRST, lambda: context.fetch(count))
 
 
 REVISIONS = PerLevel(_revisions, _revision_page)

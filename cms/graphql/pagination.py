@@ -3,7 +3,7 @@ edge's is (conn, row); both engines build them from the same fields."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -36,6 +36,24 @@ class Conn:
 
     async def total(self) -> int:
         return (await self.totals.get()).get(self.parent, 0)
+
+
+def conns_by_parent(
+    context: Context,
+    groups: Mapping[Any, Sequence[Any]],
+    parents: Sequence[Any],
+    page: PageRequest,
+    sort: SortKey,
+    count: Callable[[], Awaitable[Sequence[Any]]],
+) -> dict[Any, Conn]:
+    """Each parent's connection from its rows (grouped by parent); the totals of all of them are one
+    statement's (parent, total) rows, counted only if asked for."""
+
+    async def counted() -> dict[Any, int]:
+        return dict(tuple(row) for row in await count())
+
+    totals = context.shared(counted)
+    return {parent: Conn(page_of(groups.get(parent, []), page), sort, totals, parent) for parent in parents}
 
 
 def root_conn(

@@ -16,7 +16,7 @@ from cms.graphql.admin import PlannerStats, planner_stats
 from cms.graphql.changes import CHANGES, ChangeFeed
 from cms.graphql.context import Context, Info
 from cms.graphql.enums import Role, SourceKind
-from cms.graphql.fields import Columns, Computed, Found, plan
+from cms.graphql.fields import Columns, Computed, Found, nodes_seen, plan
 from cms.graphql.inputs import ArticleFilter, ArticleOrder, filter_of, order_of
 from cms.graphql.nodes import Article, Author, Category, Node, Source
 from cms.graphql.pagination import Conn, Connection, root_conn
@@ -39,11 +39,8 @@ async def _first(context: Context, read: Read | Any) -> Any:
 
 
 async def _node(arguments: dict[str, Any], context: Context, columns: Columns) -> Tagged | None:
-    wanted = nodes.candidates(arguments["id"])
-    found = await nodes.find(
-        wanted, fetch=context.fetch, viewer=context.viewer, now=context.now, tree=context.category_tree
-    )
-    return next((Tagged(typename, row) for (typename, _), row in found.items()), None)
+    found = await nodes_seen(context, nodes.candidates(arguments["id"]))
+    return next(iter(found.values()), None)
 
 
 async def _article(arguments: dict[str, Any], context: Context, columns: Columns) -> Any:
