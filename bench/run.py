@@ -32,12 +32,11 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import baseline  # noqa: E402
 from bench.generate import write_archive  # noqa: E402
+from bench.servers import CMS_SERVER, HOST, healthy, serving  # noqa: E402
 from cms.app import create_app  # noqa: E402
 from cms.db import StatementCounter, create_engine  # noqa: E402
 from cms.settings import Settings, async_database_url  # noqa: E402
@@ -67,9 +67,7 @@ EXPORT = VAR / "export.ndjson"
 LUA = ROOT / "bench" / "graphql.lua"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 EXAMPLES = ROOT / "schema" / "examples"
-HOST = "127.0.0.1"
 BIN = Path(sys.executable).parent
-CMS_SERVER = [str(BIN / "cms"), "serve"]  # as `make run` serves it
 CMS_MODES = {"CMS": "on", "CMS, planner off": "off"}  # the planned reads (the default) and the resolvers
 BASELINE_SERVER = [str(BIN / "python"), str(ROOT / "bench" / "baseline.py")]
 CONNECTIONS, THREADS, WARM_UP, DURATION, REQUEST_TIMEOUT = 32, 2, 2, 10, 10
@@ -233,7 +231,7 @@ def main() -> None:
     ] + [("baseline", BASELINE_SERVER, env, "baseline")]
     with contextlib.ExitStack() as stack:  # all up at once, so each scenario loads them back to back
         running = {
-            server: stack.enter_context(_serving(command, server_env, log))
+            server: stack.enter_context(serving(command, server_env, VAR / f"{log}.log"))
             for server, command, server_env, log in servers
         }
         for scenario in cases:
@@ -447,64 +445,15 @@ def _timed(step: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-@contextlib.contextmanager
-def _serving(
-    command: list[str], env: dict[str, str], name: str
-) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """A server on a free port of 127.0.0.1, healthy before it is used and stopped whatever happens."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port = probe.getsockname()[1]
-    log = VAR / f"{name}.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            command,
-            env={**env, "CMS_PORT": str(port)},
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while not _healthy(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(
-                    f"bench: the {name} server did not start; see {log}:\n{log.read_text()[-2000:]}"
-                )
-            time.sleep(0.1)
-        yield server, port
-    finally:
-        _stop(server)
-
-
-def _healthy(port: int, timeout: float = 2) -> bool:
-    with contextlib.suppress(OSError, http.client.HTTPException):
-        connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status == 200
-    return False
-
-
 def _settle(port: int) -> None:
     """Wait until the server has finished what a load left in flight (wrk stops, the server does not), so
     each measurement starts from an idle server: /healthz answers at once again."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while time.monotonic() < deadline:
         asked = time.monotonic()
-        if _healthy(port, timeout=SETTLE_TIMEOUT) and time.monotonic() - asked < 0.5:
+        if healthy(port, timeout=SETTLE_TIMEOUT) and time.monotonic() - asked < 0.5:
             return
     raise SystemExit(f"bench: the server was still busy after {SETTLE_TIMEOUT} s")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
 
 
 def _load(wrk: str, port: int, scenario: Scenario) -> Load:

@@ -11,6 +11,7 @@ from pathlib import Path
 DEFAULT_DATABASE_URL = "sqlite:///var/cms.db"
 SQLITE_MMAP_MIB = 2048
 PLANNER_MODES = ("on", "off", "check")
+DOCUMENT_MODES = ("open", "trusted")
 _ORIGIN = re.compile(r"https?://[^/\s:]+(:\d+)?")
 
 
@@ -56,6 +57,19 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     """The origins whose browsers may call the API (`CMS_CORS_ORIGINS`, comma-separated), or `*`: tokens
     travel in the Authorization header, never in cookies, so no origin gains ambient authority."""
+    documents: str = "open"
+    """`CMS_DOCUMENTS`: "open" (any document; automatic persisted queries store new ones) or "trusted"
+    (callers below EDITOR run only the trusted documents `cms documents import` stored)."""
+    cache_max_age: int = 10
+    """`CMS_CACHE_MAX_AGE`: seconds a browser may keep a public answer before it revalidates (a 304)."""
+    cache_s_maxage: int = 60
+    """`CMS_CACHE_S_MAXAGE`: seconds a shared cache (a CDN, Varnish) may keep one; purges end it sooner."""
+    cache_swr: int = 30
+    """`CMS_CACHE_SWR`: seconds a cache may serve a stale answer while it fetches a fresh one."""
+    purge_url: str | None = None
+    """`CMS_PURGE_URL`: where every write's surrogate keys are sent to be purged (a Varnish with xkey)."""
+    response_cache_mib: int = 64
+    """`CMS_RESPONSE_CACHE_MIB`: the memory this process gives to answers it keeps; 0 turns it off."""
     planner: str = "on"
     """Planned reads: "on", "off" (every read on Strawberry's resolvers), or "check" (answer with the
     resolvers and compare the planner's answer with it: the test suite's differential mode)."""
@@ -66,6 +80,15 @@ class Settings:
         for origin in self.cors_origins:
             if origin != "*" and not _ORIGIN.fullmatch(origin):
                 raise ValueError(f"CMS_CORS_ORIGINS: not an origin (scheme://host[:port]): {origin!r}")
+        if self.documents not in DOCUMENT_MODES:
+            raise ValueError(
+                f"CMS_DOCUMENTS must be one of {', '.join(DOCUMENT_MODES)}, not {self.documents!r}"
+            )
+        for name in ("cache_max_age", "cache_s_maxage", "cache_swr", "response_cache_mib"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"CMS_{name.upper()} must be 0 or more, not {getattr(self, name)}")
+        if self.purge_url is not None and not re.fullmatch(r"https?://\S+", self.purge_url):
+            raise ValueError(f"CMS_PURGE_URL: not an http(s) URL: {self.purge_url!r}")
         if self.planner not in PLANNER_MODES:
             raise ValueError(f"CMS_PLANNER must be one of {', '.join(PLANNER_MODES)}, not {self.planner!r}")
 
@@ -76,7 +99,9 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read CMS_DATABASE_URL, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL, CMS_SEEDS, CMS_GRAPHIQL, CMS_WEBHOOKS,
-        CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS, CMS_SQLITE_MMAP_MIB, CMS_CORS_ORIGINS, CMS_PLANNER."""
+        CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS, CMS_SQLITE_MMAP_MIB, CMS_CORS_ORIGINS, CMS_DOCUMENTS,
+        CMS_CACHE_MAX_AGE, CMS_CACHE_S_MAXAGE, CMS_CACHE_SWR, CMS_PURGE_URL, CMS_RESPONSE_CACHE_MIB,
+        CMS_PLANNER."""
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("CMS_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -90,6 +115,12 @@ class Settings:
             webhook_attempts=int(env.get("CMS_WEBHOOK_ATTEMPTS", "6")),
             sqlite_mmap_mib=int(env.get("CMS_SQLITE_MMAP_MIB", str(SQLITE_MMAP_MIB))),
             cors_origins=tuple(o.strip() for o in env.get("CMS_CORS_ORIGINS", "*").split(",") if o.strip()),
+            documents=env.get("CMS_DOCUMENTS", "open").lower(),
+            cache_max_age=int(env.get("CMS_CACHE_MAX_AGE", "10")),
+            cache_s_maxage=int(env.get("CMS_CACHE_S_MAXAGE", "60")),
+            cache_swr=int(env.get("CMS_CACHE_SWR", "30")),
+            purge_url=env.get("CMS_PURGE_URL") or None,
+            response_cache_mib=int(env.get("CMS_RESPONSE_CACHE_MIB", "64")),
             planner=env.get("CMS_PLANNER", "on").lower(),
         )
 
