@@ -1,4 +1,4 @@
-"""The `cms` command: serve | migrate | seed | import | export | token | schema."""
+"""The `cms` command: serve | migrate | seed | import | export | token | documents | schema."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import typer
 from cms.settings import Settings
 
 if TYPE_CHECKING:
+    from graphql import GraphQLError
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from cms.content.roles import Role
@@ -23,6 +24,11 @@ T = TypeVar("T")
 app = typer.Typer(help="Newsroom CMS: a GraphQL content API.", no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+documents_app = typer.Typer(
+    help="Persisted documents: import a client's manifest as trusted, list what is stored.",
+    no_args_is_help=True,
+)
+app.add_typer(documents_app, name="documents")
 FIRST_ADMIN_HINT = "No admin token yet: create one with  .venv/bin/cms token create --name admin --role ADMIN"
 SCHEMA_FILE = Path("schema/schema.graphql")
 _PLURALS = {"source": "sources", "author": "authors", "category": "categories", "article": "articles"}
@@ -232,8 +238,12 @@ def token_list() -> None:
             for r in rows
         ]
 
-    table = [["ID", "NAME", "ROLE", "CREATED", "EXPIRES", "LAST USED", "REVOKED"], *_with_engine(run)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    _table(["ID", "NAME", "ROLE", "CREATED", "EXPIRES", "LAST USED", "REVOKED"], _with_engine(run))
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
@@ -254,6 +264,66 @@ def token_revoke(
             return f"revoked {row.id} ({row.role}, {row.name!r})"
 
     typer.echo(_with_engine(run))
+
+
+@documents_app.command("import")
+def documents_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE", help='graphql-codegen\'s persisted-documents manifest: {"<sha256>": "<document>"}'
+        ),
+    ],
+) -> None:
+    """Store a manifest's documents as trusted, in one transaction, each checked against its hash and the
+    served schema: one bad entry (named by its key) stores nothing."""
+    from cms.clock import Clock
+    from cms.content import persisted
+
+    async def run(engine: AsyncEngine) -> int:
+        return await persisted.import_manifest(engine, file, now=Clock().now(), validate=document_errors)
+
+    count = _with_engine(run)
+    typer.echo(f"stored {count} trusted document{'' if count == 1 else 's'} from {file}")
+
+
+@documents_app.command("list")
+def documents_list() -> None:
+    """Every stored document: hash, trusted (imported) or apq (a client stored it), when, first line."""
+    from cms.content import persisted
+
+    async def run(engine: AsyncEngine) -> list[list[str]]:
+        return [
+            [r.hash, "trusted" if r.trusted else "apq", _moment(r.created_at), _first_line(r.document)]
+            for r in await persisted.listed(engine)
+        ]
+
+    _table(["HASH", "KIND", "CREATED", "DOCUMENT"], _with_engine(run))
+
+
+def document_errors(text: str) -> list[str]:
+    """What the served schema finds wrong with a document: graphql-core's syntax and validation errors."""
+    from graphql import GraphQLError, parse, validate
+
+    from cms.graphql.schema import schema
+
+    try:
+        document = parse(text)
+    except GraphQLError as error:
+        return [_located(error)]
+    return [_located(error) for error in validate(schema._schema, document)]
+
+
+def _located(error: GraphQLError) -> str:
+    where = (
+        f" (line {error.locations[0].line}, column {error.locations[0].column})" if error.locations else ""
+    )
+    return error.message + where
+
+
+def _first_line(document: str, width: int = 60) -> str:
+    line = next((line.strip() for line in document.splitlines() if line.strip()), "")
+    return line if len(line) <= width else line[: width - 3] + "..."
 
 
 def _role(value: str) -> Role:

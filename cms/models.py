@@ -306,6 +306,19 @@ class WebhookDelivery(SQLModel, table=True):
     """When a PENDING delivery is due: its next try, or the end of a claim's lease; null once it is done."""
 
 
+class PersistedDocument(SQLModel, table=True):
+    """A GraphQL document kept by the SHA-256 of its text, so a client may send the hash alone (a short GET
+    any cache can keep). `trusted`: imported from a client's manifest by `cms documents import`, which
+    `CMS_DOCUMENTS=trusted` lets the public run; otherwise stored by an automatic persisted query."""
+
+    __tablename__ = "persisted_document"
+
+    hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    trusted: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    created_at: datetime = _ts()
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """A model's table: SQLModel makes one for each model, which the classes' type does not say."""
     found: Table = model.__table__  # type: ignore[attr-defined]
