@@ -21,8 +21,9 @@ from cms import collector, graphiql
 from cms.clock import Clock
 from cms.content import webhooks
 from cms.db import create_engine
+from cms.delivery.caching import Lifetimes
+from cms.delivery.pipeline import GraphQLEndpoint
 from cms.edge import Compressed, Cors
-from cms.graphql.view import GraphQLEndpoint
 from cms.settings import Settings
 
 log = logging.getLogger("cms")
@@ -67,6 +68,8 @@ def create_app(
         examples=examples,
         graphiql_enabled=settings.graphiql,
         planner=settings.planner,
+        lifetimes=Lifetimes(settings.cache_max_age, settings.cache_s_maxage, settings.cache_swr),
+        response_cache_mib=settings.response_cache_mib,
     )
 
     async def healthz(request: Request) -> JSONResponse:
@@ -81,7 +84,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         interval, attempts = settings.webhook_interval, settings.webhook_attempts
-        worker = webhooks.worker(engine, clock=clock, interval=interval, attempts=attempts)
+        worker = webhooks.worker(
+            engine, clock=clock, interval=interval, attempts=attempts, purge_url=settings.purge_url
+        )
         async with worker if settings.webhooks else contextlib.nullcontext():
             collector.settle()
             yield

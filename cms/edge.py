@@ -4,11 +4,11 @@ them around the app)."""
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ALLOWED_HEADERS = (
     "content-type",
@@ -66,6 +66,21 @@ class Compressed(GZipMiddleware):
         if scope["type"] == "http" and any(
             name == b"accept-encoding" and b"gzip" in value for name, value in scope["headers"]
         ):
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, _vary_once(send))
         else:
             await self.app(scope, receive, send)
+
+
+def _vary_once(send: Send) -> Send:
+    """Starlette's gzip adds Accept-Encoding to a Vary that the pipeline's answers already name it in."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(raw=list(message["headers"]))
+            named = [v.strip() for value in headers.getlist("vary") for v in value.split(",")]
+            if named:
+                headers["vary"] = ", ".join(dict.fromkeys(named, None))
+            message = {**message, "headers": headers.raw}
+        await send(message)
+
+    return sending

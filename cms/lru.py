@@ -12,13 +12,15 @@ V = TypeVar("V")
 
 
 class LRU(Generic[K, V]):
-    """At most `size` entries; when full, the least recently used is forgotten. Safe to share with the
-    threads that exports and imports run in: each step is one operation on the dict, and a key another
-    thread evicted in between is simply not there."""
+    """At most `size` entries (or, with `weigh`, entries weighing `size` in all); when full, the least
+    recently used is forgotten. Safe to share with the threads that exports and imports run in: each step
+    is one operation on the dict, and a key another thread evicted in between is simply not there."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, weigh: Callable[[V], int] | None = None) -> None:
         self.size = size
         self._items: OrderedDict[K, V] = OrderedDict()
+        self._weigh = weigh
+        self.weight = 0
 
     def get(self, key: K, default: V | None = None) -> V | None:
         try:
@@ -29,13 +31,21 @@ class LRU(Generic[K, V]):
         return value
 
     def __setitem__(self, key: K, value: V) -> None:
+        weigh = self._weigh
+        if weigh is not None:
+            if weigh(value) > self.size:
+                return
+            replaced = self._items.get(key)
+            self.weight += weigh(value) - (weigh(replaced) if replaced is not None else 0)
         self._items[key] = value
         self._items.move_to_end(key)
-        while len(self._items) > self.size:
+        while (self.weight if weigh else len(self._items)) > self.size:
             try:
-                self._items.popitem(last=False)
+                _, dropped = self._items.popitem(last=False)
             except KeyError:  # emptied by another thread meanwhile
                 break
+            if weigh is not None:
+                self.weight -= weigh(dropped)
 
     def __contains__(self, key: K) -> bool:
         return key in self._items

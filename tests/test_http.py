@@ -27,12 +27,15 @@ async def test_malformed_json_is_a_400_with_a_message(engine: AsyncEngine, clien
 
 @pytest.mark.parametrize(
     ("query", "code"),
-    [("{ articles(first: ", "GRAPHQL_VALIDATION_FAILED"), ("{ nope }", "GRAPHQL_VALIDATION_FAILED")],
+    [("{ articles(first: ", "GRAPHQL_PARSE_FAILED"), ("{ nope }", "GRAPHQL_VALIDATION_FAILED")],
 )
 async def test_malformed_or_invalid_graphql_is_a_400(
     engine: AsyncEngine, client: httpx.AsyncClient, query: str, code: str
 ) -> None:
-    response = await client.post("/graphql", json={"query": query})
+    """For a client that accepts application/graphql-response+json; a plain JSON one gets 200
+    (tests/test_caching.py)."""
+    accept = {"accept": "application/graphql-response+json"}
+    response = await client.post("/graphql", json={"query": query}, headers=accept)
     assert response.status_code == 400
     assert error_codes(response.json()) == [code]
 

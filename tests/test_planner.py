@@ -17,6 +17,7 @@ from cms.clock import FixedClock
 from cms.content import changes, revisions
 from cms.content.roles import Role, Viewer
 from cms.graphql.context import Context
+from cms.graphql.documents import prepare
 from cms.graphql.plan.planner import Planner
 from cms.graphql.plan.shapes import Value
 from cms.graphql.schema import schema
@@ -43,7 +44,7 @@ async def both(
         await reference.close()
     planned = Context(engine=engine, viewer=viewer, now=NOW, request_id="planned")
     try:
-        got = await planner.run(query, None, variables, planned)
+        got = await planner.run(prepare(schema._schema, query), None, variables, planned)
     finally:
         await planned.close()
     body = {"data": expected.data, "errors": [e.formatted for e in expected.errors or []]}
@@ -241,7 +242,7 @@ async def planned_answer(
     assert got is None or got == expected
     context = Context(engine=engine, viewer=viewer, now=NOW, request_id="counted")
     try:
-        await Planner(schema).run(query, None, variables, context)
+        await Planner(schema).run(prepare(schema._schema, query), None, variables, context)
     finally:
         await context.close()
     return planner, got, context.statements

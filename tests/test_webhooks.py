@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cms.app import create_app
 from cms.clock import FixedClock
-from cms.content import webhooks, workflow
+from cms.content import keys, webhooks, workflow
 from cms.content.errors import BadInput
 from cms.db import create_engine
 from cms.models import Webhook, WebhookDelivery, table_of
@@ -292,6 +292,7 @@ async def test_the_receiver_gets_the_body_signed_with_the_secret(
         "typename": "Article",
         "id": article["id"],
         "occurredAt": NOW.isoformat(),
+        "surrogateKeys": [keys.item("Article", article["id"]), "articles"],
     }
     assert body["deliveryId"].startswith("whd_")
     assert request.path == "/hooks/cms"

@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cms.content import keys
 from cms.content.ids import new_id
 from cms.content.visibility import public_sees
 from cms.models import Webhook, WebhookDelivery, table_of
@@ -87,6 +88,7 @@ def _delivery(webhook_id: str, event: Event, change: Mapping[str, Any]) -> dict[
         "typename": change["typename"],
         "id": change["entity_id"],
         "occurredAt": now.isoformat(),
+        "surrogateKeys": keys.written([(change["typename"], change["entity_id"])]),
     }
     return {
         "id": id_,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, and_, true
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, func, select, true
 from sqlmodel import col
 
 from cms.content.roles import Role, Viewer
@@ -33,6 +33,14 @@ def article_visible(viewer: Viewer, now: datetime | BindParameter[Any]) -> Colum
     if can_preview(viewer):
         return true()
     return and_(col(Article.status) == ArticleStatus.PUBLISHED.value, col(Article.published_at) <= now)
+
+
+def next_public_change(now: BindParameter[Any]) -> Select[Any]:
+    """The first instant after `now` at which what the public sees changes with no write: the earliest
+    publishedAt of an article that `article_visible` holds back only for its time."""
+    published_at = col(Article.published_at)
+    scheduled = and_(col(Article.status) == ArticleStatus.PUBLISHED.value, published_at > now)
+    return select(func.min(published_at)).where(scheduled)
 
 
 def public_sees(row: Mapping[str, Any] | None, now: datetime) -> bool:

@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cms.clock import Clock
-from cms.content import changes
+from cms.content import changes, purges
 from cms.content.errors import FieldError, InvalidInput
 from cms.content.forms import web_url
 from cms.content.ids import new_id
@@ -276,11 +276,16 @@ async def _record(engine: AsyncEngine, outcomes: Sequence[_Outcome], *, now: dat
 
 
 @contextlib.asynccontextmanager
-async def worker(engine: AsyncEngine, *, clock: Clock, interval: float, attempts: int) -> AsyncIterator[None]:
-    """The delivery worker, running in the background while the context is open. On leaving, the tick under
-    way finishes (its sends take at most TIMEOUT), so nothing it claimed waits out a lease."""
+async def worker(
+    engine: AsyncEngine, *, clock: Clock, interval: float, attempts: int, purge_url: str | None = None
+) -> AsyncIterator[None]:
+    """The delivery worker, running in the background while the context is open, sending the purges too
+    when there is a `purge_url` (`content.purges`). On leaving, the tick under way finishes (its sends take
+    at most TIMEOUT), so nothing it claimed waits out a lease."""
     stop = asyncio.Event()
-    task = asyncio.create_task(_run(engine, clock=clock, interval=interval, attempts=attempts, stop=stop))
+    task = asyncio.create_task(
+        _run(engine, clock=clock, interval=interval, attempts=attempts, purge_url=purge_url, stop=stop)
+    )
     try:
         yield
     finally:
@@ -289,7 +294,13 @@ async def worker(engine: AsyncEngine, *, clock: Clock, interval: float, attempts
 
 
 async def _run(
-    engine: AsyncEngine, *, clock: Clock, interval: float, attempts: int, stop: asyncio.Event
+    engine: AsyncEngine,
+    *,
+    clock: Clock,
+    interval: float,
+    attempts: int,
+    purge_url: str | None,
+    stop: asyncio.Event,
 ) -> None:
     """Tick until `stop` is set: at once again after a full batch, else every `interval` seconds. A failing
     tick (the database away) is logged, and the next one tries again."""
@@ -297,6 +308,8 @@ async def _run(
         while not stop.is_set():
             try:
                 sent = await deliver_due(engine, clock=clock, client=client, attempts=attempts)
+                if purge_url is not None:
+                    sent = max(sent, await purges.purge_due(engine, client=client, url=purge_url))
             except Exception:  # the worker outlives whatever went wrong in one tick
                 log.exception("webhook delivery tick failed")
                 sent = 0

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info as StrawberryInfo
 
 from cms.content.categories import CategoryTree, read_tree
+from cms.content.keys import LISTS
+from cms.content.keys import item as item_key
 from cms.content.reads import Read
 from cms.content.roles import Viewer
 from cms.db import Snapshot, reads_on_loop, snapshot
@@ -78,8 +80,8 @@ class Context:
     request_id: str
     statements: int = 0
     planner: PlannerFigures | None = None
-    planner_declined: bool = False
-    """The planner was asked and left the request to Strawberry: it is not asked again."""
+    items: set[str] | None = None
+    """The surrogate keys of the items the answer holds, when the answer will carry them (`saw`)."""
     tree: CategoryTree | None = None
     """The category tree, once `category_tree` has read it."""
     _in_place: bool = field(init=False)
@@ -91,6 +93,11 @@ class Context:
 
     def __post_init__(self) -> None:
         self._in_place = reads_on_loop(self.engine)
+
+    def saw(self, typename: str, rows: Sequence[Any]) -> None:
+        """Both engines tell what items of a node type go into the answer: its surrogate keys name them."""
+        if self.items is not None and typename in LISTS:
+            self.items.update(item_key(typename, row.id) for row in rows)
 
     def shared(self, read: Callable[[], Awaitable[T]]) -> Shared[T]:
         """`read`, made once for however many fields await it (see `Shared`)."""

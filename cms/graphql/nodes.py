@@ -39,7 +39,10 @@ class Node:
 
     @classmethod
     def is_type_of(cls, obj: Any, info: GraphQLResolveInfo) -> bool:
-        """Rows have no Python type of their own: the field's type, or the node's tag, says what they are."""
+        """Rows have no Python type of their own: the field's type, or the node's tag, says what they are.
+        graphql-core asks this of every object of the type it completes: Strawberry's engine tells the
+        context the items of its answer here, as the planner does at load (`Context.saw`)."""
+        info.context.saw(cls.__name__, (obj,))
         return True
 
 

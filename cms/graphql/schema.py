@@ -1,56 +1,33 @@
-"""The served schema: root types, error handling, safety limits, and parsed and validated documents cached."""
+"""The served schema: root types, error handling, and parsed and validated documents cached (the limits are
+the pipeline's: `cms.graphql.documents`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, parse
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from cms.content.errors import DomainError
+from cms.graphql.documents import DOCUMENTS_CACHED, parsed
 from cms.graphql.errors import ErrorCodes
 from cms.graphql.mutations import Mutation
 from cms.graphql.nodes import Article, Author, Category, Source
 from cms.graphql.query import Query
 
-MAX_DEPTH = 12
-MAX_ALIASES = 60
-MAX_TOKENS = 5000
-DOCUMENTS_CACHED = 512
-# The limiters' rules are built once: rule classes made per request would miss the validation cache.
-LIMIT_RULES = [
-    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
-]
-
-
-_parse = lru_cache(maxsize=DOCUMENTS_CACHED)(parse)
-
-
-def parsed(query: str) -> DocumentNode:
-    """A document parsed as Strawberry parses it here (the token limit included), from the same cache."""
-    return _parse(query, max_tokens=MAX_TOKENS)
-
 
 class ParsedDocuments(SchemaExtension):
-    """Parse each document text once. A text that does not parse is left to Strawberry, which parses it
-    again and reports the syntax error the usual way (strawberry's ParserCache lets it escape instead)."""
+    """Parse each document text once, from the pipeline's cache (`cms.graphql.documents`). A text that does
+    not parse is left to Strawberry, which reports the syntax error the usual way (strawberry's ParserCache
+    lets it escape instead)."""
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         try:
-            context.graphql_document = _parse(context.query, **context.parse_options)
+            context.graphql_document = parsed(context.query)
         except GraphQLError:
             pass
         yield
@@ -80,8 +57,6 @@ def build_schema() -> Schema:
         types=[Article, Author, Category, Source],
         extensions=[
             ErrorCodes,
-            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: AddValidationRules(LIMIT_RULES),
             ParsedDocuments,
             lambda: ValidationCache(maxsize=DOCUMENTS_CACHED),
         ],

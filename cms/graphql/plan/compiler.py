@@ -38,6 +38,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
 from strawberry.types.arguments import convert_arguments
 
+from cms.content.keys import LISTS
 from cms.graphql.plan.shapes import Arguments, Polymorphic, Run, Selection, Shape, Slot, Value
 from cms.lru import LRU
 
@@ -100,7 +101,7 @@ class Compiler:
             if compile_field is None:
                 raise Unplannable(f"{type_.name}.{name}")
             slots.append(compile_field(self, Selected(key, nodes, type_.fields[name], type_)))
-        return Shape(type_.name, slots)
+        return Shape(type_.name, slots, keyed=type_.name in LISTS)
 
     def child(self, selected: Selected, type_name: str | None = None) -> Shape:
         """The Shape of a field's merged sub-selections on its (or the given concrete) object type."""

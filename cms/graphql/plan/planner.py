@@ -11,24 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import (
-    DocumentNode,
-    FragmentDefinitionNode,
-    GraphQLError,
-    OperationDefinitionNode,
-    OperationType,
-    specified_rules,
-    validate,
-)
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, OperationType
 from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.types import ExecutionResult
 
 from cms.content.errors import DomainError
 from cms.graphql.context import Context
+from cms.graphql.documents import Prepared
 from cms.graphql.plan.compiler import Compiler, Unplannable
 from cms.graphql.plan.registry import registry_of
 from cms.graphql.plan.shapes import ROOT, Run, Shape
-from cms.graphql.schema import LIMIT_RULES, Schema, parsed
+from cms.graphql.schema import Schema
 from cms.lru import LRU
 
 log = logging.getLogger("cms.planner")
@@ -65,10 +58,15 @@ class Planner:
         self._entries: LRU[tuple[str, str | None], _Entry] = LRU(PLANS_CACHED)
 
     async def run(
-        self, query: str, operation_name: str | None, variables: dict[str, Any] | None, context: Context
+        self,
+        document: Prepared,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        context: Context,
     ) -> ExecutionResult | None:
-        """The result of a planned run, or None: Strawberry must answer (and the reason is counted)."""
-        entry = self._entry(query, operation_name)
+        """The result of a planned run of a query, or None: Strawberry must answer (and the reason is
+        counted)."""
+        entry = self._entry(document, operation_name)
         if entry.operation is None:
             return self._fallback("not a valid query")
         coerced = self._coerced(entry, variables or {})
@@ -111,11 +109,14 @@ class Planner:
         log.debug("planner: Strawberry answers (%s)", reason)
         return None
 
-    def _entry(self, query: str, operation_name: str | None) -> _Entry:
-        key = (query, operation_name)
+    def _entry(self, document: Prepared, operation_name: str | None) -> _Entry:
+        key = (document.text, operation_name)
         entry = self._entries.get(key)
         if entry is None:
-            entry = self._entries[key] = _Entry(*_operation(self.schema, query, operation_name))
+            operation = document.operation(operation_name)
+            if operation is not None and operation.operation is not OperationType.QUERY:
+                operation = None
+            entry = self._entries[key] = _Entry(operation, document.fragments)
         return entry
 
     def _plan(self, entry: _Entry, variables: VariableValues) -> Plan | str:
@@ -139,23 +140,3 @@ class Planner:
         entry.plans = entry.plans or {}
         entry.plans[values] = plan
         return plan
-
-
-def _operation(
-    schema: Schema, query: str, operation_name: str | None
-) -> tuple[OperationDefinitionNode | None, Mapping[str, FragmentDefinitionNode]]:
-    """The query operation to run, if the document parses, validates as Strawberry validates it, and names
-    exactly one such operation; else None (Strawberry answers, with its errors)."""
-    try:
-        document: DocumentNode = parsed(query)
-    except GraphQLError:
-        return None, {}
-    if validate(schema._schema, document, [*specified_rules, *LIMIT_RULES]):
-        return None, {}
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
-        return None, {}
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    return operations[0], fragments

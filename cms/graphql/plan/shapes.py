@@ -76,6 +76,8 @@ class Shape:
 
     typename: str
     slots: list[Slot]
+    keyed: bool = False
+    """Its objects are items whose keys the answer names (`Context.saw`): they are told at load."""
     columns: frozenset[str] = frozenset()
     build: Callable[[Any, Run], dict[str, Json]] = field(init=False, repr=False)
     loading: list[Slot] = field(init=False, repr=False)
@@ -87,10 +89,12 @@ class Shape:
 
     @property
     def loads(self) -> bool:
-        return bool(self.loading)
+        return self.keyed or bool(self.loading)
 
     async def load(self, objects: Sequence[Any], run: Run) -> None:
         if objects:
+            if self.keyed:
+                run.context.saw(self.typename, objects)
             for slot in self.loading:
                 await slot.load(objects, run)
 

@@ -8,6 +8,9 @@ snapshot, and an answer kept under another token is never served. As with catego
 triggers set a new random token in the transaction of any insert, update or delete on a content table,
 however it is made (the API, an import, a scheduled publication's event, a hand-written UPDATE), so a
 token never stands for two states of the content, in any database or process.
+
+purge_cursor: how far in the change log the purges sent to CMS_PURGE_URL have gone (`content.purges`);
+NULL until the first is sent.
 """
 
 from collections.abc import Sequence
@@ -39,6 +42,8 @@ def upgrade() -> None:
     token = SQLITE_TOKEN if sqlite else POSTGRESQL_TOKEN
     op.execute("CREATE TABLE content_version (token VARCHAR(32) NOT NULL)")
     op.execute(f"INSERT INTO content_version (token) VALUES ({token})")
+    op.execute("CREATE TABLE purge_cursor (sequence BIGINT)")
+    op.execute("INSERT INTO purge_cursor (sequence) VALUES (NULL)")
     if not sqlite:
         op.execute(
             "CREATE FUNCTION content_version_bump() RETURNS trigger LANGUAGE plpgsql AS "
@@ -68,4 +73,5 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {name}_content_version ON {name}")
     if not sqlite:
         op.execute("DROP FUNCTION content_version_bump()")
+    op.execute("DROP TABLE purge_cursor")
     op.execute("DROP TABLE content_version")

@@ -1,0 +1,50 @@
+"""What the public sees is a function of the content and of the clock. The content version names the first
+(a token that triggers change with every content write, in its transaction: migration 0011); the next
+scheduled instant says how long the second holds. Together they say whether an answer kept is still the
+answer: the response cache, ETags and cache lifetimes are built on them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import column, select, table
+
+from cms.content.reads import NOW, Read
+from cms.content.visibility import next_public_change
+from cms.lru import LRU
+
+TOKEN = Read(select(column("token")).select_from(table("content_version")), {})
+_NEXT = next_public_change(NOW)
+TOKENS_KEPT = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """The content's `token` and `until`, the next instant at which the public's view of that content
+    changes (None: none is scheduled)."""
+
+    token: str
+    until: datetime | None
+
+    def seconds_left(self, now: datetime) -> int | None:
+        """Whole seconds until `until` (None if nothing is scheduled)."""
+        return None if self.until is None else max(0, int((self.until - now).total_seconds()))
+
+
+_untils: LRU[str, tuple[datetime | None, datetime]] = LRU(TOKENS_KEPT)
+"""Per token, its next scheduled instant and the clock reading it was read at: with no write in between
+(the same token), it stays the next until it passes."""
+
+
+async def current(fetch: Callable[[Read], Awaitable[Sequence[Any]]], now: datetime) -> Version:
+    """The version in the caller's snapshot: one short read, and a second once per token and instant."""
+    token: str = (await fetch(TOKEN))[0].token
+    kept = _untils.get(token)
+    if kept is not None and kept[1] <= now and (kept[0] is None or now < kept[0]):
+        return Version(token, kept[0])
+    until = (await fetch(Read(_NEXT, {"now": now})))[0][0]
+    _untils[token] = (until, now)
+    return Version(token, until)

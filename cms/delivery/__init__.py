@@ -1,0 +1,1 @@
+"""The delivery edge: the one request pipeline every GraphQL request goes through (delivery.md)."""

@@ -1,0 +1,121 @@
+"""GraphQL over HTTP, as its specification says: what a request asks (GET parameters or a JSON body), which
+media type the answer takes, and the shape of an answer that refuses a request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+_ACCEPTED = {GRAPHQL_RESPONSE: GRAPHQL_RESPONSE, JSON: JSON, "application/*": JSON, "*/*": JSON}
+"""A wildcard is taken for application/json: fetch sends `*/*` when its caller names no type."""
+NO_STORE = (b"cache-control", b"no-store")
+
+
+class Refused(Exception):
+    """A request that cannot be run at all, answered with `status` and one error carrying `code`."""
+
+    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST", **headers: str) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.headers = status, message, code, headers
+
+    def response(self, media_type: str = JSON) -> Response:
+        return refusal(self.status, self.message, self.code, media_type, self.headers)
+
+
+def refusal(
+    status: int, message: str, code: str, media_type: str = JSON, headers: dict[str, str] | None = None
+) -> Response:
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    response = Response(body, status_code=status, media_type=media_type, headers=headers)
+    response.raw_headers.append(NO_STORE)
+    return response
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """One GraphQL request: its parameters, how it came (GET or POST) and the media type of its answer."""
+
+    query: str | None
+    operation_name: str | None
+    variables: dict[str, Any] | None
+    extensions: dict[str, Any] | None
+    method: str
+    media_type: str
+
+
+def media_type(accept: str | None) -> str | None:
+    """The answer's media type: the accepted one of highest quality, the first of equals; `application/json`
+    when nothing is said, as the specification asks for clients that predate it; None when neither is
+    acceptable (406)."""
+    if not accept:
+        return JSON
+    chosen, best = None, 0.0
+    for entry in accept.split(","):
+        name, *parameters = entry.split(";")
+        found = _ACCEPTED.get(name.strip().lower())
+        if found is None:
+            continue
+        quality = 1.0
+        for parameter in parameters:
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > best:
+            chosen, best = found, quality
+    return chosen
+
+
+async def read(request: Request, method: str) -> Asked:
+    """The request's GraphQL parameters (Refused when they cannot be read as the specification says)."""
+    answer_type = media_type(request.headers.get("accept"))
+    if answer_type is None:
+        raise Refused(406, f"Accept names no type this endpoint answers in ({GRAPHQL_RESPONSE}, {JSON})")
+    if method == "GET":
+        parameters: dict[str, Any] = dict(request.query_params)
+        for encoded in ("variables", "extensions"):
+            if isinstance(parameters.get(encoded), str):
+                parameters[encoded] = _json(parameters[encoded], f"the {encoded} parameter")
+    else:
+        content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if content_type != JSON:
+            raise Refused(415, f"A POST body must be {JSON}", "UNSUPPORTED_MEDIA_TYPE")
+        parameters = _json(await request.body(), "the request body")
+        if not isinstance(parameters, dict):
+            raise Refused(400, "The request body must be a JSON object")
+    query: Any = parameters.get("query")
+    name: Any = parameters.get("operationName")
+    variables: Any = parameters.get("variables")
+    extensions: Any = parameters.get("extensions")
+    if not isinstance(query, str | None):
+        raise Refused(400, "query must be a string")
+    if not isinstance(name, str | None):
+        raise Refused(400, "operationName must be a string")
+    if not isinstance(variables, dict | None):
+        raise Refused(400, "variables must be an object")
+    if not isinstance(extensions, dict | None):
+        raise Refused(400, "extensions must be an object")
+    return Asked(query, name, variables, extensions, method, answer_type)
+
+
+def _json(raw: str | bytes, what: str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        message = (
+            "Unable to parse request body as JSON" if what == "the request body" else f"{what} is not JSON"
+        )
+        raise Refused(400, message) from None
+
+
+def accepts_html(request: Request) -> bool:
+    """A browser asking for a page (the playground), not an API client."""
+    return "text/html" in request.headers.get("accept", "")

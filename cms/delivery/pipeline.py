@@ -1,0 +1,241 @@
+"""The /graphql endpoint: one pipeline for every request, whichever engine answers (delivery.md).
+
+read the HTTP request -> who asks -> the document (persisted, parsed, validated, limited; cached) -> the
+content version and the caches (304, the response cache) -> execute (the planner, else Strawberry) ->
+headers. Each rule is applied here once; the engines only execute.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from graphql import GraphQLError, OperationType
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.types import ExecutionResult
+
+from cms import graphiql
+from cms.clock import Clock
+from cms.content import tokens, versions
+from cms.content.errors import Unauthenticated
+from cms.content.roles import PUBLIC
+from cms.delivery import http, surrogates
+from cms.delivery.answers import Answers, Kept
+from cms.delivery.caching import NO_STORE, PRIVATE, VARY, Lifetimes, etag, matches
+from cms.delivery.http import GRAPHQL_RESPONSE, Asked, Refused
+from cms.graphql.context import Context
+from cms.graphql.documents import Prepared, prepare
+from cms.graphql.plan.planner import Planner
+from cms.graphql.schema import schema
+
+log = logging.getLogger("cms.graphql")
+FAULTS = frozenset({"INTERNAL_SERVER_ERROR", "TIMEOUT"})
+"""Error codes that are not the caller's doing: such an answer is never kept by any cache."""
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    query: str
+    variables: dict[str, Any] | None
+    role: str
+    expected: bytes
+    got: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the pipeline sends: a status, a body and the headers the rules gave it."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]]
+
+    def response(self, media_type: str) -> Response:
+        response = Response(self.body, status_code=self.status, media_type=media_type)
+        response.raw_headers.extend(self.headers)
+        return response
+
+
+class GraphQLEndpoint:
+    """GraphQL over HTTP for the API and the playground; `mismatches` keeps what the differential mode
+    found."""
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        clock: Clock,
+        examples: Path,
+        graphiql_enabled: bool,
+        planner: str = "on",
+        lifetimes: Lifetimes,
+        response_cache_mib: int,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.examples = examples
+        self.graphiql_enabled = graphiql_enabled
+        self.planner = Planner(schema) if planner != "off" else None
+        self.checking = planner == "check"
+        self.lifetimes = lifetimes
+        self.answers = Answers(response_cache_mib) if response_cache_mib else None
+        self.mismatches: list[Mismatch] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # HEAD is answered as GET is; Starlette's response, given the HEAD scope, sends the headers alone
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        request = Request(scope, receive=receive)
+        if method == "GET" and "query" not in request.query_params and http.accepts_html(request):
+            if not self.graphiql_enabled:
+                await http.refusal(404, "Not Found", "NOT_FOUND")(scope, receive, send)
+                return
+            await HTMLResponse(graphiql.page(str(request.url.path), self.examples))(scope, receive, send)
+            return
+        media_type = http.JSON
+        context = Context(
+            engine=self.engine,
+            viewer=PUBLIC,
+            now=self.clock.now(),
+            request_id=scope.get("state", {}).get("request_id", "-"),
+            planner=self.planner,
+        )
+        try:
+            asked = await http.read(request, method)
+            media_type = asked.media_type
+            await self.authenticate(request, context)
+            response = (await self.answer(asked, request, context)).response(media_type)
+        except Refused as refused:
+            response = refused.response(media_type)
+        except Unauthenticated as error:
+            headers = {"www-authenticate": 'Bearer error="invalid_token"'}
+            response = http.refusal(401, error.message, Unauthenticated.code, media_type, headers)
+        finally:
+            await context.close()
+        await response(scope, receive, send)
+
+    async def authenticate(self, request: Request, context: Context) -> None:
+        """Set the viewer from `Authorization: Bearer`, checked on every request (a revoked or expired token
+        fails on the very next one). No header: the public reader, and no statement. A token costs one short
+        read in the request's snapshot, and now and then a write of its `lastUsedAt`."""
+        header = request.headers.get("authorization")
+        if header is None:
+            return
+        caller = await tokens.authenticate(tokens.bearer(header), fetch=context.fetch, now=context.now)
+        await tokens.record_use(self.engine, caller=caller, now=context.now)
+        context.viewer = caller.viewer
+
+    async def answer(self, asked: Asked, request: Request, context: Context) -> Answer:
+        if asked.query is None:
+            raise Refused(400, "No GraphQL query found in the request")
+        document = prepare(schema._schema, asked.query)
+        if document.errors:
+            return self._request_errors(asked, list(document.errors))
+        operation = document.operation(asked.operation_name)
+        if operation is None:
+            name = asked.operation_name
+            message = (
+                f"Unknown operation named '{name}'." if name else "Name the operation to run (operationName)."
+            )
+            error = GraphQLError(message, extensions={"code": "OPERATION_RESOLUTION_FAILURE"})
+            return self._request_errors(asked, [error])
+        kind = operation.operation
+        if kind is OperationType.MUTATION and asked.method == "GET":
+            raise Refused(405, "Mutations are sent with POST", "METHOD_NOT_ALLOWED", allow="POST")
+        if kind is not OperationType.QUERY or context.viewer is not PUBLIC:
+            result = await self.execute(document, asked, context)
+            cache_control = NO_STORE if kind is OperationType.MUTATION else PRIVATE
+            return self._executed(asked, result, [cache_control, VARY])
+        return await self._public(document, asked, request, context)
+
+    async def _public(self, document: Prepared, asked: Asked, request: Request, context: Context) -> Answer:
+        """A public query: revalidated or kept answers are checked against the content version first."""
+        key = orjson.dumps(
+            [document.digest, asked.operation_name, asked.variables, asked.media_type],
+            option=orjson.OPT_SORT_KEYS,
+        )
+        version = await versions.current(context.fetch, context.now)
+        tag = etag(key, version)
+        fresh = [(b"etag", tag.encode()), self.lifetimes.cache_control(version, context.now), VARY]
+        kept = self.answers.get(key, tag) if self.answers is not None else None
+        if matches(request.headers.get("if-none-match"), tag):
+            keys = [(b"surrogate-key", kept.surrogate_keys.encode())] if kept else []
+            return Answer(304, b"", [*fresh, *keys])
+        if kept is not None:
+            return Answer(kept.status, kept.body, [*fresh, (b"surrogate-key", kept.surrogate_keys.encode())])
+        context.items = set()
+        result = await self.execute(document, asked, context)
+        answer = self._executed(asked, result, [])
+        if result.errors and any((e.extensions or {}).get("code") in FAULTS for e in result.errors):
+            answer.headers.extend((NO_STORE, VARY))
+            return answer
+        depends = surrogates.depends(schema._schema, document, asked.operation_name)
+        surrogate_keys = depends.of(result.data, context.items)
+        if self.answers is not None:
+            self.answers.keep(key, Kept(tag, answer.status, answer.body, surrogate_keys))
+        answer.headers.extend((*fresh, (b"surrogate-key", surrogate_keys.encode())))
+        return answer
+
+    async def execute(self, document: Prepared, asked: Asked, context: Context) -> ExecutionResult:
+        """The planner's answer when it has one; else, or when checking, Strawberry's."""
+        if self.planner is not None and not self.checking:
+            planned = await self.planner.run(document, asked.operation_name, asked.variables, context)
+            if planned is not None:
+                return planned
+        result = await schema.execute(
+            document.text,
+            variable_values=asked.variables,
+            context_value=context,
+            operation_name=asked.operation_name,
+        )
+        if self.checking:
+            await self._check(document, asked, context, result)
+        return result
+
+    def _executed(self, asked: Asked, result: ExecutionResult, headers: list[tuple[bytes, bytes]]) -> Answer:
+        if result.data is None and result.errors and all(error.path is None for error in result.errors):
+            return self._request_errors(asked, result.errors)  # the operation could not start
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [error.formatted for error in result.errors]
+        return Answer(200, orjson.dumps(body), headers)
+
+    def _request_errors(self, asked: Asked, errors: list[GraphQLError]) -> Answer:
+        """A document or variables that cannot run: 400 with no `data` for a client that accepts
+        application/graphql-response+json, 200 for a plain application/json one (the specification)."""
+        status = 400 if asked.media_type == GRAPHQL_RESPONSE else 200
+        return Answer(status, orjson.dumps({"errors": [e.formatted for e in errors]}), [NO_STORE])
+
+    async def _check(
+        self, document: Prepared, asked: Asked, served: Context, result: ExecutionResult
+    ) -> None:
+        """Differential mode: the planner answers the same request in a snapshot of its own; any difference
+        from Strawberry's answer (or an answer where Strawberry had errors), in its data or in the items it
+        names, is a mismatch, logged and kept."""
+        assert self.planner is not None
+        own = served.request_id
+        context = Context(engine=self.engine, viewer=served.viewer, now=served.now, request_id=own)
+        context.items = None if served.items is None else set()
+        try:
+            planned = await self.planner.run(document, asked.operation_name, asked.variables, context)
+        finally:
+            await context.close()
+        if planned is None:
+            return
+        expected = orjson.dumps(
+            {"data": result.data, "errors": bool(result.errors), "items": _sorted(served)}
+        )
+        got = orjson.dumps({"data": planned.data, "errors": False, "items": _sorted(context)})
+        if got != expected:
+            mismatch = Mismatch(document.text, asked.variables, served.viewer.role.value, expected, got)
+            self.mismatches.append(mismatch)
+            log.error("planner mismatch [request %s]: %s", own, mismatch)
+
+
+def _sorted(context: Context) -> list[str] | None:
+    return None if context.items is None else sorted(context.items)
