@@ -70,6 +70,7 @@ def create_app(
         planner=settings.planner,
         lifetimes=Lifetimes(settings.cache_max_age, settings.cache_s_maxage, settings.cache_swr),
         response_cache_mib=settings.response_cache_mib,
+        trusted_documents=settings.documents == "trusted",
     )
 
     async def healthz(request: Request) -> JSONResponse:

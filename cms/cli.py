@@ -302,16 +302,12 @@ def documents_list() -> None:
 
 
 def document_errors(text: str) -> list[str]:
-    """What the served schema finds wrong with a document: graphql-core's syntax and validation errors."""
-    from graphql import GraphQLError, parse, validate
-
+    """What the served schema finds wrong with a document: what a request of it would be refused for
+    (syntax, validation and the limits: `cms.graphql.documents`)."""
+    from cms.graphql.documents import prepare
     from cms.graphql.schema import schema
 
-    try:
-        document = parse(text)
-    except GraphQLError as error:
-        return [_located(error)]
-    return [_located(error) for error in validate(schema._schema, document)]
+    return [_located(error) for error in prepare(schema._schema, text).errors]
 
 
 def _located(error: GraphQLError) -> str:

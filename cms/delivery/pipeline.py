@@ -1,6 +1,6 @@
 """The /graphql endpoint: one pipeline for every request, whichever engine answers (delivery.md).
 
-read the HTTP request -> who asks -> the document (persisted, parsed, validated, limited; cached) -> the
+read the HTTP request -> who asks -> the document (persisted; parsed, validated, limited; cached) -> the
 content version and the caches (304, the response cache) -> execute (the planner, else Strawberry) ->
 headers. Each rule is applied here once; the engines only execute.
 """
@@ -29,6 +29,7 @@ from cms.delivery import http, surrogates
 from cms.delivery.answers import Answers, Kept
 from cms.delivery.caching import NO_STORE, PRIVATE, VARY, Lifetimes, etag, matches
 from cms.delivery.http import GRAPHQL_RESPONSE, Asked, Refused
+from cms.delivery.persisted import PersistedQueries
 from cms.graphql.context import Context
 from cms.graphql.documents import Prepared, prepare
 from cms.graphql.plan.planner import Planner
@@ -76,6 +77,7 @@ class GraphQLEndpoint:
         planner: str = "on",
         lifetimes: Lifetimes,
         response_cache_mib: int,
+        trusted_documents: bool = False,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -85,6 +87,7 @@ class GraphQLEndpoint:
         self.checking = planner == "check"
         self.lifetimes = lifetimes
         self.answers = Answers(response_cache_mib) if response_cache_mib else None
+        self.persisted = PersistedQueries(engine, trusted_only=trusted_documents)
         self.mismatches: list[Mismatch] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -131,11 +134,11 @@ class GraphQLEndpoint:
         context.viewer = caller.viewer
 
     async def answer(self, asked: Asked, request: Request, context: Context) -> Answer:
-        if asked.query is None:
-            raise Refused(400, "No GraphQL query found in the request")
-        document = prepare(schema._schema, asked.query)
+        sent = await self.persisted.document(asked, context)
+        document = prepare(schema._schema, sent.text)
         if document.errors:
             return self._request_errors(asked, list(document.errors))
+        await self.persisted.store(sent, context)
         operation = document.operation(asked.operation_name)
         if operation is None:
             name = asked.operation_name

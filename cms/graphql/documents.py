@@ -3,7 +3,6 @@ engine then answers. The one place where depth, aliases and tokens are limited."
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,6 +19,8 @@ from graphql import (
     validate,
 )
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+
+from cms.content.persisted import digest
 
 MAX_DEPTH = 12
 MAX_ALIASES = 60
@@ -59,11 +60,6 @@ class Prepared:
     def is_query(self, name: str | None) -> bool:
         operation = self.operation(name)
         return operation is not None and operation.operation is OperationType.QUERY
-
-
-def digest(text: str) -> str:
-    """The sha256 hex digest Apollo's persisted queries and graphql-codegen's manifests name a text by."""
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @lru_cache(maxsize=DOCUMENTS_CACHED)
