@@ -1,12 +1,16 @@
 """What every answer passes through on its way out, whichever engine made it: CORS for browsers on other
-origins, and compression. Both are Starlette's middleware, set as delivery.md says (`create_app` puts
-them around the app)."""
+origins, and compression (brotli or gzip). Both are Starlette's middleware, set as delivery.md says
+(`create_app` puts them around the app)."""
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
+import brotli
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import GZipMiddleware, IdentityResponder
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,20 +59,53 @@ class Cors(CORSMiddleware):
 
 
 class Compressed(GZipMiddleware):
-    """Starlette's gzip, for answers of COMPRESSED_FROM bytes or more, with `Vary: Accept-Encoding`. A
-    request that does not accept gzip goes straight through: Starlette's pass-through responder, which
-    holds each answer to measure it, cost an article page a tenth of its time."""
+    """Answers of COMPRESSED_FROM bytes or more in brotli for clients that accept it (browsers do: a third
+    smaller than gzip for JSON), else in Starlette's gzip, with `Vary: Accept-Encoding`. A request that
+    accepts neither goes straight through: Starlette's pass-through responder, which holds each answer to
+    measure it, cost an article page a tenth of its time."""
 
     def __init__(self, app: ASGIApp) -> None:
         super().__init__(app, minimum_size=COMPRESSED_FROM)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and any(
-            name == b"accept-encoding" and b"gzip" in value for name, value in scope["headers"]
-        ):
+        accepted = _encodings(scope) if scope["type"] == "http" else set()
+        if "br" in accepted:
+            await _Brotli(self.app, COMPRESSED_FROM)(scope, receive, _vary_once(send))
+        elif "gzip" in accepted:
             await super().__call__(scope, receive, _vary_once(send))
         else:
             await self.app(scope, receive, send)
+
+
+class _Brotli(IdentityResponder):
+    """Starlette's responder (it decides what to compress and sets the headers) with brotli's compressor."""
+
+    content_encoding = "br"
+    QUALITY = 5
+    """Brotli's speed for dynamic answers: near gzip's time at its level 9 for a smaller answer."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int) -> None:
+        super().__init__(app, minimum_size)
+        self._compressor: Any = None
+
+    async def apply_compression(self, body: bytes, *, more_body: bool) -> bytes:
+        if self._compressor is None:
+            self._compressor = brotli.Compressor(quality=self.QUALITY)
+        compressed: bytes = self._compressor.process(body)
+        return compressed + (self._compressor.flush() if more_body else self._compressor.finish())
+
+
+def _encodings(scope: Scope) -> set[str]:
+    """The content codings a request accepts (those it gives q=0 excluded)."""
+    found = set()
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            for entry in value.decode("latin-1").lower().split(","):
+                coding, _, quality = entry.partition(";q=")
+                with contextlib.suppress(ValueError):
+                    if float(quality or 1) > 0:
+                        found.add(coding.strip())
+    return found
 
 
 def _vary_once(send: Send) -> Send:

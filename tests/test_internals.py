@@ -4,7 +4,6 @@ Each docstring says which module relies on it. The last test holds the installed
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -13,10 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 import strawberry
-from cross_web import HTTPException
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -55,12 +52,10 @@ from sqlalchemy.exc import CompileError, InvalidRequestError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
-from starlette.requests import Request
+from starlette.middleware.gzip import IdentityResponder
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
-from strawberry.http import GraphQLRequestData
 from strawberry.types.arguments import convert_arguments
 
 from cms.content import reads, search
@@ -336,7 +331,7 @@ def test_a_strawberry_schema_holds_its_graphql_schema() -> None:
 
 def test_the_limiters_validation_rules_apply_to_graphql_validate() -> None:
     """`QueryDepthLimiter(...).validation_rules` and `MaxAliasesLimiter(...).validation_rules`: cms/graphql/
-    schema.py builds them once (LIMIT_RULES), the planner validates with them as Strawberry does."""
+    documents.py builds them once (RULES) and validates every document with them."""
     rules = [
         *QueryDepthLimiter(max_depth=2).validation_rules,
         *MaxAliasesLimiter(max_alias_count=1).validation_rules,
@@ -428,82 +423,30 @@ async def test_an_extension_gives_the_parsed_document_and_rewrites_the_errors() 
     assert [(e.message, e.extensions) for e in failed.errors or []] == [("coded", {"code": "X"})]
 
 
-class _View(GraphQL[Any, None]):
-    """Overrides what cms/graphql/view.py's GraphQLEndpoint overrides."""
-
-    seen: list[dict[str, Any]] = []
-
-    async def execute_single(
-        self,
-        request: Any,
-        request_adapter: Any,
-        sub_response: Any,
-        context: Any,
-        root_value: Any,
-        request_data: GraphQLRequestData,
-    ) -> Any:
-        _View.seen.append({"request_data": request_data, "context": context})
-        result = await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
-        sub_response.status_code = 400 if result.errors else 200
-        return result
-
-    def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)
+# ---------------------------------------------------------------- Starlette (cms/edge.py)
 
 
-async def test_the_view_runs_execute_single_with_the_request_and_a_given_context() -> None:
-    """`GraphQL.run(request, context=)` and the `execute_single` hook (its parameters in this order) with
-    `request_data`
-    (GraphQLRequestData), `context` and `sub_response` (its status is the response's): cms/graphql/view.py
-    answers from the planner there and sets 400 on errors with no path."""
-    view = _View(strawberry.Schema(query=_Query))
-    context = object()
+async def test_an_identity_responder_compresses_through_its_hook() -> None:
+    """`IdentityResponder(app, minimum_size)` with `content_encoding` and `apply_compression(body, *,
+    more_body)`: cms/edge.py's brotli responder is Starlette's own with brotli's compressor in that hook."""
+
+    class Upper(IdentityResponder):
+        content_encoding = "upper"
+
+        async def apply_compression(self, body: bytes, *, more_body: bool) -> bytes:
+            return body.upper()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        response = await view.run(Request(scope, receive), context=context)
-        await response(scope, receive, send)
+        await Response(b"x" * 20, media_type="application/json")(scope, receive, send)
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
-        ok = await http.post(
-            "/", json={"query": "query Q($n: String) { hello(name: $n) }", "variables": {"n": "x"}}
-        )
-        bad = await http.post("/", json={"query": "{ nothing }"})
-    assert (ok.status_code, ok.json()) == (200, {"data": {"hello": "hello x"}})
-    assert bad.status_code == 400
-    request = _View.seen[0]["request_data"]
-    assert isinstance(request, GraphQLRequestData)
-    assert (request.query, request.variables, request.operation_name) == (
-        "query Q($n: String) { hello(name: $n) }",
-        {"n": "x"},
-        None,
-    )
-    assert _View.seen[0]["context"] is context
+    async def responder(scope: Scope, receive: Receive, send: Send) -> None:
+        await Upper(app, 10)(scope, receive, send)
 
-
-async def test_a_body_that_is_no_json_is_an_http_exception_400() -> None:
-    """`cross_web.HTTPException` (`.status_code`, `.reason`), raised by `GraphQL.run` for what cannot be
-    executed at all, and orjson's JSONDecodeError being json's: cms/graphql/view.py decodes bodies with
-    orjson and answers these itself."""
-    assert issubclass(orjson.JSONDecodeError, json.JSONDecodeError)
-    view = _View(strawberry.Schema(query=_Query))
-    raised: list[HTTPException] = []
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await view.run(Request(scope, receive), context=None)
-        except HTTPException as error:
-            raised.append(error)
-        await Response(status_code=204)(scope, receive, send)
-
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
-        await http.post("/", content=b"{not json", headers={"content-type": "application/json"})
-        await http.put("/", json={"query": "{ hello }"})
-    assert [(e.status_code, e.reason) for e in raised] == [
-        (400, "Unable to parse request body as JSON"),
-        (405, "GraphQL only supports GET and POST requests."),
-    ]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=responder), base_url="http://t") as http:
+        response = await http.get("/")
+    assert response.headers["content-encoding"] == "upper"
+    assert response.headers["vary"] == "Accept-Encoding"
+    assert response.content == b"X" * 20
 
 
 # ---------------------------------------------------------------- the lock

@@ -166,7 +166,7 @@ class GraphQLEndpoint:
         tag = etag(key, version)
         fresh = [(b"etag", tag.encode()), self.lifetimes.cache_control(version, context.now), VARY]
         kept = self.answers.get(key, tag) if self.answers is not None else None
-        if matches(request.headers.get("if-none-match"), tag):
+        if asked.method == "GET" and matches(request.headers.get("if-none-match"), tag):
             keys = [(b"surrogate-key", kept.surrogate_keys.encode())] if kept else []
             return Answer(304, b"", [*fresh, *keys])
         if kept is not None:
