@@ -18,8 +18,9 @@ from tests.conftest import IN_CI
 
 
 @contextlib.contextmanager
-def live_cms(engine: AsyncEngine, logs: Path, **settings: str) -> Iterator[str]:
-    """The base URL (http://127.0.0.1:PORT) of `cms serve` over `engine`'s database, with CMS_* `settings`."""
+def live_cms(engine: AsyncEngine, logs: Path, *, port: int | None = None, **settings: str) -> Iterator[str]:
+    """The base URL (http://127.0.0.1:PORT) of `cms serve` over `engine`'s database, with CMS_* `settings`,
+    on `port` when a peer must know it beforehand (Varnish's backend), else on a free one."""
     env = {
         **os.environ,
         "CMS_DATABASE_URL": engine.url.render_as_string(hide_password=False),
@@ -27,8 +28,8 @@ def live_cms(engine: AsyncEngine, logs: Path, **settings: str) -> Iterator[str]:
         "CMS_LOG_LEVEL": "warning",
         **settings,
     }
-    with serving(CMS_SERVER, env, logs / "cms.log") as (_server, port):
-        yield f"http://{HOST}:{port}"
+    with serving(CMS_SERVER, env, logs / "cms.log", port=port) as (_server, bound):
+        yield f"http://{HOST}:{bound}"
 
 
 def required(command: str) -> str:
