@@ -36,6 +36,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,7 +70,12 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 EXAMPLES = ROOT / "schema" / "examples"
 BIN = Path(sys.executable).parent
 CMS_MODES = {"CMS": "on", "CMS, planner off": "off"}  # the planned reads (the default) and the resolvers
+COLD = {"CMS_RESPONSE_CACHE_MIB": "0"}  # the cold rows: every request executed
+CACHED = "CMS, response cache"  # the warm rows: the response cache on, as `make run` serves
+FLOOR = "HTTP floor"  # bench/floor.py: the same bytes from a minimal endpoint on the same uvicorn
 BASELINE_SERVER = [str(BIN / "python"), str(ROOT / "bench" / "baseline.py")]
+FLOOR_SERVER = [str(BIN / "python"), str(ROOT / "bench" / "floor.py")]
+REVALIDATED = ("front", "article")
 CONNECTIONS, THREADS, WARM_UP, DURATION, REQUEST_TIMEOUT = 32, 2, 2, 10, 10
 SETTLE_TIMEOUT = 300
 WALK_PAGE = 100
@@ -114,6 +120,8 @@ class Scenario:
     name: str
     label: str
     bodies: list[Json]
+    servers: tuple[str, ...] = ()
+    """The servers it loads (none named: every one)."""
 
     @property
     def file(self) -> Path:
@@ -226,20 +234,32 @@ def main() -> None:
     loads: dict[tuple[str, str], Load] = {}
     walks: dict[str, Walks] = {}
     servers = [
-        (server, CMS_SERVER, {**env, "CMS_PLANNER": mode}, f"cms-planner-{mode}")
+        (server, CMS_SERVER, {**env, **COLD, "CMS_PLANNER": mode}, f"cms-planner-{mode}")
         for server, mode in CMS_MODES.items()
-    ] + [("baseline", BASELINE_SERVER, env, "baseline")]
+    ] + [
+        (CACHED, CMS_SERVER, {**env, "CMS_PLANNER": "on"}, "cms-cached"),
+        ("baseline", BASELINE_SERVER, env, "baseline"),
+    ]
     with contextlib.ExitStack() as stack:  # all up at once, so each scenario loads them back to back
         running = {
             server: stack.enter_context(serving(command, server_env, VAR / f"{log}.log"))
             for server, command, server_env, log in servers
         }
+        _floor_answers(running["CMS"][1], cases)
+        floor_env = {**env, "BENCH_FLOOR_ANSWERS": str(VAR)}
+        running[FLOOR] = stack.enter_context(serving(FLOOR_SERVER, floor_env, VAR / "floor.log"))
+        cases += _revalidations(running[CACHED][1], cases)
         for scenario in cases:
             for server, (_process, port) in running.items():
+                if scenario.servers and server not in scenario.servers:
+                    continue
                 console.print(f"[bold]{server}[/] {scenario.label}")
-                loads[scenario.name, server] = _load(wrk, port, scenario)
+                path = f"/floor/{scenario.name}" if server == FLOOR else "/graphql"
+                loads[scenario.name, server] = _load(wrk, port, scenario, path)
                 _settle(port)  # idle again before the next server is loaded
         for server, (process, port) in running.items():
+            if server in (CACHED, FLOOR):
+                continue
             console.print(f"[bold]{server}[/] static-site walk")
             walked = walks[server] = Walks([_walk(port) for _ in range(WALKS)])
             figures[f"Memory, {server}"] = _memory(process.pid)
@@ -253,6 +273,8 @@ def main() -> None:
             )
     for server in CMS_MODES:
         for scenario in cases:
+            if (scenario.name, "baseline") not in loads:
+                continue
             cms_load, base_load = loads[scenario.name, server], loads[scenario.name, "baseline"]
             figures[f"{server}/baseline, {scenario.label.lower()}"] = (
                 f"{cms_load.per_second / base_load.per_second:.2g}× the requests/s, "
@@ -261,6 +283,13 @@ def main() -> None:
         figures[f"{server}/baseline, static-site walk"] = (
             f"{walks[server].seconds / walks['baseline'].seconds:.2g}× the time"
         )
+    for scenario in cases:
+        if (scenario.name, FLOOR) in loads:
+            warm, floor = loads[scenario.name, CACHED].per_second, loads[scenario.name, FLOOR].per_second
+            cold = loads[scenario.name, "baseline"].per_second
+            figures[f"{CACHED}, {scenario.label.lower()}"] = (
+                f"{warm / floor:.0%} of the HTTP floor's requests/s, {warm / cold:.2g}× the baseline's (cold)"
+            )
     report(console, cases, loads, statements, figures)
 
 
@@ -295,7 +324,9 @@ async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[
     servers: dict[str, tuple[ASGIApp, Callable[[], int]]] = {
         server: (
             create_app(
-                Settings(database_url=url, planner=mode, webhooks=False), engine=engine, examples=EXAMPLES
+                Settings(database_url=url, planner=mode, webhooks=False, response_cache_mib=0),
+                engine=engine,
+                examples=EXAMPLES,
             ),
             lambda: counting.count,
         )
@@ -353,8 +384,8 @@ def report(
     rows = []
     for (name, server), load in loads.items():
         label = next(s.label for s in cases if s.name == name)
-        sql = f"{statements[name, server]:g}"
-        if name == "front":
+        sql = f"{statements[name, server]:g}" if (name, server) in statements else "-"
+        if name == "front" and (name, server) in statements:
             sql += f" ({statements['front100', server]:g} at first: 100)"
         rows.append(
             [
@@ -456,15 +487,15 @@ def _settle(port: int) -> None:
     raise SystemExit(f"bench: the server was still busy after {SETTLE_TIMEOUT} s")
 
 
-def _load(wrk: str, port: int, scenario: Scenario) -> Load:
-    """wrk over the scenario's bodies, after checking that a few of them are answered without errors."""
+def _load(wrk: str, port: int, scenario: Scenario, path: str) -> Load:
+    """wrk over the scenario's requests, after checking that a few of them are answered without errors."""
     _read_through(DATABASE)
     connection = http.client.HTTPConnection(HOST, port, timeout=SETTLE_TIMEOUT)
     for body in scenario.bodies[:3]:
-        status, raw = _post(connection, body)
+        status, raw = _post(connection, body, path)
         _answer(status, orjson.loads(raw))
     connection.close()
-    url = f"http://{HOST}:{port}/graphql"
+    url = f"http://{HOST}:{port}{path}"
     for seconds in (WARM_UP, DURATION):
         _settle(port)
         command = [
@@ -520,8 +551,39 @@ def _walk(port: int) -> Walk:
     return Walk(time.perf_counter() - started, articles, pages, parsing)
 
 
-def _post(connection: http.client.HTTPConnection, body: Json) -> tuple[int, bytes]:
-    connection.request("POST", "/graphql", json.dumps(body), {"Content-Type": "application/json"})
+def _floor_answers(port: int, cases: list[Scenario]) -> None:
+    """The bytes the floor answers each scenario with: the CMS's answer to its first request."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=SETTLE_TIMEOUT)
+    for scenario in cases:
+        status, raw = _post(connection, scenario.bodies[0])
+        _answer(status, orjson.loads(raw))
+        (VAR / f"{scenario.name}.answer").write_bytes(raw)
+    connection.close()
+
+
+def _revalidations(port: int, cases: list[Scenario]) -> list[Scenario]:
+    """Revalidations of front and article pages, as browsers and CDNs send them: a GET with the ETag the
+    server gave, answered 304 while nothing changed."""
+    found = []
+    connection = http.client.HTTPConnection(HOST, port, timeout=SETTLE_TIMEOUT)
+    for scenario in (case for case in cases if case.name in REVALIDATED):
+        lines = []
+        for body in scenario.bodies:
+            query = {"query": body["query"], "variables": json.dumps(body["variables"])}
+            path = f"/graphql?{urllib.parse.urlencode(query)}"
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            lines.append(f"GET\t{path}\t{response.headers['etag']}\n")
+        revalidated = Scenario(f"{scenario.name}-304", f"{scenario.label}, revalidated (304)", [], (CACHED,))
+        revalidated.file.write_text("".join(lines))
+        found.append(revalidated)
+    connection.close()
+    return found
+
+
+def _post(connection: http.client.HTTPConnection, body: Json, path: str = "/graphql") -> tuple[int, bytes]:
+    connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
     response = connection.getresponse()
     return response.status, response.read()
 

@@ -214,6 +214,27 @@ class StatementCounter:
         _raw_counters.remove(self._count)
 
 
+async def read_once(engine: AsyncEngine, statement: Executable) -> Sequence[Any]:
+    """One read statement with no parameters, on its own: a statement outside a transaction sees one
+    state of the database, so it needs no snapshot (on SQLite a read connection, no BEGIN)."""
+    readers = _reader(engine)
+    if readers is None:
+        async with engine.connect() as connection:
+            return (await connection.execute(statement)).all()
+    pooled = readers.take()
+    try:
+        found = _prepared(statement, None, readers.engine.dialect)
+        assert found is not None, "a plain SELECT prepares"
+        for count in _raw_counters:
+            count()
+        prepared, given = found
+        raw = pooled.driver_connection
+        assert raw is not None
+        return prepared.rows(raw.execute(*prepared.statement(given)).fetchall())
+    finally:
+        readers.give(pooled)
+
+
 class _SqliteSnapshot:
     """Its transaction begins at once (SQLite takes the snapshot at the first read). Statements are compiled
     once (`_prepared`) and run on the sqlite3 connection itself, rows made as named tuples: about 5 us a
@@ -303,14 +324,16 @@ _mapped: WeakKeyDictionary[AsyncEngine, int] = WeakKeyDictionary()
 def _reader(engine: AsyncEngine) -> _Readers | None:
     """The synchronous read connections of a SQLite file database, made once per async engine and disposed
     with it; None for PostgreSQL and in-memory SQLite (a second engine would see another database)."""
-    if engine not in _readers:
+    try:
+        return _readers[engine]
+    except KeyError:
         url = engine.url
         on_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
         mapped = _mapped.get(engine, SQLITE_MMAP_MIB)
         _readers[engine] = _Readers(_sqlite_reader(url.set(drivername="sqlite"), mapped)) if on_file else None
         if (readers := _readers[engine]) is not None:
             event.listen(engine.sync_engine, "engine_disposed", lambda _engine: readers.dispose())
-    return _readers[engine]
+        return readers
 
 
 def _sqlite_reader(url: Any, mapped_mib: int) -> Engine:

@@ -85,6 +85,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
         async with engine.begin() as connection:
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            await connection.execute(text("UPDATE purge_cursor SET sequence = NULL"))  # as migrated
     yield engine
     await engine.dispose()
 

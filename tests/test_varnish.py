@@ -52,19 +52,10 @@ def _ports() -> tuple[int, int]:
     return cms, cache
 
 
-async def _never_purged(engine: AsyncEngine) -> None:
-    """The purge cursor of a database never purged from. conftest's TRUNCATE of the model tables leaves
-    PostgreSQL's purge_cursor (a migration's table, not a model) at the last test's sequence while
-    change_event's restarts at 1: the worker would skip this test's first writes."""
-    async with engine.begin() as connection:
-        await connection.execute(text("UPDATE purge_cursor SET sequence = NULL"))
-
-
 @pytest.fixture
 async def edge(seeded: AsyncEngine, tmp_path: Path) -> AsyncIterator[Edge]:
     """Varnish in front of `cms serve`, which purges it after every write."""
     required("varnishd")  # before the app starts
-    await _never_purged(seeded)
     cms_port, cache_port = _ports()
     settings = {
         "CMS_PURGE_URL": f"http://{HOST}:{cache_port}/",

@@ -45,10 +45,13 @@ async def purge_due(engine: AsyncEngine, *, client: httpx.AsyncClient, url: str)
             .order_by(EVENTS.c.sequence)
             .limit(BATCH)
         )
+        if not rows:  # a cursor past the log's end (a restore, a sequence reset) waits for nothing
+            last = await reader.fetch(select(func.max(EVENTS.c.sequence).label("last")))
+            if last[0].last is not None and last[0].last < cursor:
+                await _move(engine, cursor, last[0].last)
+            return 0
     finally:
         await reader.close()
-    if not rows:
-        return 0
     stale = keys.written((row.typename, row.entity_id) for row in rows)
     named = " ".join(stale if len(stale) <= MOST_KEYS else [keys.ALL])
     try:

@@ -11,9 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import column, select, table
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cms.content.reads import NOW, Read
 from cms.content.visibility import next_public_change
+from cms.db import read_once
 from cms.lru import LRU
 
 TOKEN = Read(select(column("token")).select_from(table("content_version")), {})
@@ -37,6 +39,13 @@ class Version:
 _untils: LRU[str, tuple[datetime | None, datetime]] = LRU(TOKENS_KEPT)
 """Per token, its next scheduled instant and the clock reading it was read at: with no write in between
 (the same token), it stays the next until it passes."""
+
+
+async def token(engine: AsyncEngine) -> str:
+    """The token now, read on its own: one short statement, in no snapshot of its own."""
+    rows = await read_once(engine, TOKEN.statement)
+    found: str = rows[0].token
+    return found
 
 
 async def current(fetch: Callable[[Read], Awaitable[Sequence[Any]]], now: datetime) -> Version:

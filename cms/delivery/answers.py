@@ -1,10 +1,11 @@
-"""The response cache (delivery.md): public answers kept in the process by request, each valid while its
-ETag, which names the content version and the next scheduled instant, is still the request's."""
+"""The response cache (delivery.md): public answers kept in the process by request, each with the content
+version it was made under (the pipeline serves it while that version is the database's)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cms.content.versions import Version
 from cms.lru import LRU
 
 MIB = 1 << 20
@@ -12,9 +13,10 @@ MIB = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """An answer as it is sent: its status and body, the ETag it was made under, its Surrogate-Key."""
+    """An answer as it is sent: its ETag and the version it was made under, status, body, Surrogate-Key."""
 
     etag: str
+    version: Version
     status: int
     body: bytes
     surrogate_keys: str
@@ -30,11 +32,8 @@ class Answers:
     def __init__(self, mib: int) -> None:
         self._kept: LRU[bytes, Kept] = LRU(mib * MIB, weigh=lambda kept: kept.weight)
 
-    def get(self, key: bytes, etag: str) -> Kept | None:
-        """The answer kept for `key`, if it was made under this ETag (else it is stale: the fresh one will
-        replace it)."""
-        kept = self._kept.get(key)
-        return kept if kept is not None and kept.etag == etag else None
+    def get(self, key: bytes) -> Kept | None:
+        return self._kept.get(key)
 
     def keep(self, key: bytes, kept: Kept) -> None:
         self._kept[key] = kept

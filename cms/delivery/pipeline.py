@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import orjson
 from graphql import GraphQLError, OperationType
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse
 from starlette.types import Receive, Scope, Send
 from strawberry.types import ExecutionResult
 
@@ -57,10 +58,15 @@ class Answer:
     body: bytes
     headers: list[tuple[bytes, bytes]]
 
-    def response(self, media_type: str) -> Response:
-        response = Response(self.body, status_code=self.status, media_type=media_type)
-        response.raw_headers.extend(self.headers)
-        return response
+    async def send(self, send: Send, media_type: str) -> None:
+        """Sent as ASGI messages (a Starlette Response would cost a cached answer a tenth); a 304 with no
+        body or length. A HEAD's body goes too, so that compression gives it GET's headers: the server
+        sends none of it."""
+        headers = [(b"content-type", media_type.encode()), *self.headers]
+        if self.status != 304:
+            headers.append((b"content-length", str(len(self.body)).encode()))
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if self.status == 304 else self.body})
 
 
 class GraphQLEndpoint:
@@ -101,6 +107,23 @@ class GraphQLEndpoint:
             await HTMLResponse(graphiql.page(str(request.url.path), self.examples))(scope, receive, send)
             return
         media_type = http.JSON
+        try:
+            asked = await http.read(request, method)
+            media_type = asked.media_type
+            kept = None
+            if self.answers is not None and "authorization" not in request.headers:
+                kept = await self._kept(asked, request)
+            await (kept or await self._answered(asked, request, scope)).send(send, media_type)
+            return
+        except Refused as refused:
+            response = refused.response(media_type)
+        except Unauthenticated as error:
+            headers = {"www-authenticate": 'Bearer error="invalid_token"'}
+            response = http.refusal(401, error.message, Unauthenticated.code, media_type, headers)
+        await response(scope, receive, send)
+
+    async def _answered(self, asked: Asked, request: Request, scope: Scope) -> Answer:
+        """The request the whole way, in a context of its own (a kept answer needs none)."""
         context = Context(
             engine=self.engine,
             viewer=PUBLIC,
@@ -109,18 +132,10 @@ class GraphQLEndpoint:
             planner=self.planner,
         )
         try:
-            asked = await http.read(request, method)
-            media_type = asked.media_type
             await self.authenticate(request, context)
-            response = (await self.answer(asked, request, context)).response(media_type)
-        except Refused as refused:
-            response = refused.response(media_type)
-        except Unauthenticated as error:
-            headers = {"www-authenticate": 'Bearer error="invalid_token"'}
-            response = http.refusal(401, error.message, Unauthenticated.code, media_type, headers)
+            return await self.answer(asked, request, context)
         finally:
             await context.close()
-        await response(scope, receive, send)
 
     async def authenticate(self, request: Request, context: Context) -> None:
         """Set the viewer from `Authorization: Bearer`, checked on every request (a revoked or expired token
@@ -156,21 +171,37 @@ class GraphQLEndpoint:
             return self._executed(asked, result, [cache_control, VARY])
         return await self._public(document, asked, request, context)
 
+    async def _kept(self, asked: Asked, request: Request) -> Answer | None:
+        """A public request's kept answer, if the content version is still the one it was made under: the
+        one statement a hit costs, on its own, with no snapshot (one read is its own). None: the request
+        goes the whole way, and reads the version again in its snapshot."""
+        assert self.answers is not None
+        kept = self.answers.get(_key(asked))
+        if kept is None:
+            return None
+        now = self.clock.now()
+        if kept.version.until is not None and now >= kept.version.until:
+            return None
+        if await versions.token(self.engine) != kept.version.token:
+            return None
+        headers = self._fresh(kept.etag, kept.version, now)
+        headers.append((b"surrogate-key", kept.surrogate_keys.encode()))
+        if asked.method == "GET" and matches(request.headers.get("if-none-match"), kept.etag):
+            return Answer(304, b"", headers)
+        return Answer(kept.status, kept.body, headers)
+
+    def _fresh(self, tag: str, version: versions.Version, now: datetime) -> list[tuple[bytes, bytes]]:
+        return [(b"etag", tag.encode()), self.lifetimes.cache_control(version, now), VARY]
+
     async def _public(self, document: Prepared, asked: Asked, request: Request, context: Context) -> Answer:
-        """A public query: revalidated or kept answers are checked against the content version first."""
-        key = orjson.dumps(
-            [document.digest, asked.operation_name, asked.variables, asked.media_type],
-            option=orjson.OPT_SORT_KEYS,
-        )
+        """A public query: revalidated against the content version in its snapshot, else executed, kept and
+        given the headers that let every cache keep it as long as it holds."""
+        key = _key(asked)
         version = await versions.current(context.fetch, context.now)
         tag = etag(key, version)
-        fresh = [(b"etag", tag.encode()), self.lifetimes.cache_control(version, context.now), VARY]
-        kept = self.answers.get(key, tag) if self.answers is not None else None
+        fresh = self._fresh(tag, version, context.now)
         if asked.method == "GET" and matches(request.headers.get("if-none-match"), tag):
-            keys = [(b"surrogate-key", kept.surrogate_keys.encode())] if kept else []
-            return Answer(304, b"", [*fresh, *keys])
-        if kept is not None:
-            return Answer(kept.status, kept.body, [*fresh, (b"surrogate-key", kept.surrogate_keys.encode())])
+            return Answer(304, b"", fresh)
         context.items = set()
         result = await self.execute(document, asked, context)
         answer = self._executed(asked, result, [])
@@ -180,7 +211,7 @@ class GraphQLEndpoint:
         depends = surrogates.depends(schema._schema, document, asked.operation_name)
         surrogate_keys = depends.of(result.data, context.items)
         if self.answers is not None:
-            self.answers.keep(key, Kept(tag, answer.status, answer.body, surrogate_keys))
+            self.answers.keep(key, Kept(tag, version, answer.status, answer.body, surrogate_keys))
         answer.headers.extend((*fresh, (b"surrogate-key", surrogate_keys.encode())))
         return answer
 
@@ -238,6 +269,13 @@ class GraphQLEndpoint:
             mismatch = Mismatch(document.text, asked.variables, served.viewer.role.value, expected, got)
             self.mismatches.append(mismatch)
             log.error("planner mismatch [request %s]: %s", own, mismatch)
+
+
+def _key(asked: Asked) -> bytes:
+    """What names a public request's answer: its document (text, or the persisted query's hash),
+    operation, variables and media type."""
+    request = [asked.query, asked.extensions, asked.operation_name, asked.variables, asked.media_type]
+    return orjson.dumps(request, option=orjson.OPT_SORT_KEYS)
 
 
 def _sorted(context: Context) -> list[str] | None:
