@@ -21,7 +21,6 @@ from cms import collector, graphiql
 from cms.clock import Clock
 from cms.content import webhooks
 from cms.db import create_engine
-from cms.delivery.caching import Lifetimes
 from cms.delivery.pipeline import GraphQLEndpoint
 from cms.edge import Compressed, Cors
 from cms.settings import Settings
@@ -62,16 +61,7 @@ def create_app(
     (unless `settings.webhooks` is off) and disposes of the engine."""
     engine = engine or create_engine(settings.async_database_url, sqlite_mmap_mib=settings.sqlite_mmap_mib)
     clock = clock or Clock()
-    endpoint = GraphQLEndpoint(
-        engine=engine,
-        clock=clock,
-        examples=examples,
-        graphiql_enabled=settings.graphiql,
-        planner=settings.planner,
-        lifetimes=Lifetimes(settings.cache_max_age, settings.cache_s_maxage, settings.cache_swr),
-        response_cache_mib=settings.response_cache_mib,
-        trusted_documents=settings.documents == "trusted",
-    )
+    endpoint = GraphQLEndpoint(settings, engine=engine, clock=clock, examples=examples)
 
     async def healthz(request: Request) -> JSONResponse:
         try:

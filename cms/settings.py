@@ -70,6 +70,25 @@ class Settings:
     """`CMS_PURGE_URL`: where every write's surrogate keys are sent to be purged (a Varnish with xkey)."""
     response_cache_mib: int = 64
     """`CMS_RESPONSE_CACHE_MIB`: the memory this process gives to answers it keeps; 0 turns it off."""
+    max_cost: int = 10_000
+    """`CMS_MAX_COST`: the most a request without a token may cost (`cms.graphql.cost`)."""
+    max_cost_token: int = 100_000
+    """`CMS_MAX_COST_TOKEN`: the most a request with a token may cost."""
+    rate_limit: str | None = None
+    """`CMS_RATE_LIMIT`: requests a caller may send, `N/second` or `N/minute`, per token, else per client
+    address; off when unset."""
+    trusted_proxies: tuple[str, ...] = ()
+    """`CMS_TRUSTED_PROXIES`: addresses or networks (comma-separated) whose X-Forwarded-For is believed."""
+    statement_timeout_ms: int = 5000
+    """`CMS_STATEMENT_TIMEOUT_MS`: no statement runs longer; it is stopped and answered with TIMEOUT."""
+    max_body_kib: int = 1024
+    """`CMS_MAX_BODY_KIB`: a request body over this is a 413."""
+    introspection: bool = True
+    """`CMS_INTROSPECTION`: off, callers below EDITOR may not introspect the schema, nor get suggestions."""
+    webhook_allow_private: bool = False
+    """`CMS_WEBHOOK_ALLOW_PRIVATE`: webhook and purge targets may be loopback or private addresses."""
+    webhook_retention_days: int = 30
+    """`CMS_WEBHOOK_RETENTION_DAYS`: delivered and failed deliveries are pruned after this many days."""
     planner: str = "on"
     """Planned reads: "on", "off" (every read on Strawberry's resolvers), or "check" (answer with the
     resolvers and compare the planner's answer with it: the test suite's differential mode)."""
@@ -84,7 +103,20 @@ class Settings:
             raise ValueError(
                 f"CMS_DOCUMENTS must be one of {', '.join(DOCUMENT_MODES)}, not {self.documents!r}"
             )
-        for name in ("cache_max_age", "cache_s_maxage", "cache_swr", "response_cache_mib"):
+        if self.rate_limit is not None and not re.fullmatch(r"[1-9]\d*/(second|minute)", self.rate_limit):
+            raise ValueError(f"CMS_RATE_LIMIT must be N/second or N/minute, not {self.rate_limit!r}")
+        counts = (
+            "max_cost",
+            "max_cost_token",
+            "statement_timeout_ms",
+            "max_body_kib",
+            "webhook_retention_days",
+        )
+        for name in counts:
+            if getattr(self, name) < 1:
+                raise ValueError(f"CMS_{name.upper()} must be 1 or more, not {getattr(self, name)}")
+        ages = ("cache_max_age", "cache_s_maxage", "cache_swr")
+        for name in ("webhook_retention_days", *ages, "response_cache_mib"):
             if getattr(self, name) < 0:
                 raise ValueError(f"CMS_{name.upper()} must be 0 or more, not {getattr(self, name)}")
         if self.purge_url is not None and not re.fullmatch(r"https?://\S+", self.purge_url):
@@ -101,6 +133,8 @@ class Settings:
         """Read CMS_DATABASE_URL, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL, CMS_SEEDS, CMS_GRAPHIQL, CMS_WEBHOOKS,
         CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS, CMS_SQLITE_MMAP_MIB, CMS_CORS_ORIGINS, CMS_DOCUMENTS,
         CMS_CACHE_MAX_AGE, CMS_CACHE_S_MAXAGE, CMS_CACHE_SWR, CMS_PURGE_URL, CMS_RESPONSE_CACHE_MIB,
+        CMS_MAX_COST, CMS_MAX_COST_TOKEN, CMS_RATE_LIMIT, CMS_TRUSTED_PROXIES, CMS_STATEMENT_TIMEOUT_MS,
+        CMS_MAX_BODY_KIB, CMS_INTROSPECTION, CMS_WEBHOOK_ALLOW_PRIVATE, CMS_WEBHOOK_RETENTION_DAYS,
         CMS_PLANNER."""
         env = os.environ if environ is None else environ
         return cls(
@@ -114,15 +148,28 @@ class Settings:
             webhook_interval=float(env.get("CMS_WEBHOOK_INTERVAL", "1")),
             webhook_attempts=int(env.get("CMS_WEBHOOK_ATTEMPTS", "6")),
             sqlite_mmap_mib=int(env.get("CMS_SQLITE_MMAP_MIB", str(SQLITE_MMAP_MIB))),
-            cors_origins=tuple(o.strip() for o in env.get("CMS_CORS_ORIGINS", "*").split(",") if o.strip()),
+            cors_origins=_listed(env.get("CMS_CORS_ORIGINS", "*")),
             documents=env.get("CMS_DOCUMENTS", "open").lower(),
             cache_max_age=int(env.get("CMS_CACHE_MAX_AGE", "10")),
             cache_s_maxage=int(env.get("CMS_CACHE_S_MAXAGE", "60")),
             cache_swr=int(env.get("CMS_CACHE_SWR", "30")),
             purge_url=env.get("CMS_PURGE_URL") or None,
             response_cache_mib=int(env.get("CMS_RESPONSE_CACHE_MIB", "64")),
+            max_cost=int(env.get("CMS_MAX_COST", "10000")),
+            max_cost_token=int(env.get("CMS_MAX_COST_TOKEN", "100000")),
+            rate_limit=env.get("CMS_RATE_LIMIT") or None,
+            trusted_proxies=_listed(env.get("CMS_TRUSTED_PROXIES", "")),
+            statement_timeout_ms=int(env.get("CMS_STATEMENT_TIMEOUT_MS", "5000")),
+            max_body_kib=int(env.get("CMS_MAX_BODY_KIB", "1024")),
+            introspection=_on(env.get("CMS_INTROSPECTION", "1")),
+            webhook_allow_private=_on(env.get("CMS_WEBHOOK_ALLOW_PRIVATE", "0")),
+            webhook_retention_days=int(env.get("CMS_WEBHOOK_RETENTION_DAYS", "30")),
             planner=env.get("CMS_PLANNER", "on").lower(),
         )
+
+
+def _listed(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 def _on(value: str) -> bool:

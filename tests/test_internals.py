@@ -331,7 +331,7 @@ def test_a_strawberry_schema_holds_its_graphql_schema() -> None:
 
 def test_the_limiters_validation_rules_apply_to_graphql_validate() -> None:
     """`QueryDepthLimiter(...).validation_rules` and `MaxAliasesLimiter(...).validation_rules`: cms/graphql/
-    documents.py builds them once (RULES) and validates every document with them."""
+    documents.py builds them once (LIMITS) and validates every valid document with them."""
     rules = [
         *QueryDepthLimiter(max_depth=2).validation_rules,
         *MaxAliasesLimiter(max_alias_count=1).validation_rules,

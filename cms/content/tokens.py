@@ -91,6 +91,10 @@ class Caller:
     last_used_at: datetime | None
 
 
+NOT_VALID = "this API token is not valid (unknown, revoked or expired)"
+"""One message for every refused token: the answer tells a caller holding a stolen one nothing of it."""
+
+
 def bearer(header: str) -> str:
     """The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive, RFC 7235)."""
     scheme, _, token = header.strip().partition(" ")
@@ -104,16 +108,14 @@ async def authenticate(token: str, *, fetch: Fetch, now: datetime) -> Caller:
     malformed, unknown, revoked or expired at `now`. Nothing is cached: a revocation holds from the next
     request on."""
     if not well_formed(token):
-        raise Unauthenticated("malformed API token")
+        raise Unauthenticated(NOT_VALID)
     digest = hash_of(token)
     rows = await fetch(_BY_HASH, {"token_hash": digest})
     if not rows or not hmac.compare_digest(rows[0].token_hash, digest):
-        raise Unauthenticated("unknown API token")
+        raise Unauthenticated(NOT_VALID)
     row = rows[0]
-    if row.revoked_at is not None:
-        raise Unauthenticated("this API token has been revoked")
-    if row.expires_at is not None and row.expires_at <= now:
-        raise Unauthenticated("this API token has expired")
+    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        raise Unauthenticated(NOT_VALID)
     return Caller(Viewer(Role(row.role), row.name), row.id, row.last_used_at)
 
 

@@ -78,8 +78,9 @@ def media_type(accept: str | None) -> str | None:
     return chosen
 
 
-async def read(request: Request, method: str) -> Asked:
-    """The request's GraphQL parameters (Refused when they cannot be read as the specification says)."""
+async def read(request: Request, method: str, *, most_bytes: int) -> Asked:
+    """The request's GraphQL parameters (Refused when they cannot be read as the specification says, when
+    its body is over `most_bytes`, or when a string in it holds NUL, which no text column can store)."""
     answer_type = media_type(request.headers.get("accept"))
     if answer_type is None:
         raise Refused(406, f"Accept names no type this endpoint answers in ({GRAPHQL_RESPONSE}, {JSON})")
@@ -88,13 +89,17 @@ async def read(request: Request, method: str) -> Asked:
         for encoded in ("variables", "extensions"):
             if isinstance(parameters.get(encoded), str):
                 parameters[encoded] = _json(parameters[encoded], f"the {encoded} parameter")
+        _refuse_nul(parameters)
     else:
         content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if content_type != JSON:
             raise Refused(415, f"A POST body must be {JSON}", "UNSUPPORTED_MEDIA_TYPE")
-        parameters = _json(await body(request), "the request body")
+        raw = await body(request, most_bytes)
+        parameters = _json(raw, "the request body")
         if not isinstance(parameters, dict):
             raise Refused(400, "The request body must be a JSON object")
+        if b"\\u0000" in raw:  # JSON holds NUL only escaped
+            _refuse_nul(parameters)
     query: Any = parameters.get("query")
     name: Any = parameters.get("operationName")
     variables: Any = parameters.get("variables")
@@ -110,17 +115,43 @@ async def read(request: Request, method: str) -> Asked:
     return Asked(query, name, variables, extensions, method, answer_type)
 
 
-async def body(request: Request) -> bytes:
+async def body(request: Request, most_bytes: int) -> bytes:
     """The request's body, read straight from the ASGI channel (Starlette's reader, an async generator,
-    costs a cached answer a tenth of its time)."""
-    chunks = []
+    costs a cached answer a tenth of its time), and never more of it than `most_bytes`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > most_bytes:
+        raise _too_large(most_bytes)
+    chunks, size = [], 0
     while True:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             raise Refused(400, "The client went away before its request was read")
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > most_bytes:
+            raise _too_large(most_bytes)
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _too_large(most_bytes: int) -> Refused:
+    return Refused(413, f"The request body is over {most_bytes // 1024:,} KiB", "PAYLOAD_TOO_LARGE")
+
+
+def _refuse_nul(value: Any) -> None:
+    """BAD_USER_INPUT for a NUL anywhere in the parameters' strings (PostgreSQL's text cannot hold one)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise Refused(400, "A string in the request holds a NUL character", "BAD_USER_INPUT")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _json(raw: str | bytes, what: str) -> Any:

@@ -7,14 +7,16 @@ headers. Each rule is applied here once; the engines only execute.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationType
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, OperationType, validate
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -26,15 +28,18 @@ from cms.clock import Clock
 from cms.content import tokens, versions
 from cms.content.errors import Unauthenticated
 from cms.content.roles import PUBLIC
+from cms.content.visibility import can_edit
 from cms.delivery import http, surrogates
 from cms.delivery.answers import Answers, Kept
 from cms.delivery.caching import NO_STORE, PRIVATE, VARY, Lifetimes, etag, matches
 from cms.delivery.http import GRAPHQL_RESPONSE, Asked, Refused
 from cms.delivery.persisted import PersistedQueries
 from cms.graphql.context import Context
-from cms.graphql.documents import Prepared, prepare
+from cms.graphql.cost import Costs
+from cms.graphql.documents import Prepared, known, prepare
 from cms.graphql.plan.planner import Planner
 from cms.graphql.schema import schema
+from cms.settings import Settings
 
 log = logging.getLogger("cms.graphql")
 FAULTS = frozenset({"INTERNAL_SERVER_ERROR", "TIMEOUT"})
@@ -73,27 +78,18 @@ class GraphQLEndpoint:
     """GraphQL over HTTP for the API and the playground; `mismatches` keeps what the differential mode
     found."""
 
-    def __init__(
-        self,
-        *,
-        engine: AsyncEngine,
-        clock: Clock,
-        examples: Path,
-        graphiql_enabled: bool,
-        planner: str = "on",
-        lifetimes: Lifetimes,
-        response_cache_mib: int,
-        trusted_documents: bool = False,
-    ) -> None:
+    def __init__(self, settings: Settings, *, engine: AsyncEngine, clock: Clock, examples: Path) -> None:
+        self.settings = settings
         self.engine = engine
         self.clock = clock
         self.examples = examples
-        self.graphiql_enabled = graphiql_enabled
-        self.planner = Planner(schema) if planner != "off" else None
-        self.checking = planner == "check"
-        self.lifetimes = lifetimes
-        self.answers = Answers(response_cache_mib) if response_cache_mib else None
-        self.persisted = PersistedQueries(engine, trusted_only=trusted_documents)
+        self.graphiql_enabled = settings.graphiql
+        self.planner = Planner(schema) if settings.planner != "off" else None
+        self.checking = settings.planner == "check"
+        self.lifetimes = Lifetimes(settings.cache_max_age, settings.cache_s_maxage, settings.cache_swr)
+        self.answers = Answers(settings.response_cache_mib) if settings.response_cache_mib else None
+        self.persisted = PersistedQueries(engine, trusted_only=settings.documents == "trusted")
+        self.costs = Costs(schema._schema)
         self.mismatches: list[Mismatch] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -108,7 +104,7 @@ class GraphQLEndpoint:
             return
         media_type = http.JSON
         try:
-            asked = await http.read(request, method)
+            asked = await http.read(request, method, most_bytes=self.settings.max_body_kib * 1024)
             media_type = asked.media_type
             kept = None
             if self.answers is not None and "authorization" not in request.headers:
@@ -150,9 +146,15 @@ class GraphQLEndpoint:
 
     async def answer(self, asked: Asked, request: Request, context: Context) -> Answer:
         sent = await self.persisted.document(asked, context)
-        document = prepare(schema._schema, sent.text)
+        # a document not seen before is checked off the loop: validating one costs up to milliseconds
+        document = known(schema._schema, sent.text)
+        if document is None:
+            document = await asyncio.to_thread(prepare, schema._schema, sent.text)
         if document.errors:
-            return self._request_errors(asked, list(document.errors))
+            return self._request_errors(asked, list(document.errors), context)
+        introspecting = self._introspection_refused(document, context)
+        if introspecting:
+            return self._request_errors(asked, introspecting, context)
         await self.persisted.store(sent, context)
         operation = document.operation(asked.operation_name)
         if operation is None:
@@ -161,15 +163,34 @@ class GraphQLEndpoint:
                 f"Unknown operation named '{name}'." if name else "Name the operation to run (operationName)."
             )
             error = GraphQLError(message, extensions={"code": "OPERATION_RESOLUTION_FAILURE"})
-            return self._request_errors(asked, [error])
+            return self._request_errors(asked, [error], context)
         kind = operation.operation
         if kind is OperationType.MUTATION and asked.method == "GET":
             raise Refused(405, "Mutations are sent with POST", "METHOD_NOT_ALLOWED", allow="POST")
+        limit = self.settings.max_cost if context.viewer is PUBLIC else self.settings.max_cost_token
+        cost = self.costs.of(document, asked.operation_name, asked.variables)
+        if cost > limit:
+            message = f"The query costs {cost:,}, over the limit of {limit:,}: ask for fewer or smaller lists"
+            extensions = {"code": "QUERY_TOO_COMPLEX", "cost": {"requested": cost, "limit": limit}}
+            return self._request_errors(asked, [GraphQLError(message, extensions=extensions)], context)
         if kind is not OperationType.QUERY or context.viewer is not PUBLIC:
             result = await self.execute(document, asked, context)
             cache_control = NO_STORE if kind is OperationType.MUTATION else PRIVATE
-            return self._executed(asked, result, [cache_control, VARY])
+            return self._executed(asked, result, [cache_control, VARY], context)
         return await self._public(document, asked, request, context)
+
+    def _introspects(self, context: Context) -> bool:
+        """Whether the caller may introspect the schema and be told what it may have meant."""
+        return self.settings.introspection or can_edit(context.viewer)
+
+    def _introspection_refused(self, document: Prepared, context: Context) -> list[GraphQLError]:
+        if self._introspects(context) or "__" not in document.text:
+            return []
+        assert document.document is not None
+        errors = validate(schema._schema, document.document, [NoSchemaIntrospectionCustomRule])
+        return [
+            GraphQLError(e.message, e.nodes, extensions={"code": "INTROSPECTION_DISABLED"}) for e in errors
+        ]
 
     async def _kept(self, asked: Asked, request: Request) -> Answer | None:
         """A public request's kept answer, if the content version is still the one it was made under: the
@@ -204,7 +225,7 @@ class GraphQLEndpoint:
             return Answer(304, b"", fresh)
         context.items = set()
         result = await self.execute(document, asked, context)
-        answer = self._executed(asked, result, [])
+        answer = self._executed(asked, result, [], context)
         if result.errors and any((e.extensions or {}).get("code") in FAULTS for e in result.errors):
             answer.headers.extend((NO_STORE, VARY))
             return answer
@@ -231,19 +252,25 @@ class GraphQLEndpoint:
             await self._check(document, asked, context, result)
         return result
 
-    def _executed(self, asked: Asked, result: ExecutionResult, headers: list[tuple[bytes, bytes]]) -> Answer:
+    def _executed(
+        self, asked: Asked, result: ExecutionResult, headers: list[tuple[bytes, bytes]], context: Context
+    ) -> Answer:
         if result.data is None and result.errors and all(error.path is None for error in result.errors):
-            return self._request_errors(asked, result.errors)  # the operation could not start
+            return self._request_errors(asked, result.errors, context)  # the operation could not start
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
         return Answer(200, orjson.dumps(body), headers)
 
-    def _request_errors(self, asked: Asked, errors: list[GraphQLError]) -> Answer:
+    def _request_errors(self, asked: Asked, errors: list[GraphQLError], context: Context) -> Answer:
         """A document or variables that cannot run: 400 with no `data` for a client that accepts
-        application/graphql-response+json, 200 for a plain application/json one (the specification)."""
+        application/graphql-response+json, 200 for a plain application/json one (the specification). A
+        caller who may not introspect is not told what the schema has either ("Did you mean ...?")."""
         status = 400 if asked.media_type == GRAPHQL_RESPONSE else 200
-        return Answer(status, orjson.dumps({"errors": [e.formatted for e in errors]}), [NO_STORE])
+        formatted = [e.formatted for e in errors]
+        if not self._introspects(context):
+            formatted = [{**e, "message": _SUGGESTION.sub("", e["message"])} for e in formatted]
+        return Answer(status, orjson.dumps({"errors": formatted}), [NO_STORE])
 
     async def _check(
         self, document: Prepared, asked: Asked, served: Context, result: ExecutionResult
@@ -269,6 +296,9 @@ class GraphQLEndpoint:
             mismatch = Mismatch(document.text, asked.variables, served.viewer.role.value, expected, got)
             self.mismatches.append(mismatch)
             log.error("planner mismatch [request %s]: %s", own, mismatch)
+
+
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 def _key(asked: Asked) -> bytes:
