@@ -1,0 +1,211 @@
+"""Guards of the public endpoint (delivery.md, issue 15): what a hostile caller sends is refused before it
+costs anything, with a 4xx and a JSON body carrying `extensions.code`, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
+
+from cms.app import create_app
+from cms.clock import FixedClock
+from cms.content.roles import Role
+from cms.db import StatementCounter
+from cms.models import ApiToken
+from cms.settings import Settings
+from tests.conftest import NOW, ROOT, error_codes, token_for
+
+GRAPHQL_RESPONSE = {"accept": "application/graphql-response+json"}
+HUGE = """{ articles(first: 100) { nodes { authors { articles(first: 100) { nodes { authors {
+  articles(first: 100) { nodes { slug body(format: TEXT) } } } } } } } } }"""
+FRONT = (ROOT / "schema" / "examples" / "front_page.graphql").read_text()
+
+
+@asynccontextmanager
+async def _app(
+    engine: AsyncEngine, clock: FixedClock, token: str | None = None, **settings: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        Settings(webhooks=False, planner="check", **settings),
+        engine=engine,
+        clock=clock,
+        examples=ROOT / "schema" / "examples",
+    )
+    headers = {"authorization": f"Bearer {token}"} if token else None
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as http:
+        yield http
+    assert app.state.graphql.mismatches == []
+
+
+@pytest.fixture
+async def public(seeded: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+    async with _app(seeded, clock) as http:
+        yield http
+
+
+async def test_a_query_over_the_cost_limit_runs_nothing(
+    seeded: AsyncEngine, public: httpx.AsyncClient
+) -> None:
+    with StatementCounter(seeded) as counter:
+        response = await public.post("/graphql", json={"query": HUGE}, headers=GRAPHQL_RESPONSE)
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert error["extensions"]["cost"]["limit"] == 10_000
+    assert error["extensions"]["cost"]["requested"] > 1_000_000
+    assert counter.count == 0
+
+
+async def test_lists_are_sized_by_their_variables(public: httpx.AsyncClient) -> None:
+    query = """query ($n: Int) {
+      articles(first: $n) { nodes { authors { articles(first: $n) { nodes { slug } } } } } }"""
+    small = await public.post("/graphql", json={"query": query, "variables": {"n": 5}})
+    assert "errors" not in small.json()
+    large = await public.post("/graphql", json={"query": query, "variables": {"n": 100}})
+    assert error_codes(large.json()) == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_the_front_page_costs_a_few_hundred_and_tokens_may_ask_more(
+    seeded: AsyncEngine, clock: FixedClock, public: httpx.AsyncClient
+) -> None:
+    front = await public.post("/graphql", json={"query": FRONT, "variables": {"first": 20}})
+    assert "errors" not in front.json()
+    tight = await _post_cost(seeded, clock, FRONT, {"first": 20}, max_cost=100)
+    assert 100 < tight["extensions"]["cost"]["requested"] < 1_000
+    editor = await token_for(seeded, Role.EDITOR)
+    medium = "{ articles(first: 100) { nodes { authors { articles(first: 100) { nodes { slug } } } } } }"
+    async with _app(seeded, clock, token=editor) as http:
+        assert "errors" not in (await http.post("/graphql", json={"query": medium})).json()
+    refused = await public.post("/graphql", json={"query": medium})
+    assert error_codes(refused.json()) == ["QUERY_TOO_COMPLEX"]
+
+
+async def _post_cost(
+    engine: AsyncEngine, clock: FixedClock, query: str, variables: dict[str, Any], **settings: Any
+) -> dict[str, Any]:
+    async with _app(engine, clock, **settings) as http:
+        response = await http.post("/graphql", json={"query": query, "variables": variables})
+    (error,) = response.json()["errors"]
+    return dict(error)
+
+
+@pytest.mark.parametrize(
+    "body", [b"null", b"123", b'"query"', b"[]", b'{"query": "{ a }", "operationName": {}}']
+)
+async def test_a_body_that_is_not_a_request_object_is_a_400(public: httpx.AsyncClient, body: bytes) -> None:
+    response = await public.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert error_codes(response.json()) == ["BAD_REQUEST"]
+
+
+async def test_a_body_over_the_limit_is_a_413(seeded: AsyncEngine, clock: FixedClock) -> None:
+    padding = " " * 2048
+    async with _app(seeded, clock, max_body_kib=1) as http:
+        response = await http.post("/graphql", json={"query": "{ viewer { role } }" + padding})
+        assert response.status_code == 413
+        assert error_codes(response.json()) == ["PAYLOAD_TOO_LARGE"]
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+            yield b'{"query": "{ viewer { role } }'
+            yield padding.encode()
+            yield b'"}'
+
+        streamed = await http.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
+        assert streamed.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"query": "query ($s: String!) { article(slug: $s) { id } }", "variables": {"s": "a\x00b"}},
+        {"query": '{ article(slug: "a\\u0000b") { id } }'},
+        {"query": "{ articles(filter: {search: $q}) { totalCount } }".replace("$q", '"x\\u0000"')},
+    ],
+)
+async def test_nul_in_any_string_is_bad_user_input(public: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    response = await public.post("/graphql", json=body, headers=GRAPHQL_RESPONSE)
+    assert response.status_code == 400
+    assert error_codes(response.json()) == ["BAD_USER_INPUT"]
+
+
+async def test_introspection_can_be_turned_off_for_callers_below_editor(
+    seeded: AsyncEngine, clock: FixedClock
+) -> None:
+    introspect = {"query": "{ __schema { types { name } } }"}
+    typo = {"query": '{ articel(slug: "x") { id } }'}
+    async with _app(seeded, clock, introspection=False) as closed:
+        refused = (await closed.post("/graphql", json=introspect)).json()
+        assert set(error_codes(refused)) == {"INTROSPECTION_DISABLED"}
+        (error,) = (await closed.post("/graphql", json=typo)).json()["errors"]
+        assert "Did you mean" not in error["message"]
+        assert "articel" in error["message"]
+    editor = await token_for(seeded, Role.EDITOR)
+    async with _app(seeded, clock, token=editor, introspection=False) as graphiql:
+        assert (await graphiql.post("/graphql", json=introspect)).json()["data"]["__schema"]["types"]
+    async with _app(seeded, clock) as open_:
+        assert (await open_.post("/graphql", json=introspect)).json()["data"]["__schema"]["types"]
+        (error,) = (await open_.post("/graphql", json=typo)).json()["errors"]
+        assert "Did you mean 'article' or 'articles'?" in error["message"]
+
+
+async def test_a_field_asked_hundreds_of_times_is_refused_before_validation(
+    public: httpx.AsyncClient,
+) -> None:
+    query = "{ articles { nodes { " + "title " * 800 + "} } }"
+    response = await public.post("/graphql", json={"query": query})
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "'title' is asked 800 times" in error["message"]
+    fragments = (
+        "{ articles { nodes { ...A ...B } } } fragment A on Article { title } fragment B on Article { title }"
+    )
+    assert "errors" not in (await public.post("/graphql", json={"query": fragments})).json()
+
+
+async def test_an_unknown_fragment_is_a_validation_error(public: httpx.AsyncClient) -> None:
+    response = await public.post(
+        "/graphql", json={"query": "{ articles { ...Nope } }"}, headers=GRAPHQL_RESPONSE
+    )
+    assert response.status_code == 400
+    assert error_codes(response.json()) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+def _nested(levels: int) -> str:
+    """A query of `levels` fields, each inside the one before (the leaf counts)."""
+    inner = "slug"
+    for _ in range(levels - 2):
+        inner = f"parent {{ {inner} }}"
+    return f'{{ category(slug: "culture") {{ {inner} }} }}'
+
+
+async def test_the_depth_limit_means_what_it_says(public: httpx.AsyncClient) -> None:
+    assert "errors" not in (await public.post("/graphql", json={"query": _nested(12)})).json()
+    deep = (await public.post("/graphql", json={"query": _nested(13)})).json()
+    assert error_codes(deep) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "maximum operation depth" in deep["errors"][0]["message"]
+
+
+async def test_a_refused_token_says_nothing_of_why(seeded: AsyncEngine, clock: FixedClock) -> None:
+    revoked, expired = (
+        await token_for(seeded, Role.READER, "revoked"),
+        await token_for(seeded, Role.READER, "old"),
+    )
+    named = col(ApiToken.name)
+    async with seeded.begin() as connection:
+        await connection.execute(update(ApiToken).where(named == "revoked").values(revoked_at=NOW))
+        await connection.execute(update(ApiToken).where(named == "old").values(expires_at=NOW - timedelta(1)))
+    messages = set()
+    for token in (revoked, expired, "cms_" + "0" * 40):
+        async with _app(seeded, clock, token=token) as http:
+            response = await http.post("/graphql", json={"query": "{ viewer { role } }"})
+        assert response.status_code == 401
+        messages.add(response.json()["errors"][0]["message"])
+    assert len(messages) == 1
