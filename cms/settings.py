@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -115,6 +116,11 @@ class Settings:
         for name in counts:
             if getattr(self, name) < 1:
                 raise ValueError(f"CMS_{name.upper()} must be 1 or more, not {getattr(self, name)}")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"CMS_TRUSTED_PROXIES: not an address or network: {proxy!r}") from None
         ages = ("cache_max_age", "cache_s_maxage", "cache_swr")
         for name in ("webhook_retention_days", *ages, "response_cache_mib"):
             if getattr(self, name) < 0:

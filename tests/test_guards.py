@@ -209,3 +209,28 @@ async def test_a_refused_token_says_nothing_of_why(seeded: AsyncEngine, clock: F
         assert response.status_code == 401
         messages.add(response.json()["errors"][0]["message"])
     assert len(messages) == 1
+
+
+async def test_a_caller_over_the_rate_limit_is_told_when_to_come_back(
+    seeded: AsyncEngine, clock: FixedClock
+) -> None:
+    query = {"query": "{ viewer { role } }"}
+    async with _app(seeded, clock, rate_limit="3/minute", trusted_proxies=("127.0.0.0/8",)) as http:
+        answers = [await http.post("/graphql", json=query) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert answers[0].headers["ratelimit-policy"] == '"default";q=3;w=60'
+        assert answers[2].headers["ratelimit"].startswith('"default";r=0;')
+        refused = answers[3]
+        assert error_codes(refused.json()) == ["RATE_LIMITED"]
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        behind = {"x-forwarded-for": "203.0.113.9"}  # another reader, behind the trusted proxy
+        assert (await http.post("/graphql", json=query, headers=behind)).status_code == 200
+        token = await token_for(seeded, Role.READER)
+        own = {"authorization": f"Bearer {token}"}  # a token has its own count
+        assert (await http.post("/graphql", json=query, headers=own)).status_code == 200
+    async with _app(seeded, clock, rate_limit="3/minute") as http:
+        spoofed = [
+            await http.post("/graphql", json=query, headers={"x-forwarded-for": f"198.51.100.{n}"})
+            for n in range(4)
+        ]
+        assert spoofed[-1].status_code == 429, "X-Forwarded-For from an untrusted peer is not believed"

@@ -40,3 +40,34 @@ def test_sqlite_read_connections_map_2_gib_unless_told_otherwise() -> None:
     assert Settings.from_env({"CMS_SQLITE_MMAP_MIB": "0"}).sqlite_mmap_mib == 0
     with pytest.raises(ValueError, match="CMS_SQLITE_MMAP_MIB"):
         Settings.from_env({"CMS_SQLITE_MMAP_MIB": "-1"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CMS_RATE_LIMIT", "fast"),
+        ("CMS_RATE_LIMIT", "0/second"),
+        ("CMS_TRUSTED_PROXIES", "10.0.0.0/8, the proxy"),
+        ("CMS_MAX_COST", "0"),
+        ("CMS_MAX_BODY_KIB", "-1"),
+        ("CMS_DOCUMENTS", "closed"),
+        ("CMS_PURGE_URL", "varnish:6081"),
+        ("CMS_CACHE_S_MAXAGE", "-5"),
+    ],
+)
+def test_delivery_settings_are_checked_when_read(variable: str, value: str) -> None:
+    with pytest.raises(ValueError, match=variable):
+        Settings.from_env({variable: value})
+
+
+def test_delivery_settings_default_to_what_make_run_serves() -> None:
+    settings = Settings.from_env({"CMS_TRUSTED_PROXIES": "10.0.0.0/8, ::1", "CMS_RATE_LIMIT": "50/second"})
+    assert settings.trusted_proxies == ("10.0.0.0/8", "::1")
+    assert (settings.rate_limit, settings.max_cost, settings.max_cost_token) == ("50/second", 10_000, 100_000)
+    assert (settings.max_body_kib, settings.statement_timeout_ms, settings.introspection) == (
+        1024,
+        5000,
+        True,
+    )
+    assert (settings.cache_max_age, settings.cache_s_maxage, settings.cache_swr) == (10, 60, 30)
+    assert (settings.response_cache_mib, settings.documents, settings.purge_url) == (64, "open", None)

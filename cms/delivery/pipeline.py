@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from cms.delivery.answers import Answers, Kept
 from cms.delivery.caching import NO_STORE, PRIVATE, VARY, Lifetimes, etag, matches
 from cms.delivery.http import GRAPHQL_RESPONSE, Asked, Refused
 from cms.delivery.persisted import PersistedQueries
+from cms.delivery.ratelimit import RateLimiter
 from cms.graphql.context import Context
 from cms.graphql.cost import Costs
 from cms.graphql.documents import Prepared, known, prepare
@@ -63,11 +65,11 @@ class Answer:
     body: bytes
     headers: list[tuple[bytes, bytes]]
 
-    async def send(self, send: Send, media_type: str) -> None:
+    async def send(self, send: Send, media_type: str, more: list[tuple[bytes, bytes]]) -> None:
         """Sent as ASGI messages (a Starlette Response would cost a cached answer a tenth); a 304 with no
         body or length. A HEAD's body goes too, so that compression gives it GET's headers: the server
         sends none of it."""
-        headers = [(b"content-type", media_type.encode()), *self.headers]
+        headers = [(b"content-type", media_type.encode()), *self.headers, *more]
         if self.status != 304:
             headers.append((b"content-length", str(len(self.body)).encode()))
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
@@ -90,6 +92,9 @@ class GraphQLEndpoint:
         self.answers = Answers(settings.response_cache_mib) if settings.response_cache_mib else None
         self.persisted = PersistedQueries(engine, trusted_only=settings.documents == "trusted")
         self.costs = Costs(schema._schema)
+        self.limiter = (
+            RateLimiter(settings.rate_limit, settings.trusted_proxies) if settings.rate_limit else None
+        )
         self.mismatches: list[Mismatch] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -103,13 +108,23 @@ class GraphQLEndpoint:
             await HTMLResponse(graphiql.page(str(request.url.path), self.examples))(scope, receive, send)
             return
         media_type = http.JSON
+        limited: list[tuple[bytes, bytes]] = []
+        if self.limiter is not None:
+            decision = self.limiter.decide(scope, time.time())
+            if not decision.allowed:
+                retry = {"retry-after": str(decision.retry_after)}
+                response = http.refusal(429, "Too many requests: slow down", "RATE_LIMITED", headers=retry)
+                response.raw_headers.extend(decision.headers)
+                await response(scope, receive, send)
+                return
+            limited = decision.headers
         try:
             asked = await http.read(request, method, most_bytes=self.settings.max_body_kib * 1024)
             media_type = asked.media_type
             kept = None
             if self.answers is not None and "authorization" not in request.headers:
                 kept = await self._kept(asked, request)
-            await (kept or await self._answered(asked, request, scope)).send(send, media_type)
+            await (kept or await self._answered(asked, request, scope)).send(send, media_type, limited)
             return
         except Refused as refused:
             response = refused.response(media_type)
