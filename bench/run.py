@@ -76,6 +76,11 @@ FLOOR = "HTTP floor"  # bench/floor.py: the same bytes from a minimal endpoint o
 BASELINE_SERVER = [str(BIN / "python"), str(ROOT / "bench" / "baseline.py")]
 FLOOR_SERVER = [str(BIN / "python"), str(ROOT / "bench" / "floor.py")]
 REVALIDATED = ("front", "article")
+HOSTILE_LUA = ROOT / "bench" / "hostile.lua"
+GUARDED_CONNECTIONS, HOSTILE_CONNECTIONS = 24, 8  # the guarded row: readers, and attackers beside them
+HUGE = """{ articles(first: 100) { nodes { authors { articles(first: 100) { nodes { authors {
+  articles(first: 100) { nodes { slug body(format: TEXT) } } } } } } } } }"""
+FILTERED = "query ($f: ArticleFilter) { articles(filter: $f, first: 20) { totalCount nodes { slug } } }"
 CONNECTIONS, THREADS, WARM_UP, DURATION, REQUEST_TIMEOUT = 32, 2, 2, 10, 10
 SETTLE_TIMEOUT = 300
 WALK_PAGE = 100
@@ -257,6 +262,7 @@ def main() -> None:
                 path = f"/floor/{scenario.name}" if server == FLOOR else "/graphql"
                 loads[scenario.name, server] = _load(wrk, port, scenario, path)
                 _settle(port)  # idle again before the next server is loaded
+        guarded = _guarded(wrk, running["CMS"], next(c for c in cases if c.name == "article"), words(cases))
         for server, (process, port) in running.items():
             if server in (CACHED, FLOOR):
                 continue
@@ -290,6 +296,14 @@ def main() -> None:
             figures[f"{CACHED}, {scenario.label.lower()}"] = (
                 f"{warm / floor:.0%} of the HTTP floor's requests/s, {warm / cold:.2g}× the baseline's (cold)"
             )
+    alone, beside, hostile, memory = guarded
+    figures["Guarded: article page alone (24 connections)"] = _shown_load(alone)
+    figures["Guarded: the same beside 8 hostile connections"] = (
+        f"{_shown_load(beside)}: {beside.per_second / alone.per_second:.0%} of the requests/s alone, "
+        f"p99 {beside.p99_ms / alone.p99_ms:.1f}× alone's; the hostile connections sent "
+        f"{hostile['requests']:,} requests, {hostile['server_errors']} answered 5xx; "
+        f"the server's memory after: {memory}"
+    )
     report(console, cases, loads, statements, figures)
 
 
@@ -487,8 +501,11 @@ def _settle(port: int) -> None:
     raise SystemExit(f"bench: the server was still busy after {SETTLE_TIMEOUT} s")
 
 
-def _load(wrk: str, port: int, scenario: Scenario, path: str) -> Load:
-    """wrk over the scenario's requests, after checking that a few of them are answered without errors."""
+def _load(
+    wrk: str, port: int, scenario: Scenario, path: str, connections: int = CONNECTIONS, settle: bool = True
+) -> Load:
+    """wrk over the scenario's requests, after checking that a few of them are answered without errors
+    (and after the server is idle again, unless `settle` is off: others are loading it on purpose)."""
     _read_through(DATABASE)
     connection = http.client.HTTPConnection(HOST, port, timeout=SETTLE_TIMEOUT)
     for body in scenario.bodies[:3]:
@@ -497,11 +514,12 @@ def _load(wrk: str, port: int, scenario: Scenario, path: str) -> Load:
     connection.close()
     url = f"http://{HOST}:{port}{path}"
     for seconds in (WARM_UP, DURATION):
-        _settle(port)
+        if settle:
+            _settle(port)
         command = [
             wrk,
             f"-t{THREADS}",
-            f"-c{CONNECTIONS}",
+            f"-c{connections}",
             f"-d{seconds}s",
             f"--timeout={REQUEST_TIMEOUT}s",
             "-s",
@@ -549,6 +567,42 @@ def _walk(port: int) -> Walk:
         after = data["pageInfo"]["endCursor"]
     connection.close()
     return Walk(time.perf_counter() - started, articles, pages, parsing)
+
+
+def words(cases: list[Scenario]) -> list[str]:
+    """The search scenario's words: the broad searches of the guarded row."""
+    return [body["variables"]["q"] for body in next(c for c in cases if c.name == "search").bodies]
+
+
+def _guarded(
+    wrk: str, server: tuple[subprocess.Popen[bytes], int], article: Scenario, searched: list[str]
+) -> tuple[Load, Load, Json, str]:
+    """The article page alone, then beside hostile connections sending nonstop the 1 GB query, a 700-way
+    filter of searches and broad searches (issue 15's findings): both loads, what the hostile wrk counted,
+    and the server's own memory after."""
+    process, port = server
+    wide = {"or": [{"search": word} for word in (searched * 700)[:700]]}
+    hostile = [{"query": HUGE}, {"query": FILTERED, "variables": {"f": wide}}]
+    hostile += [{"query": SEARCH, "variables": {"q": word}} for word in searched[:50]]
+    bodies = VAR / "hostile.bodies"
+    bodies.write_text("".join(json.dumps(body) + "\n" for body in hostile))
+    alone = _load(wrk, port, article, "/graphql", connections=GUARDED_CONNECTIONS)
+    command = [wrk, "-t1", f"-c{HOSTILE_CONNECTIONS}", f"-d{DURATION + WARM_UP + 10}s", "--timeout=30s"]
+    command += ["-s", str(HOSTILE_LUA), f"http://{HOST}:{port}/graphql", "--", str(bodies)]
+    attack = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        beside = _load(wrk, port, article, "/graphql", connections=GUARDED_CONNECTIONS, settle=False)
+        output, _ = attack.communicate(timeout=DURATION + WARM_UP + 120)
+    finally:
+        if attack.poll() is None:
+            attack.kill()
+    found = next((line for line in output.splitlines() if line.startswith('{"requests"')), "{}")
+    _settle(port)
+    return alone, beside, json.loads(found), _memory(process.pid)
+
+
+def _shown_load(load: Load) -> str:
+    return f"{load.per_second:,.0f} requests/s, p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms"
 
 
 def _floor_answers(port: int, cases: list[Scenario]) -> None:
