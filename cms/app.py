@@ -74,9 +74,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        interval, attempts = settings.webhook_interval, settings.webhook_attempts
         worker = webhooks.worker(
-            engine, clock=clock, interval=interval, attempts=attempts, purge_url=settings.purge_url
+            engine,
+            clock=clock,
+            interval=settings.webhook_interval,
+            attempts=settings.webhook_attempts,
+            purge_url=settings.purge_url,
+            allow_private=settings.webhook_allow_private,
+            retention_days=settings.webhook_retention_days,
         )
         async with worker if settings.webhooks else contextlib.nullcontext():
             collector.settle()

@@ -288,6 +288,7 @@ class WebhookDelivery(SQLModel, table=True):
     __table_args__ = (
         Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
         Index("ix_webhook_delivery_webhook", "webhook_id", "created_at"),
+        Index("ix_webhook_delivery_done", "status", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)

@@ -110,11 +110,16 @@ async def client(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.
 
 @contextlib.asynccontextmanager
 async def checked_app(
-    engine: AsyncEngine, clock: FixedClock, headers: dict[str, str] | None = None, planner: str = "check"
+    engine: AsyncEngine,
+    clock: FixedClock,
+    headers: dict[str, str] | None = None,
+    planner: str = "check",
+    **settings_given: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the real app. In "check" mode every query the suite sends is answered by Strawberry's
-    resolvers and by the planner, and the test fails if the two answers differ at all."""
-    settings = Settings(planner=planner, webhooks=False)
+    """A client of the real app (`settings_given`: more of its Settings). In "check" mode every query the
+    suite sends is answered by Strawberry's resolvers and by the planner, and the test fails if the two
+    answers differ at all."""
+    settings = Settings(planner=planner, webhooks=False, **settings_given)
     app = create_app(settings, engine=engine, clock=clock, examples=ROOT / "schema" / "examples")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as http:
@@ -132,9 +137,12 @@ async def token_for(engine: AsyncEngine, role: Role, name: str | None = None, no
 
 
 @contextlib.asynccontextmanager
-async def client_as(engine: AsyncEngine, clock: FixedClock, token: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the app `client` talks to (same engine and clock), sending `token` as a Bearer token."""
-    async with checked_app(engine, clock, {"Authorization": f"Bearer {token}"}) as http:
+async def client_as(
+    engine: AsyncEngine, clock: FixedClock, token: str, **settings: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app `client` talks to (same engine and clock, and `settings` if given), sending
+    `token` as a Bearer token."""
+    async with checked_app(engine, clock, {"Authorization": f"Bearer {token}"}, **settings) as http:
         yield http
 
 

@@ -26,10 +26,11 @@ from cms.app import create_app
 from cms.clock import FixedClock
 from cms.content import keys, webhooks, workflow
 from cms.content.errors import BadInput
+from cms.content.roles import Role
 from cms.db import create_engine
 from cms.models import Webhook, WebhookDelivery, table_of
 from cms.settings import Settings
-from tests.conftest import NOW, ROOT, data, error_codes, gql
+from tests.conftest import NOW, ROOT, client_as, data, error_codes, gql, token_for
 from tests.test_article_mutations import ARCHIVE, DELETE, PUBLISH, SUBMIT, UNPUBLISH, UPDATE, create
 
 CREATE_WEBHOOK = """mutation ($input: WebhookInput!) { createWebhook(input: $input) {
@@ -109,6 +110,15 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
+async def admin(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+    """An ADMIN's client of an app letting webhooks name the receiver on 127.0.0.1 (CMS_WEBHOOK_ALLOW_PRIVATE;
+    the rule itself: tests/test_webhook_targets.py)."""
+    token = await token_for(engine, Role.ADMIN)
+    async with client_as(engine, clock, token, webhook_allow_private=True) as http:
+        yield http
+
+
+@pytest.fixture
 async def outbound() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient() as http:
         yield http
@@ -124,7 +134,8 @@ async def create_webhook(
 
 
 async def tick(engine: AsyncEngine, clock: FixedClock, outbound: httpx.AsyncClient, **options: int) -> int:
-    return await webhooks.deliver_due(engine, clock=clock, client=outbound, **options)
+    """One tick of the worker, sending to the receiver on 127.0.0.1 (`allow_private`)."""
+    return await webhooks.deliver_due(engine, clock=clock, client=outbound, allow_private=True, **options)
 
 
 async def outbox(engine: AsyncEngine, webhook_id: str | None = None) -> list[Any]:
@@ -595,7 +606,8 @@ async def test_the_app_runs_the_worker_while_it_is_up(
     await create_webhook(admin, receiver.url, ["ARTICLE_PUBLISHED"])
     before = asyncio.all_tasks()
     examples = ROOT / "schema" / "examples"
-    app = create_app(Settings(webhook_interval=0.01), engine=engine, clock=clock, examples=examples)
+    settings = Settings(webhook_interval=0.01, webhook_allow_private=True)
+    app = create_app(settings, engine=engine, clock=clock, examples=examples)
     async with app.router.lifespan_context(app):
         assert len(asyncio.all_tasks() - before) == 1
         article = await create(editor)

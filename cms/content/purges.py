@@ -5,6 +5,10 @@ The change log is the outbox: its sequence is drawn in commit order (`changes.SE
 kept in the database (`purge_cursor`) passes no write. Each tick sends the keys of the events after the
 cursor, then moves the cursor on only if no other process moved it meanwhile; a failed send is sent again
 on the next tick. Two processes may send the same purge twice: purging is idempotent.
+
+The purge URL is held to `cms.content.targets`' rule, as webhooks are: a cache on this host or its network
+needs CMS_WEBHOOK_ALLOW_PRIVATE. A refused target, a redirect (never followed) or any answer but a 2xx is
+a failed send, logged, and sent again on the next tick.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import httpx
 from sqlalchemy import column, func, select, table, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from cms.content import keys
+from cms.content import keys, targets
 from cms.content.changes import EVENTS
 from cms.db import snapshot
 
@@ -29,9 +33,12 @@ HEADER = "xkey-purge"
 CURSOR = table("purge_cursor", column("sequence"))
 
 
-async def purge_due(engine: AsyncEngine, *, client: httpx.AsyncClient, url: str) -> int:
-    """One tick: purge what the events after the cursor made stale. Returns how many events it covered.
-    Idle, it costs one short read and writes nothing."""
+async def purge_due(
+    engine: AsyncEngine, *, client: httpx.AsyncClient, url: str, allow_private: bool = False
+) -> int:
+    """One tick: purge what the events after the cursor made stale, at `url` if the target rule permits it
+    (or `allow_private`). Returns how many events it covered. Idle, it costs one short read and writes
+    nothing."""
     reader = await snapshot(engine)
     try:
         cursor = (await reader.fetch(select(CURSOR.c.sequence)))[0].sequence
@@ -55,11 +62,16 @@ async def purge_due(engine: AsyncEngine, *, client: httpx.AsyncClient, url: str)
     stale = keys.written((row.typename, row.entity_id) for row in rows)
     named = " ".join(stale if len(stale) <= MOST_KEYS else [keys.ALL])
     try:
-        response = await client.request("PURGE", url, headers={HEADER: named})
+        await targets.check(url, allow_private=allow_private)
+    except targets.Refused as refused:
+        log.warning("purge of %d events not sent, refused target: %s", len(rows), refused)
+        return 0
+    try:
+        response = await client.request("PURGE", url, headers={HEADER: named}, follow_redirects=False)
     except httpx.HTTPError as error:
         log.warning("purge of %d events failed, to be sent again: %s", len(rows), error)
         return 0
-    if response.is_error:
+    if not response.is_success:
         log.warning("purge of %d events answered %d, to be sent again", len(rows), response.status_code)
         return 0
     await _move(engine, cursor, rows[-1].sequence)

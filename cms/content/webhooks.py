@@ -7,6 +7,10 @@ transaction open, then records how each went. Claims use `FOR UPDATE SKIP LOCKED
 processes sharing a database never send one delivery twice; SQLite's write transactions take turns. A claim
 holds a delivery for LEASE: if the process sending it dies, it is sent again after that, as the next
 attempt. A receiver may so see a delivery twice (the same X-CMS-Delivery), never miss one.
+
+Targets are held to `cms.content.targets`' rule (no loopback, private or other non-public address unless
+`allow_private`) when a webhook is created and at every send; a refused send is a failed attempt. Once an
+hour (PRUNE_EVERY) the worker deletes the delivered and failed deliveries older than its retention.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cms.clock import Clock
-from cms.content import changes, purges
+from cms.content import changes, purges, targets
 from cms.content.errors import FieldError, InvalidInput
 from cms.content.forms import web_url
 from cms.content.ids import new_id
@@ -51,6 +55,12 @@ BATCH = 50
 """Deliveries one tick claims and sends at once."""
 FIRST_RETRY = timedelta(seconds=10)
 BACKOFF = 6
+RETENTION_DAYS = 30
+"""How long delivered and failed deliveries are kept (CMS_WEBHOOK_RETENTION_DAYS)."""
+PRUNE_EVERY = timedelta(hours=1)
+"""How often a worker deletes the deliveries past their retention."""
+PRUNE_BATCH = 1000
+"""Deliveries one pruning transaction deletes at most: short transactions, which SQLite's writers share."""
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -67,9 +77,18 @@ class Created:
 
 
 async def create_webhook(
-    session: AsyncSession, *, url: str, events: Sequence[Event], description: str | None, now: datetime
+    session: AsyncSession,
+    *,
+    url: str,
+    events: Sequence[Event],
+    description: str | None,
+    now: datetime,
+    allow_private: bool,
 ) -> Created:
-    """A webhook for `events` at `url` (http or https, with a host); every problem as InvalidInput."""
+    """A webhook for `events` at `url` (http or https, with a host that is a public target, unless
+    `allow_private`: `cms.content.targets`); every problem as InvalidInput. A name that does not resolve
+    now is accepted: every send checks it again. The name is resolved before any statement, so no
+    transaction waits on it."""
     url = url.strip()
     description = (description or "").strip() or None
     errors = []
@@ -80,6 +99,14 @@ async def create_webhook(
         errors.append(FieldError(("input", "url"), "TOO_LONG", message))
     elif not web_url(url):
         errors.append(FieldError(("input", "url"), "INVALID", f"not an http(s) URL with a host: {url!r}"))
+    else:
+        try:
+            await targets.check(url, allow_private=allow_private)
+        except targets.Unresolved:
+            pass
+        except targets.Refused as refused:
+            message = f"not a public target: {refused} (CMS_WEBHOOK_ALLOW_PRIVATE allows such targets)"
+            errors.append(FieldError(("input", "url"), "INVALID", message))
     if not events:
         errors.append(FieldError(("input", "events"), "REQUIRED", "subscribe to at least one event"))
     if description and len(description) > DESCRIPTION_LENGTH:
@@ -180,10 +207,12 @@ async def deliver_due(
     client: httpx.AsyncClient,
     attempts: int = ATTEMPTS,
     batch: int = BATCH,
+    allow_private: bool = False,
 ) -> int:
     """One tick of the worker: record the scheduled publications whose time has come (so their events go
     out with nobody reading the feed), then claim up to `batch` due deliveries, send them at once and record
-    each outcome. Returns how many were sent. Idle, it costs two short reads and writes nothing."""
+    each outcome (a target `cms.content.targets` refuses, unless `allow_private`, is a failed attempt,
+    never sent to). Returns how many were sent. Idle, it costs two short reads and writes nothing."""
     now = clock.now()
     reader = await snapshot(engine)
     try:
@@ -197,7 +226,7 @@ async def deliver_due(
     if not (publications or deliveries):
         return 0
     claimed = await _claim(engine, now=now, attempts=attempts, batch=batch)
-    outcomes = await asyncio.gather(*(_send(client, delivery) for delivery in claimed))
+    outcomes = await asyncio.gather(*(_send(client, delivery, allow_private) for delivery in claimed))
     if outcomes:
         await _record(engine, outcomes, now=clock.now(), attempts=attempts)
     return len(claimed)
@@ -231,8 +260,13 @@ async def _claim(engine: AsyncEngine, *, now: datetime, attempts: int, batch: in
     return claimed
 
 
-async def _send(client: httpx.AsyncClient, delivery: _Claimed) -> _Outcome:
-    """POST the body, signed: a 2xx answer is delivered; another (a redirect too) or none is a failure."""
+async def _send(client: httpx.AsyncClient, delivery: _Claimed, allow_private: bool) -> _Outcome:
+    """POST the body, signed, to a target the rule permits: a 2xx answer is delivered; another (a redirect
+    too: never followed) or none is a failure, and so is a refused target, which is not sent to."""
+    try:
+        await targets.check(delivery.url, allow_private=allow_private)
+    except targets.Refused as refused:
+        return _Outcome(delivery, None, f"refused target: {refused}"[:500])
     body = delivery.body.encode()
     headers = {
         "Content-Type": "application/json",
@@ -241,7 +275,9 @@ async def _send(client: httpx.AsyncClient, delivery: _Claimed) -> _Outcome:
         "X-CMS-Signature": signature(delivery.secret, body),
     }
     try:
-        response = await client.post(delivery.url, content=body, headers=headers, timeout=TIMEOUT)
+        response = await client.post(
+            delivery.url, content=body, headers=headers, timeout=TIMEOUT, follow_redirects=False
+        )
     except httpx.HTTPError as error:
         return _Outcome(delivery, None, f"{type(error).__name__}: {error}"[:500])
     if response.is_success:
@@ -275,16 +311,56 @@ async def _record(engine: AsyncEngine, outcomes: Sequence[_Outcome], *, now: dat
         await session.execute(_RECORD, values)
 
 
+_OLD = (
+    select(DELIVERY.c.id)
+    .where(
+        DELIVERY.c.status.in_([Status.DELIVERED.value, Status.FAILED.value]),
+        DELIVERY.c.created_at < bindparam("before"),
+    )
+    .limit(bindparam("batch"))
+)
+_PRUNE = delete(DELIVERY).where(DELIVERY.c.id.in_(_OLD)).returning(DELIVERY.c.id)
+
+
+async def prune_deliveries(engine: AsyncEngine, *, before: datetime, batch: int = PRUNE_BATCH) -> int:
+    """Delete the delivered and failed deliveries queued before `before` (pending ones stay, however old),
+    `batch` a transaction, found through ix_webhook_delivery_done. Returns how many went."""
+    pruned = 0
+    while True:
+        async with AsyncSession(engine) as session, session.begin():
+            gone = len((await session.execute(_PRUNE, {"before": before, "batch": batch})).all())
+        pruned += gone
+        if gone < batch:
+            return pruned
+
+
 @contextlib.asynccontextmanager
 async def worker(
-    engine: AsyncEngine, *, clock: Clock, interval: float, attempts: int, purge_url: str | None = None
+    engine: AsyncEngine,
+    *,
+    clock: Clock,
+    interval: float,
+    attempts: int,
+    purge_url: str | None = None,
+    allow_private: bool = False,
+    retention_days: int = RETENTION_DAYS,
 ) -> AsyncIterator[None]:
     """The delivery worker, running in the background while the context is open, sending the purges too
-    when there is a `purge_url` (`content.purges`). On leaving, the tick under way finishes (its sends take
-    at most TIMEOUT), so nothing it claimed waits out a lease."""
+    when there is a `purge_url` (`content.purges`), to targets `cms.content.targets` permits (all of them
+    with `allow_private`), and pruning deliveries older than `retention_days`. On leaving, the tick under
+    way finishes (its sends take at most TIMEOUT), so nothing it claimed waits out a lease."""
     stop = asyncio.Event()
     task = asyncio.create_task(
-        _run(engine, clock=clock, interval=interval, attempts=attempts, purge_url=purge_url, stop=stop)
+        _run(
+            engine,
+            clock=clock,
+            interval=interval,
+            attempts=attempts,
+            purge_url=purge_url,
+            allow_private=allow_private,
+            retention=timedelta(days=retention_days),
+            stop=stop,
+        )
     )
     try:
         yield
@@ -300,16 +376,29 @@ async def _run(
     interval: float,
     attempts: int,
     purge_url: str | None,
+    allow_private: bool,
+    retention: timedelta,
     stop: asyncio.Event,
 ) -> None:
-    """Tick until `stop` is set: at once again after a full batch, else every `interval` seconds. A failing
-    tick (the database away) is logged, and the next one tries again."""
-    async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+    """Tick until `stop` is set: at once again after a full batch, else every `interval` seconds; the first
+    tick and one every PRUNE_EVERY prune. A failing tick (the database away) is logged, and the next one
+    tries again."""
+    pruned_at: datetime | None = None
+    async with targets.client(allow_private=allow_private, timeout=TIMEOUT) as client:
         while not stop.is_set():
             try:
-                sent = await deliver_due(engine, clock=clock, client=client, attempts=attempts)
+                now = clock.now()
+                if pruned_at is None or now - pruned_at >= PRUNE_EVERY:
+                    await prune_deliveries(engine, before=now - retention)
+                    pruned_at = now
+                sent = await deliver_due(
+                    engine, clock=clock, client=client, attempts=attempts, allow_private=allow_private
+                )
                 if purge_url is not None:
-                    sent = max(sent, await purges.purge_due(engine, client=client, url=purge_url))
+                    purged = await purges.purge_due(
+                        engine, client=client, url=purge_url, allow_private=allow_private
+                    )
+                    sent = max(sent, purged)
             except Exception:  # the worker outlives whatever went wrong in one tick
                 log.exception("webhook delivery tick failed")
                 sent = 0

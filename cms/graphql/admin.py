@@ -105,6 +105,7 @@ class AdminMutation:
                 events=list(input.events),
                 description=input.description,
                 now=info.context.now,
+                allow_private=info.context.allow_private_targets,
             )
 
         created, errors = await write(info, Role.ADMIN, change)

@@ -80,6 +80,8 @@ class Context:
     request_id: str
     statements: int = 0
     planner: PlannerFigures | None = None
+    allow_private_targets: bool = False
+    """CMS_WEBHOOK_ALLOW_PRIVATE: createWebhook may name loopback and private targets (`content.targets`)."""
     items: set[str] | None = None
     """The surrogate keys of the items the answer holds, when the answer will carry them (`saw`)."""
     tree: CategoryTree | None = None
