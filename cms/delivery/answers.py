@@ -13,13 +13,15 @@ MIB = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """An answer as it is sent: its ETag and the version it was made under, status, body, Surrogate-Key."""
+    """An answer as it is sent: its ETag and the version it was made under, status, body, Surrogate-Key, and
+    its headers (Surrogate-Key last), sent as they are while no scheduled instant shortens their ages."""
 
     etag: str
     version: Version
     status: int
     body: bytes
     surrogate_keys: str
+    headers: list[tuple[bytes, bytes]]
 
     @property
     def weight(self) -> int:
