@@ -141,6 +141,7 @@ class GraphQLEndpoint:
             now=self.clock.now(),
             request_id=scope.get("state", {}).get("request_id", "-"),
             planner=self.planner,
+            allow_private_targets=self.settings.webhook_allow_private,
         )
         try:
             await self.authenticate(request, context)
