@@ -21,11 +21,14 @@ from cms import collector, graphiql
 from cms.clock import Clock
 from cms.content import webhooks
 from cms.db import create_engine
+from cms.delivery.http import refusal
 from cms.delivery.pipeline import GraphQLEndpoint
 from cms.edge import Compressed, Cors
 from cms.settings import Settings
 
 log = logging.getLogger("cms")
+GRAPHQL_PATH = "/graphql"
+ALLOW = {"allow": "GET, HEAD, POST"}
 
 
 class RequestId:
@@ -48,6 +51,24 @@ class RequestId:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class GraphQLFirst:
+    """/graphql straight to its endpoint, which answers every outcome itself, so that a kept answer passes
+    through none of Starlette's exception middleware and router. Any other path goes on to them."""
+
+    def __init__(self, app: ASGIApp, *, endpoint: ASGIApp) -> None:
+        self.app, self.endpoint = app, endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH:
+            await self.app(scope, receive, send)
+        elif scope["method"] in ("GET", "HEAD", "POST"):
+            await self.endpoint(scope, receive, send)
+        else:
+            await refusal(405, "GraphQL is sent with GET or POST", "METHOD_NOT_ALLOWED", headers=ALLOW)(
+                scope, receive, send
+            )
 
 
 def create_app(
@@ -90,13 +111,13 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/graphql", endpoint, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Mount(graphiql.ASSET_URL, StaticFiles(directory=graphiql.ASSETS), name="graphiql"),
         ],
         lifespan=lifespan,
     )
     app.state.graphql = endpoint
+    app.add_middleware(GraphQLFirst, endpoint=endpoint)
     app.add_middleware(Compressed)
     app.add_middleware(Cors, origins=settings.cors_origins)
     app.add_middleware(RequestId)

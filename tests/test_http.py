@@ -204,3 +204,16 @@ async def test_the_server_freezes_what_starting_made_and_sets_the_collector(
             assert gc.get_freeze_count() > 0
     finally:
         gc.set_threshold(*thresholds)
+
+
+async def test_other_methods_and_get_mutations_are_405s_that_say_what_is_allowed(
+    engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    put = await client.put("/graphql", json={"query": "{ viewer { role } }"})
+    assert (put.status_code, put.headers["allow"]) == (405, "GET, HEAD, POST")
+    assert error_codes(put.json()) == ["METHOD_NOT_ALLOWED"]
+    mutation = await client.get(
+        "/graphql", params={"query": 'mutation { deleteArticle(id: "x") { deletedId } }'}
+    )
+    assert (mutation.status_code, mutation.headers["allow"]) == (405, "POST")
+    assert error_codes(mutation.json()) == ["METHOD_NOT_ALLOWED"]
