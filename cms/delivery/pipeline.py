@@ -124,13 +124,20 @@ class GraphQLEndpoint:
             kept = None
             if self.answers is not None and "authorization" not in request.headers:
                 kept = await self._kept(asked, request)
-            await (kept or await self._answered(asked, request, scope)).send(send, media_type, limited)
-            return
+            answer = kept or await self._answered(asked, request, scope)
         except Refused as refused:
             response = refused.response(media_type)
         except Unauthenticated as error:
             headers = {"www-authenticate": 'Bearer error="invalid_token"'}
             response = http.refusal(401, error.message, Unauthenticated.code, media_type, headers)
+        except Exception:  # ours to log; the caller gets the code and the request's id, no internals
+            request_id = scope.get("state", {}).get("request_id", "-")
+            log.exception("unexpected error [request %s]", request_id)
+            message = f"Internal server error (request {request_id})"
+            response = http.refusal(500, message, "INTERNAL_SERVER_ERROR", media_type)
+        else:
+            await answer.send(send, media_type, limited)
+            return
         await response(scope, receive, send)
 
     async def _answered(self, asked: Asked, request: Request, scope: Scope) -> Answer:
