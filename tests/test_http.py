@@ -13,6 +13,7 @@ from cms import collector
 from cms.app import create_app
 from cms.clock import FixedClock
 from cms.content import articles
+from cms.delivery.pipeline import GraphQLEndpoint
 from cms.settings import Settings
 from tests.conftest import ROOT, checked_app, data, error_codes, gql
 
@@ -217,3 +218,21 @@ async def test_other_methods_and_get_mutations_are_405s_that_say_what_is_allowed
     )
     assert (mutation.status_code, mutation.headers["allow"]) == (405, "POST")
     assert error_codes(mutation.json()) == ["METHOD_NOT_ALLOWED"]
+
+
+async def test_a_failure_of_the_pipeline_itself_is_a_json_500_without_internals(
+    engine: AsyncEngine,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(GraphQLEndpoint, "answer", broken)
+    response = await client.post("/graphql", json={"query": "{ viewer { role } }"})
+    assert response.status_code == 500
+    assert error_codes(response.json()) == ["INTERNAL_SERVER_ERROR"]
+    assert "secret" not in response.text
+    assert "secret internals" in caplog.text
