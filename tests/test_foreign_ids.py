@@ -277,9 +277,9 @@ REFUSED: dict[str, Spoil] = {
     "a space": _give_id("a207d841 5b7e", "cannot hold whitespace or control characters: 'a207d841 5b7e'"),
     "a tab": _give_id("a207d841\t5b7e", "has '\\t'"),
     "a control character": _give_id("a207d841\x075b7e", "has '\\x07'"),
-    "NUL": _give_id("a207d841\x00", "has '\\x00'"),
-    "NUL, a category's": _append(_category("\x00", "new"), message="has '\\x00'"),
-    "NUL in the original's id": _give("translationOf 'a\\x00' names no article", translationOf="a\x00"),
+    "NUL": _give_id("a207d841\x00", "id holds a NUL character"),  # as any text of a line does
+    "NUL, a category's": _append(_category("\x00", "new"), message="id holds a NUL character"),
+    "NUL in the original's id": _give("translationOf holds a NUL character", translationOf="a\x00"),
     "an invisible character": _give_id("a207d841\u200b", "has '\\u200b'"),
     "our form of another type, an article's": _give_id(
         "aut_" + HEX, f"id: 'aut_{HEX}' is in the form of our Author ids: it cannot be an Article's"

@@ -169,7 +169,7 @@ def test_a_connection_made_on_a_pooled_connection_shares_its_transaction(tmp_pat
 
 def test_custom_elements_are_cached_by_their_traversed_children() -> None:
     """`inherit_cache = True` with `_traverse_internals` of `InternalTraversal.dp_clauseelement`:
-    cms/content/reads.py (`_InKeys`) and cms/content/search.py (`_PerDialect`) are part of the statements'
+    cms/content/reads.py (`_InKeys`) and cms/content/search.py (`_Among`) are part of the statements'
     cache keys by what they hold, so cms/db.py's per-shape compilation tells them apart."""
     by_id = select(ITEMS.c.slug).where(reads.in_keys(ITEMS.c.id))
     by_id_again = select(ITEMS.c.slug).where(reads.in_keys(ITEMS.c.id, ["a"]))
@@ -182,6 +182,23 @@ def test_custom_elements_are_cached_by_their_traversed_children() -> None:
         "column": InternalTraversal.dp_clauseelement,
         "keys": InternalTraversal.dp_clauseelement,
     }
+
+
+def test_a_parameter_an_element_holds_is_bound_where_its_compile_puts_it() -> None:
+    """A bound parameter among an element's `_traverse_internals` is one of its statement's
+    `key.bindparams`, and a construct its `@compiles` builds around it binds it: cms/content/search.py's
+    `_Among` builds each database's subquery only when compiled, so statements of searches for other words
+    share one compiled statement and each brings its words."""
+    one = select(ITEMS.c.id).where(search._Among('"baku"', "'baku'", vector=search.FILTERED))
+    other = select(ITEMS.c.id).where(search._Among('"wind"', "'wind'", vector=search.FILTERED))
+    one_key, other_key = one._generate_cache_key(), other._generate_cache_key()
+    assert one_key is not None
+    assert other_key is not None
+    assert one_key.key == other_key.key
+    for dialect, words in ((SQLITE, '"wind"'), (POSTGRESQL, "'wind'")):
+        compiled: Any = one.compile(dialect=dialect, cache_key=one_key)
+        own = compiled.construct_params(extracted_parameters=other_key.bindparams, _check=False)
+        assert list(own.values()) == [words], compiled.string
 
 
 def test_compiles_picks_the_construct_of_each_dialect() -> None:
@@ -233,10 +250,10 @@ def test_an_implicitly_boolean_element_is_a_condition_as_it_is_on_sqlite() -> No
 
 
 def test_an_element_names_its_from_objects_and_a_column_its_table() -> None:
-    """`_from_objects` (overridden by cms/content/search.py's `_PerDialect`, so a statement selecting only
-    a search rank reads FROM article) and a `column()` given its `.table` (search's `_of`: rowid)."""
-    rank = search._PerDialect(sqlite=search.ARTICLE.c.id, postgresql=search.ARTICLE.c.id, type_=String())
-    assert str(select(rank).compile(dialect=SQLITE)).endswith("FROM article")
+    """`_from_objects` (overridden by cms/content/search.py's `_Among`, so a statement selecting only a
+    search rank reads FROM article) and a `column()` given its `.table` (search's `_of`: rowid)."""
+    hit = search._Among('"baku"', "'baku'", vector=search.RANKED)
+    assert str(select(hit).compile(dialect=SQLITE)).endswith("FROM article")
     found = search.ARTICLE.alias("found")
     assert str(select(search._of(found, "rowid", Integer)).compile(dialect=SQLITE)) == (
         "SELECT found.rowid \nFROM article AS found"

@@ -23,7 +23,7 @@ from cms.content.batches import batched
 from cms.content.directory import Directory
 from cms.content.documents import Document, article_document, attribution, content_hash, dumps
 from cms.content.errors import BadInput, DomainError, FieldError, InvalidInput, InvalidRecord
-from cms.content.forms import web_url
+from cms.content.forms import nul_errors, web_url
 from cms.content.ids import id_problem, new_id
 from cms.content.markdown import RenderedBody, RenderMany, derive_excerpt, render_here
 from cms.content.records import ArticleRecord, SourceRef
@@ -48,6 +48,8 @@ LIMITS = {"title": 300, "subtitle": 300, "excerpt": 1000, "body": 1_000_000, "ta
 MAX_ITEMS = {"tags": 30, "authors": 10, "sources": 20}
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _ARTICLE: Table = table_of(Article)
+API_NAMES = {"name": "source"}
+"""A record's fields named as the API does, where the snake-case name is not it (a source reference)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ async def write_articles(
 
 
 def _resolve(position: int, record: ArticleRecord, directory: Directory) -> _Plan:
+    if nul := nul_errors(record, renamed=API_NAMES):  # before any of it names or makes a reference
+        raise InvalidRecord(position, InvalidInput(nul))
     errors = _check(record)
     title = (record.title or "").strip()
     slug = ""

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cms.content import changes
 from cms.content.categories import subtree_ids
 from cms.content.errors import BadInput, FieldError, InvalidInput
-from cms.content.forms import email_problem, source_kind, url_problem
+from cms.content.forms import NUL, email_problem, nul_errors, source_kind, url_problem
 from cms.content.ids import new_id
 from cms.content.slugs import MAX_SLUG, check_slug, first_free, may_be_taken, slugify
 from cms.models import Article, ArticleAuthor, ArticleSource, Author, Category, Source, SourceKind, table_of
@@ -161,7 +161,11 @@ async def _until_written(
 
 
 async def _current(session: AsyncSession, entity: Entity, id: str) -> Row[Any]:
-    row = (await session.execute(select(entity.table).where(entity.table.c.id == id))).one_or_none()
+    row = (
+        None  # no item has it, and PostgreSQL would refuse the statement
+        if NUL in id
+        else (await session.execute(select(entity.table).where(entity.table.c.id == id))).one_or_none()
+    )
     if row is None:
         raise InvalidInput([FieldError(("id",), "NOT_FOUND", f"no {entity.typename.lower()} with id {id!r}")])
     return row
@@ -172,6 +176,11 @@ async def _checked(
 ) -> dict[str, Any]:
     """The columns an input sets that differ from `current` (all of them on create); InvalidInput with every
     problem otherwise."""
+    labels = {field.column: field.label for field in entity.optional}
+    if nul := [
+        e for key, value in values.items() for e in nul_errors(value, ("input", labels.get(key, key)))
+    ]:
+        raise InvalidInput(nul)  # before the slug or the parent is looked up: PostgreSQL refuses NUL
     row, errors = _texts(entity, values, current is None)
     parts = [await _slug(session, entity, values.get("slug"), row.get("name"), current)]
     if entity.resolve:

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cms.content import changes, webhooks
-from cms.content.editing import write_articles
+from cms.content.editing import API_NAMES, write_articles
 from cms.content.errors import FieldError, InvalidInput, InvalidRecord
+from cms.content.forms import nul_errors
 from cms.content.ids import could_be
 from cms.content.records import ArticleRecord, SourceRef
 from cms.content.search import reindex
@@ -60,6 +61,7 @@ class Edit:
 async def create_article(session: AsyncSession, *, edit: Edit, actor: str, now: datetime) -> str:
     """A new DRAFT. A slug given that another article has in that language is SLUG_TAKEN; one derived from
     the title takes the first free `-2`, `-3`... so that two stories with one headline can both be drafted."""
+    _refuse_nul(edit)
     language = edit.language or "en"
     slug = edit.slug or await _free_slug(session, slugify(edit.title or ""), language)
     if edit.slug and await _taken(session, edit.slug, language, None):
@@ -72,6 +74,7 @@ async def update_article(
     session: AsyncSession, *, id: str, edit: Edit, expected_version: int | None, actor: str, now: datetime
 ) -> str:
     """Change the fields given; VERSION_CONFLICT when the article is no longer at `expected_version`."""
+    _refuse_nul(edit)
     record, row = await _current(session, id)
     if expected_version is not None and row["version"] != expected_version:
         message = f"the article is at version {row['version']}, not {expected_version}"
@@ -206,6 +209,12 @@ async def _current(session: AsyncSession, id: str) -> tuple[ArticleRecord, dict[
         existing_only=True,
     )
     return record, dict(row)
+
+
+def _refuse_nul(edit: Edit) -> None:
+    """Before the slug and language are looked up: a statement given NUL fails on PostgreSQL."""
+    if errors := nul_errors(edit, renamed=API_NAMES):
+        raise InvalidInput(errors)
 
 
 def _apply(record: ArticleRecord, edit: Edit) -> ArticleRecord:

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from cms.content.forms import NUL_MESSAGE, nul_errors
 from cms.content.records import ArticleRecord, AuthorRecord, CategoryRecord, SourceRecord, SourceRef
 from cms.files.errors import ContentFileError
 from cms.files.records import moment
@@ -35,12 +36,16 @@ def read_ndjson(path: Path) -> Iterator[tuple[int, Record]]:
 
 
 def _record(line: bytes, fail: Fail) -> Record:
+    if b"\x00" in line:
+        raise fail(f"the line {NUL_MESSAGE}")
     try:
         item = orjson.loads(line)
     except orjson.JSONDecodeError as error:
         raise fail(f"malformed JSON: {error}") from None
     if not isinstance(item, dict):
         raise fail('each line is a JSON object with a "type"')
+    if b"\\u0000" in line and (nul := nul_errors(item)):  # JSON holds NUL only escaped
+        raise fail(f"{'.'.join(nul[0].field)} {NUL_MESSAGE}")
     kind = item.get("type")
     if kind not in _READERS:
         raise fail(f"unknown type {kind!r} (source, author, category or article)")

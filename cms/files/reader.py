@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from cms.content.forms import NUL, NUL_MESSAGE, nul_errors
 from cms.content.records import ArticleRecord
 from cms.files.errors import ContentFileError
 from cms.files.ndjson import Record, read_ndjson
@@ -49,7 +50,16 @@ def _read(path: Path) -> Iterable[LoadedRecord]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ContentFileError(path, 1, f"cannot read: {error}") from error
+    _refuse_nul(path, text)
     return [_read_markdown(path, text) if path.suffix == ".md" else _read_capture(path, text)]
+
+
+def _refuse_nul(path: Path, text: str) -> None:
+    """A NUL anywhere in a file is an error at its line: no text column can store one (PostgreSQL's
+    statement would fail), and a file that holds one is rarely text at all."""
+    at = text.find(NUL)
+    if at >= 0:
+        raise ContentFileError(path, text.count("\n", 0, at) + 1, f"the line {NUL_MESSAGE}")
 
 
 def _read_markdown(path: Path, text: str) -> LoadedRecord:
@@ -89,7 +99,9 @@ def _read_capture(path: Path, text: str) -> LoadedRecord:
     record = ArticleRecord(title=title, body=body, category=crumbs[1:-1] or None, authors=authors)
     sidecar = path.with_suffix(".yaml")
     if sidecar.exists():
-        meta = _yaml(sidecar, sidecar.read_text(encoding="utf-8"), first_line=1)
+        text = sidecar.read_text(encoding="utf-8")
+        _refuse_nul(sidecar, text)
+        meta = _yaml(sidecar, text, first_line=1)
         record = record_from_front_matter(meta, body, path=sidecar, line=1, base=record)
     return LoadedRecord(path, 1, record)
 
@@ -103,4 +115,22 @@ def _yaml(path: Path, text: str, *, first_line: int) -> dict[str, Any]:
         raise ContentFileError(path, line, f"bad YAML: {getattr(error, 'problem', error)}") from error
     if not isinstance(meta, dict):
         raise ContentFileError(path, first_line, "front matter must be a mapping of fields")
+    if nul := nul_errors(meta):  # written as an escape ("\0", "\x00", "\u0000") in a quoted string
+        line = first_line + _nul_line(text)
+        raise ContentFileError(path, line, f"{'.'.join(nul[0].field)} {NUL_MESSAGE}")
     return meta
+
+
+def _nul_line(text: str) -> int:
+    """The first line (from 0) of a YAML text with a scalar that holds NUL."""
+    lines, stack = [], [yaml.compose(text, Loader=yaml.SafeLoader)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if NUL in node.value:
+                lines.append(node.start_mark.line)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+    return min(lines, default=0)

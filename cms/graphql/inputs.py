@@ -94,7 +94,8 @@ class ArticleOrder:
 
 
 def filter_of(f: ArticleFilter | None) -> filters.ArticleFilter | None:
-    return f.to_domain() if f is not None else None
+    """The domain's filter, held to its limits (`filters.checked`) before anything is read."""
+    return filters.checked(f.to_domain()) if f is not None else None
 
 
 def order_of(order: ArticleOrder | None) -> filters.ArticleOrder:
