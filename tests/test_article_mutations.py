@@ -184,7 +184,8 @@ async def test_every_problem_of_an_input_is_reported_at_once(
 async def test_server_owned_fields_are_not_writable(seeded: AsyncEngine, editor: httpx.AsyncClient) -> None:
     for field in ("status: PUBLISHED", 'id: "art_x"', "version: 7", 'publishedAt: "2020-01-01T00:00:00Z"'):
         query = f'mutation {{ createArticle(input: {{title: "x", {field}}}) {{ article {{ id }} }} }}'
-        response = await editor.post("/graphql", json={"query": query})
+        accept = {"accept": "application/graphql-response+json"}
+        response = await editor.post("/graphql", json={"query": query}, headers=accept)
         assert response.status_code == 400
         assert error_codes(response.json()) == ["GRAPHQL_VALIDATION_FAILED"]
 

@@ -31,7 +31,7 @@ LISTS = {
 
 
 async def feed(http: httpx.AsyncClient, since: str | None = None, first: int = 500) -> dict[str, Any]:
-    """A page of the feed; 500 events of these fields cost 6,501, within the public limit (1,000 would not)."""
+    """A page of the feed: 500 events of these fields cost 6,501, in the public limit (1,000 would not)."""
     return (await data(http, FEED, {"since": since, "first": first}))["changes"]
 
 

@@ -168,6 +168,9 @@ async def test_a_field_asked_hundreds_of_times_is_refused_before_validation(
         "{ articles { nodes { ...A ...B } } } fragment A on Article { title } fragment B on Article { title }"
     )
     assert "errors" not in (await public.post("/graphql", json={"query": fragments})).json()
+    kinds = " ".join(f"... on {kind} {{ slug }}" for kind in ("Article", "Author", "Category", "Source"))
+    polymorphic = f'{{ node(id: "art_{"0" * 32}") {{ id {kinds} }} }}'  # one slug per type: no repeat
+    assert "errors" not in (await public.post("/graphql", json={"query": polymorphic})).json()
 
 
 async def test_an_unknown_fragment_is_a_validation_error(public: httpx.AsyncClient) -> None:

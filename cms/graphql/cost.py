@@ -32,6 +32,9 @@ from cms.lru import LRU
 
 DEFAULT_PAGE = 20
 """A connection's page when neither the caller nor the schema gives one (the contract's default)."""
+MOST_PAGE = 1000
+"""The largest page any list gives (the change feed's): a size outside 1..MOST_PAGE is refused by its field
+as BAD_USER_INPUT before anything is read, so it counts once and the caller is told the contract's error."""
 SIZES = ("first", "last")
 SHAPES_KEPT = 1024
 
@@ -130,11 +133,15 @@ class _Walk:
             if argument.name.value in sizable:
                 value = argument.value
                 if isinstance(value, IntValueNode):
-                    return int(value.value)
+                    return _counted(int(value.value))
                 if isinstance(value, VariableNode) and (size := self.sizes.get(value.name.value)) is not None:
-                    return size
+                    return _counted(size)
         default = definition.args[sizable[0]].default_value
         return default if isinstance(default, int) else DEFAULT_PAGE
+
+
+def _counted(size: int) -> int:
+    return size if 1 <= size <= MOST_PAGE else 1
 
 
 def _named(type_: GraphQLType) -> GraphQLNamedType:

@@ -120,22 +120,26 @@ def _prepare(schema: GraphQLSchema, text: str) -> Prepared:
 
 
 def _repeated(document: DocumentNode) -> str | None:
-    """What a selection set asks more than MAX_REPEATS times, its fragments merged in (None: nothing)."""
+    """What a selection set asks more than MAX_REPEATS times on one type, its fragments merged in (None:
+    nothing). Fragments on other types (`... on Author { slug }`, `... on Article { slug }`) ask apart."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    merged: dict[str, Counter[str]] = {}
+    merged: dict[str, Counter[tuple[str, str]]] = {}
 
-    def keys(selection_set: SelectionSetNode, inside: frozenset[str]) -> Counter[str]:
-        found: Counter[str] = Counter()
+    def keys(selection_set: SelectionSetNode, on: str, inside: frozenset[str]) -> Counter[tuple[str, str]]:
+        found: Counter[tuple[str, str]] = Counter()
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                found[(selection.alias or selection.name).value] += 1
+                found[on, (selection.alias or selection.name).value] += 1
             elif isinstance(selection, InlineFragmentNode):
-                found += keys(selection.selection_set, inside)
+                condition = selection.type_condition
+                found += keys(selection.selection_set, condition.name.value if condition else on, inside)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 if name in fragments and name not in inside:  # a cycle is the validator's to report
                     if name not in merged:
-                        merged[name] = keys(fragments[name].selection_set, inside | {name})
+                        fragment = fragments[name]
+                        named = fragment.type_condition.name.value
+                        merged[name] = keys(fragment.selection_set, named, inside | {name})
                     found += merged[name]
         return found
 
@@ -145,7 +149,7 @@ def _repeated(document: DocumentNode) -> str | None:
         selection_set = getattr(node, "selection_set", None)
         if selection_set is None:
             continue
-        for key, times in keys(selection_set, frozenset()).items():
+        for (_, key), times in keys(selection_set, "", frozenset()).items():
             if times > MAX_REPEATS:
                 return f"'{key}' is asked {times} times in one selection set: at most {MAX_REPEATS}"
         stack.extend(selection_set.selections)
