@@ -237,3 +237,30 @@ async def test_a_caller_over_the_rate_limit_is_told_when_to_come_back(
             for n in range(4)
         ]
         assert spoofed[-1].status_code == 429, "X-Forwarded-For from an untrusted peer is not believed"
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["2026-11-27T12:00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59.999999-12:00", "soon"],
+)
+async def test_a_datetime_that_names_no_instant_in_utc_is_bad_user_input(
+    public: httpx.AsyncClient, given: str
+) -> None:
+    """Found by the fuzz suite: a time with no zone, or one outside the years 1-9999 once in UTC, was an
+    internal error in filters and writes."""
+    in_variables = "query ($at: DateTime) { articles(filter: {publishedAt: {lt: $at}}) { totalCount } }"
+    assert error_codes(await _body(public, in_variables, {"at": given})) == ["BAD_USER_INPUT"]
+    literal = f'{{ articles(filter: {{publishedAt: {{gt: "{given}"}}}}) {{ totalCount }} }}'
+    assert error_codes(await _body(public, literal, {})) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_variables_that_do_not_fit_their_types_are_coded(public: httpx.AsyncClient) -> None:
+    query = "query ($n: Int) { articles(first: $n) { totalCount } }"
+    assert error_codes(await _body(public, query, {"n": "abc"})) == ["BAD_USER_INPUT"]
+
+
+async def _body(http: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    response = await http.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body

@@ -27,6 +27,16 @@ class Forbidden(DomainError):
     code = "FORBIDDEN"
 
 
+class Timeout(DomainError):
+    """A database statement ran past `CMS_STATEMENT_TIMEOUT_MS` and was stopped (`cms.db`): the request's
+    answer is this error; a write it stopped is rolled back with its transaction."""
+
+    code = "TIMEOUT"
+
+    def __init__(self, message: str = "A database statement ran longer than the statement timeout") -> None:
+        super().__init__(message)
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One problem with one input field, as a mutation's `userErrors` entry or an import error."""

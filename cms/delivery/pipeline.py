@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from strawberry.types import ExecutionResult
 from cms import graphiql
 from cms.clock import Clock
 from cms.content import tokens, versions
-from cms.content.errors import Unauthenticated
+from cms.content.errors import Timeout, Unauthenticated
 from cms.content.roles import PUBLIC
 from cms.content.visibility import can_edit
 from cms.delivery import http, surrogates
@@ -250,7 +251,7 @@ class GraphQLEndpoint:
         context.items = set()
         result = await self.execute(document, asked, context)
         answer = self._executed(asked, result, [], context)
-        if result.errors and any((e.extensions or {}).get("code") in FAULTS for e in result.errors):
+        if any(_fault(error) for error in result.errors or []):
             answer.headers.extend((NO_STORE, VARY))
             return answer
         depends = surrogates.depends(schema._schema, document, asked.operation_name)
@@ -265,7 +266,10 @@ class GraphQLEndpoint:
     async def execute(self, document: Prepared, asked: Asked, context: Context) -> ExecutionResult:
         """The planner's answer when it has one; else, or when checking, Strawberry's."""
         if self.planner is not None and not self.checking:
-            planned = await self.planner.run(document, asked.operation_name, asked.variables, context)
+            try:
+                planned = await self.planner.run(document, asked.operation_name, asked.variables, context)
+            except Timeout as stopped:  # answered as Strawberry answers it, with no second run
+                return ExecutionResult(data=None, errors=[GraphQLError(stopped.message, extensions=_TIMEOUT)])
             if planned is not None:
                 return planned
         result = await schema.execute(
@@ -281,8 +285,9 @@ class GraphQLEndpoint:
     def _executed(
         self, asked: Asked, result: ExecutionResult, headers: list[tuple[bytes, bytes]], context: Context
     ) -> Answer:
-        if result.data is None and result.errors and all(error.path is None for error in result.errors):
-            return self._request_errors(asked, result.errors, context)  # the operation could not start
+        errors = result.errors or []
+        if result.data is None and errors and all(e.path is None and not _fault(e) for e in errors):
+            return self._request_errors(asked, errors, context)  # the operation could not start
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
@@ -293,7 +298,7 @@ class GraphQLEndpoint:
         application/graphql-response+json, 200 for a plain application/json one (the specification). A
         caller who may not introspect is not told what the schema has either ("Did you mean ...?")."""
         status = 400 if asked.media_type == GRAPHQL_RESPONSE else 200
-        formatted = [e.formatted for e in errors]
+        formatted = [_coded(error.formatted) for error in errors]
         if not self._introspects(context):
             formatted = [{**e, "message": _SUGGESTION.sub("", e["message"])} for e in formatted]
         return Answer(status, orjson.dumps({"errors": formatted}), [NO_STORE])
@@ -310,6 +315,8 @@ class GraphQLEndpoint:
         context.items = None if served.items is None else set()
         try:
             planned = await self.planner.run(document, asked.operation_name, asked.variables, context)
+        except Timeout:  # nothing to compare
+            return
         finally:
             await context.close()
         if planned is None:
@@ -322,6 +329,21 @@ class GraphQLEndpoint:
             mismatch = Mismatch(document.text, asked.variables, served.viewer.role.value, expected, got)
             self.mismatches.append(mismatch)
             log.error("planner mismatch [request %s]: %s", own, mismatch)
+
+
+_TIMEOUT = {"code": Timeout.code}
+
+
+def _coded(error: Mapping[str, Any]) -> dict[str, Any]:
+    """A request error with its code: variables that do not fit their types are the caller's input."""
+    extensions = dict(error.get("extensions") or {})
+    extensions.setdefault("code", "BAD_USER_INPUT")
+    return {**error, "extensions": extensions}
+
+
+def _fault(error: GraphQLError) -> bool:
+    """An error that is not the caller's doing (FAULTS)."""
+    return (error.extensions or {}).get("code") in FAULTS
 
 
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")

@@ -4,6 +4,7 @@ the pipeline's: `cms.graphql.documents`)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import strawberry
 from graphql import GraphQLError
@@ -49,6 +50,28 @@ class Schema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
+def parse_datetime(value: object) -> datetime:
+    """A DateTime the caller gives: ISO 8601 with its time zone (a time without one names no instant: one
+    rule for every argument, filters and writes alike), kept in UTC, which must hold it."""
+    if not isinstance(value, str):
+        raise ValueError("a DateTime is an ISO 8601 string, e.g. 2027-01-31T09:00:00Z")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"give a time zone, e.g. {value}Z")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value} is outside the years 1 to 9999 in UTC") from None
+
+
+DATETIME = strawberry.scalar(
+    name="DateTime",
+    description="Date with time (isoformat)",
+    serialize=lambda value: value.isoformat(),
+    parse_value=parse_datetime,
+)
+
+
 def build_schema() -> Schema:
     """The schema; its SDL is the artifact in schema/schema.graphql."""
     return Schema(
@@ -61,6 +84,7 @@ def build_schema() -> Schema:
             lambda: ValidationCache(maxsize=DOCUMENTS_CACHED),
         ],
         config=StrawberryConfig(auto_camel_case=True),
+        scalar_overrides={datetime: DATETIME},
     )
 
 
