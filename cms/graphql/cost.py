@@ -15,16 +15,14 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLField,
     GraphQLInterfaceType,
-    GraphQLList,
     GraphQLNamedType,
-    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
-    GraphQLType,
     InlineFragmentNode,
     IntValueNode,
     SelectionSetNode,
     VariableNode,
+    get_named_type,
 )
 
 from cms.graphql.documents import Prepared
@@ -122,7 +120,7 @@ class _Walk:
         if definition is None:  # an introspection field
             return times
         inner = times * self._page(definition, node)
-        return times + self._selections(_named(definition.type), node.selection_set, inner)
+        return times + self._selections(get_named_type(definition.type), node.selection_set, inner)
 
     def _page(self, definition: GraphQLField, node: FieldNode) -> int:
         """How many items a sizable field can give: its `first` or `last`; 1 for any other field."""
@@ -142,13 +140,6 @@ class _Walk:
 
 def _counted(size: int) -> int:
     return size if 1 <= size <= MOST_PAGE else 1
-
-
-def _named(type_: GraphQLType) -> GraphQLNamedType:
-    while isinstance(type_, GraphQLNonNull | GraphQLList):
-        type_ = type_.of_type
-    assert isinstance(type_, GraphQLNamedType)
-    return type_
 
 
 def _fields(nodes: Any) -> list[FieldNode]:
