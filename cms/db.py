@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any, Protocol, cast
 from weakref import WeakKeyDictionary
 
 import orjson
-from sqlalchemy import ClauseElement, Connection, Engine, Executable, Row, event
+from sqlalchemy import ClauseElement, Connection, Engine, Executable, Row, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 
+from cms.content.errors import Timeout
+from cms.deadlines import (
+    FOREVER,
+    ReadConnection,
+    guarded,
+    in_thread,
+    stop_writes,
+    stopped,
+    timed_out,
+    timeout_message,
+)
 from cms.lru import LRU
 from cms.settings import SQLITE_MMAP_MIB
 
@@ -22,7 +35,25 @@ MIB = 1 << 20
 READERS = 16
 """Pooled SQLite read connections kept open; more open when more requests read at once: none ever waits."""
 PREPARED_CACHED = 1000
-"""Statements kept compiled by their SQLAlchemy cache key (a filter's shape, an order, a page direction)."""
+"""Statements kept compiled by their SQLAlchemy cache key (a filter's shape, an order, a page direction), and
+by each SQLite read connection (sqlite3's own cache, one per text)."""
+PREPARED_SQL = MIB
+"""...and at most this much of their SQL text in all: a compiled statement and the statement it was made
+from hold about 115 bytes per byte of text (1 MiB: about 115 MiB at most, reached only by a thousand shapes
+of a kilobyte each, or sixty of 16 KiB). SQLAlchemy's own compiled cache, for what it runs itself (every
+PostgreSQL statement; on SQLite writes, an expanding IN, text) is bounded the same way (`_compiled_cache`)."""
+BIG_SQL = 16 * 1024
+"""A statement whose text is longer (a filter of hundreds of conditions) is compiled for each run and kept
+by no cache of ours or SQLAlchemy's: one of 30 KiB holds 3.6 MiB."""
+TEXTS_KEPT = 512 * 1024
+"""A SQLite read connection that has run this much distinct SQL text is closed when its snapshot ends, and
+another opened when one is needed: sqlite3 keeps every text it prepares (up to `PREPARED_CACHED` of them), a
+prepared statement holds about 14 bytes per byte of its text (4 KiB at least), and it cannot be told to
+forget one. A site's own statements come to far less: a connection is renewed only under many shapes."""
+LISTED_SQL = 4096
+"""A statement's texts with listed keys (`LISTED_KEYS`, 32 of them, kept) are made only for a shorter text."""
+QUERY_CACHED = 500
+"""SQLAlchemy's default `query_cache_size`: how many short statements its compiled cache keeps at most."""
 KEYS = "keys"
 """The parameter that carries a list of keys (`content.reads.in_keys`)."""
 SQLITE_KEYS = "IN (SELECT value FROM json_each(?))"
@@ -31,25 +62,50 @@ LISTED_KEYS = 32
 """Up to this many keys are listed in the statement's text instead (a text per count, cached)."""
 
 
-def create_engine(async_url: str, *, sqlite_mmap_mib: int = SQLITE_MMAP_MIB, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    async_url: str,
+    *,
+    sqlite_mmap_mib: int = SQLITE_MMAP_MIB,
+    statement_timeout_ms: int | None = None,
+    **kwargs: Any,
+) -> AsyncEngine:
     """The async engine that writes (and serves PostgreSQL's reads). SQLite gets WAL, enforced foreign keys
     and a busy timeout on every connection, and transactions that take the write lock when they begin: a
     deferred one that reads first fails at once (SQLITE_BUSY) if another writer commits before it writes.
-    Its read connections map `sqlite_mmap_mib` of the file (`Settings.sqlite_mmap_mib`)."""
-    engine = create_async_engine(async_url, **kwargs)
+    Its read connections map `sqlite_mmap_mib` of the file (`Settings.sqlite_mmap_mib`).
+
+    With `statement_timeout_ms` (`Settings.statement_timeout_ms`; the app's engine has one, migrations and
+    the CLI's imports none) no statement, read or write, runs longer: it is stopped and raises `Timeout`.
+    SQLite: a progress handler on every connection; PostgreSQL: the server's `statement_timeout`."""
+    timeout = None if statement_timeout_ms is None else statement_timeout_ms / 1000
+    if timeout is not None and make_url(async_url).get_backend_name() == "postgresql":
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        server_settings = {
+            **connect_args.get("server_settings", {}),
+            "statement_timeout": str(statement_timeout_ms),
+        }
+        kwargs["connect_args"] = {**connect_args, "server_settings": server_settings}
+    options = {"compiled_cache": _compiled_cache(), **kwargs.pop("execution_options", {})}
+    engine = create_async_engine(async_url, execution_options=options, **kwargs)
+    _options[engine] = (sqlite_mmap_mib, timeout)
     if engine.dialect.name == "sqlite":
-        _mapped[engine] = sqlite_mmap_mib
         event.listen(engine.sync_engine, "connect", _sqlite_writer)
         event.listen(
             engine.sync_engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE")
         )
+        if timeout is not None:
+            stop_writes(engine.sync_engine, timeout)
+    if timeout is not None:
+        message = timeout_message(statement_timeout_ms)
+        event.listen(engine.sync_engine, "handle_error", lambda context: timed_out(context, message))
     return engine
 
 
 class Snapshot(Protocol):
     """One request's reads: one connection and one consistent view of the database, from the first read to
-    `close`, so a page never mixes states of two commits. `on_loop`: its statements run to their end without
-    giving the event loop a turn, so no other statement can start in the middle of one."""
+    `close`, so a page never mixes states of two commits. `on_loop`: its statements run on the event loop,
+    to their end without giving it a turn, unless one takes longer than `deadlines.ON_LOOP` (it goes on in
+    a worker thread); either way its statements take turns by themselves (none starts in another's middle)."""
 
     on_loop: bool
 
@@ -72,16 +128,19 @@ async def snapshot(engine: AsyncEngine) -> Snapshot:
     return _AsyncSnapshot(connection)
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class _Prepared:
-    """A statement compiled once: its text, how to make its parameters, and its rows' type."""
+    """A statement compiled once: its text, how to make its parameters, and its rows' type. It holds no
+    statement (its compiled form does): kept by a statement, it lets the statement go. `slow`: its last run
+    on SQLite took longer than `deadlines.ON_LOOP`, so the next starts in a worker thread at once (a search
+    of a common word spends no 20 ms on the loop first), and one quick there comes back to the loop."""
 
     sql: str
     binds: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
     row: type
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
-    compiled: Any
     _listed: dict[int, str] = field(default_factory=dict)
+    slow: bool = False
 
     def statement(self, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """Its text and parameters for these values. A few keys (`KEYS` parameters) are listed in the text,
@@ -89,7 +148,12 @@ class _Prepared:
         listed, params = 0, []
         for name, default, process in self.binds:
             value = values.get(name, default)
-            if name == KEYS and value is not None and 0 < len(value) <= LISTED_KEYS:
+            if (
+                name == KEYS
+                and value is not None
+                and 0 < len(value) <= LISTED_KEYS
+                and len(self.sql) < LISTED_SQL
+            ):
                 listed = len(value)
                 params.extend(value)
             else:
@@ -114,8 +178,35 @@ class _Prepared:
         return converted
 
 
+def _compiled_cache() -> LRU[Any, Any]:
+    """SQLAlchemy's compiled statements for an engine (its `compiled_cache`, 500 by count by default): by
+    their text's length, `PREPARED_SQL` in all, and none longer than `BIG_SQL`."""
+
+    def weight(compiled: Any) -> int:
+        length = len(compiled.string)
+        return PREPARED_SQL + 1 if length > BIG_SQL else max(length, PREPARED_SQL // QUERY_CACHED)
+
+    return LRU(PREPARED_SQL, weight)
+
+
+def compiled_cache(engine: AsyncEngine | Engine) -> LRU[Any, Any]:
+    """The compiled statements SQLAlchemy keeps for an engine (`_compiled_cache`; tests count them)."""
+    sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    found: LRU[Any, Any] = sync.get_execution_options()["compiled_cache"]
+    return found
+
+
+def _weight(entry: tuple[_Prepared, Any] | None) -> int:
+    """What an entry of `_by_cache_key` counts for: its text, and never less than 1/`PREPARED_CACHED` of the
+    whole, so that no more than `PREPARED_CACHED` entries are kept however short their texts."""
+    return max(len(entry[0].sql) if entry is not None else 0, PREPARED_SQL // PREPARED_CACHED)
+
+
 _by_statement: WeakKeyDictionary[Any, tuple[_Prepared, Mapping[str, Any]] | None] = WeakKeyDictionary()
-_by_cache_key: LRU[Any, _Prepared | None] = LRU(PREPARED_CACHED)
+"""By the statement object (`content.reads`' statements, built once): kept while the statement lives."""
+_by_cache_key: LRU[Any, tuple[_Prepared, Any] | None] = LRU(PREPARED_SQL, _weight)
+"""By SQLAlchemy's cache key: the statement prepared and its compiled form (which makes a statement's values
+from a statement of the same shape)."""
 _raw_counters: list[Callable[[], None]] = []
 
 
@@ -128,7 +219,9 @@ def _prepared(
     and run many times (`content.reads`) is found again by identity, without even a cache key to make."""
     found = _by_statement.get(statement, _MISSING)
     if found is _MISSING:
-        found = _by_statement[statement] = _prepare(statement, dialect)
+        found = _prepare(statement, dialect)
+        if found is None or len(found[0].sql) <= BIG_SQL:
+            _by_statement[statement] = found
     if found is None:
         return None
     prepared, own = found
@@ -138,21 +231,24 @@ def _prepared(
 def _prepare(statement: Executable, dialect: Any) -> tuple[_Prepared, Mapping[str, Any]] | None:
     key = statement._generate_cache_key()  # type: ignore[attr-defined]
     if key is None:  # compiled for itself: its parameters' defaults are its values
-        prepared = _compiled(statement, dialect, None)
-        return (prepared, {}) if prepared else None
-    prepared = _by_cache_key.get(key.key, _MISSING)
-    if prepared is _MISSING:
-        prepared = _by_cache_key[key.key] = _compiled(statement, dialect, key)
-    if prepared is None:
+        made = _compiled(statement, dialect, None)
+        return (made[0], {}) if made else None
+    found = _by_cache_key.get(key.key, _MISSING)
+    if found is _MISSING:
+        found = _compiled(statement, dialect, key)
+        if found is None or len(found[0].sql) <= BIG_SQL:  # (the LRU keeps none heavier than its size)
+            _by_cache_key[key.key] = found
+    if found is None:
         return None
-    own = prepared.compiled.construct_params(extracted_parameters=key.bindparams, _check=False)
+    prepared, compiled = found
+    own = compiled.construct_params(extracted_parameters=key.bindparams, _check=False)
     return prepared, own  # values a call gives come on top: parameters without a value have none yet
 
 
 _MISSING: Any = object()
 
 
-def _compiled(statement: Executable, dialect: Any, key: Any) -> _Prepared | None:
+def _compiled(statement: Executable, dialect: Any, key: Any) -> tuple[_Prepared, Any] | None:
     """None when the columns cannot name a row's fields, it names no columns (text), or its text depends
     on its values (an expanding IN)."""
     compiled: Any = cast(ClauseElement, statement).compile(dialect=dialect, cache_key=key)
@@ -174,7 +270,7 @@ def _compiled(statement: Executable, dialect: Any, key: Any) -> _Prepared | None
         for index, entry in enumerate(compiled._result_columns)
         if (process := entry[3]._cached_result_processor(dialect, None)) is not None
     )
-    return _Prepared(compiled.string, binds, _row_type(tuple(names)), processors, compiled)
+    return _Prepared(compiled.string, binds, _row_type(tuple(names)), processors), compiled
 
 
 def _row_type(names: tuple[str, ...]) -> type:
@@ -228,17 +324,25 @@ async def read_once(engine: AsyncEngine, statement: Executable) -> Sequence[Any]
         for count in _raw_counters:
             count()
         prepared, given = found
-        raw = pooled.driver_connection
-        assert raw is not None
-        return prepared.rows(raw.execute(*prepared.statement(given)).fetchall())
+        raw = cast(ReadConnection, pooled.driver_connection)
+        sql, params = prepared.statement(given)
+        if hash(sql) not in raw.texts:
+            raw.ran(sql)
+        return prepared.rows(await guarded(raw, lambda: raw.execute(sql, params).fetchall()))
     finally:
         readers.give(pooled)
+
+
+class SnapshotClosed(Exception):
+    """A statement that waited for its turn in a snapshot that was closed meanwhile."""
 
 
 class _SqliteSnapshot:
     """Its transaction begins at once (SQLite takes the snapshot at the first read). Statements are compiled
     once (`_prepared`) and run on the sqlite3 connection itself, rows made as named tuples: about 5 us a
-    statement where SQLAlchemy's execution costs about 40, and a page of 20 articles 0.4 ms instead of 1.3."""
+    statement where SQLAlchemy's execution costs about 40, and a page of 20 articles 0.4 ms instead of 1.3.
+    They run on the loop; one that takes longer (`deadlines.ON_LOOP`) goes on in a worker thread, and the
+    snapshot's other statements wait their turn for it (`_turns`, taken only then)."""
 
     on_loop = True
 
@@ -246,19 +350,65 @@ class _SqliteSnapshot:
         self.readers = readers
         self.pooled = readers.take()
         raw = self.pooled.driver_connection
-        assert raw is not None, "a pooled sqlite3 connection"
-        self.raw: sqlite3.Connection = raw
+        assert isinstance(raw, ReadConnection), "a pooled sqlite3 connection"
+        self.raw = raw
         self.raw.execute("BEGIN")
         self._sqlalchemy: Connection | None = None
+        self._turns = asyncio.Lock()
+        self._timed_out: Timeout | None = None
+        self._closed = False
 
     async def fetch(self, statement: Executable, values: Mapping[str, Any] | None = None) -> Sequence[Any]:
+        if self._turns.locked():  # one of its statements runs in a worker thread
+            async with self._turns:
+                return await self._fetch(statement, values, True)
+        return await self._fetch(statement, values, False)
+
+    async def _fetch(
+        self, statement: Executable, values: Mapping[str, Any] | None, turn: bool
+    ) -> Sequence[Any]:
+        if self._closed:
+            raise SnapshotClosed("the snapshot was closed while the statement waited for its turn")
+        if self._timed_out is not None:  # the request has had its time
+            raise self._timed_out
+        raw = self.raw
         found = _prepared(statement, values, self.readers.engine.dialect)
         if found is None:
-            return self._connection().execute(statement, values).all()
+            return await self._slow(lambda: self._connection().execute(statement, values).all(), None, turn)
         for count in _raw_counters:
             count()
         prepared, given = found
-        return prepared.rows(self.raw.execute(*prepared.statement(given)).fetchall())
+        sql, params = prepared.statement(given)
+        if hash(sql) not in raw.texts:
+            raw.ran(sql)
+        started = perf_counter()  # `guarded`, in place: no closure, no await for a statement on time
+        if not prepared.slow:
+            raw.deadline = started + raw.on_loop
+            try:
+                return prepared.rows(raw.execute(sql, params).fetchall())
+            except sqlite3.OperationalError as error:
+                if not stopped(error):
+                    raise
+            finally:
+                raw.deadline = FOREVER
+            prepared.slow = True
+        rows = await self._slow(lambda: prepared.rows(raw.execute(sql, params).fetchall()), started, turn)
+        prepared.slow = perf_counter() - started > raw.on_loop
+        return rows
+
+    async def _slow(
+        self, run: Callable[[], Sequence[Any]], started: float | None, turn: bool
+    ) -> Sequence[Any]:
+        """A statement stopped on the loop (`started`), or not tried there yet (None), holding the snapshot's
+        turn while it goes on in a worker thread."""
+        if not turn:
+            async with self._turns:  # free: nothing came in between since `fetch` looked
+                return await self._slow(run, started, True)
+        try:
+            return await (guarded(self.raw, run) if started is None else in_thread(self.raw, run, started))
+        except Timeout as timeout:
+            self._timed_out = timeout
+            raise
 
     def _connection(self) -> Connection:
         """SQLAlchemy's, on this connection and in this snapshot, for what only it runs (an expanding IN, a
@@ -268,6 +418,12 @@ class _SqliteSnapshot:
         return self._sqlalchemy
 
     async def close(self) -> None:
+        if self._turns.locked():  # a statement in a worker thread: the connection is given back after it
+            async with self._turns:
+                pass
+        if self._closed:
+            return
+        self._closed = True
         self.raw.rollback()  # the snapshot ends, and with it any transaction SQLAlchemy began on it
         self.readers.give(self.pooled)
 
@@ -277,11 +433,18 @@ class _AsyncSnapshot:
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
+        self._timed_out: Timeout | None = None
 
     async def fetch(
         self, statement: Executable, values: Mapping[str, Any] | None = None
     ) -> Sequence[Row[Any]]:
-        return (await self.connection.execute(statement, values)).all()
+        if self._timed_out is not None:  # PostgreSQL has ended the transaction: the request has had its time
+            raise self._timed_out
+        try:
+            return (await self.connection.execute(statement, values)).all()
+        except Timeout as timeout:
+            self._timed_out = timeout
+            raise
 
     async def close(self) -> None:
         await self.connection.close()
@@ -300,7 +463,7 @@ class _Readers:
         return self.idle.pop() if self.idle else self.engine.raw_connection()
 
     def give(self, connection: PoolProxiedConnection) -> None:
-        if len(self.idle) < READERS:
+        if len(self.idle) < READERS and cast(ReadConnection, connection.driver_connection).kept < TEXTS_KEPT:
             self.idle.append(connection)
         else:
             connection.close()
@@ -313,12 +476,14 @@ class _Readers:
 
 def reads_on_loop(engine: AsyncEngine) -> bool:
     """Whether this engine's snapshots run their statements on the loop (`Snapshot.on_loop`): a read of
-    several statements then runs to its end with no other coroutine in between."""
+    several statements then runs to its end with no other coroutine in between, unless one of them takes
+    longer than `deadlines.ON_LOOP` (it goes on in a worker thread, and the loop serves others meanwhile)."""
     return _reader(engine) is not None
 
 
 _readers: WeakKeyDictionary[AsyncEngine, _Readers | None] = WeakKeyDictionary()
-_mapped: WeakKeyDictionary[AsyncEngine, int] = WeakKeyDictionary()
+_options: WeakKeyDictionary[AsyncEngine, tuple[int, float | None]] = WeakKeyDictionary()
+"""An engine's `create_engine` options: its read connections' mapped MiB and its statement timeout (s)."""
 
 
 def _reader(engine: AsyncEngine) -> _Readers | None:
@@ -329,17 +494,19 @@ def _reader(engine: AsyncEngine) -> _Readers | None:
     except KeyError:
         url = engine.url
         on_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-        mapped = _mapped.get(engine, SQLITE_MMAP_MIB)
-        _readers[engine] = _Readers(_sqlite_reader(url.set(drivername="sqlite"), mapped)) if on_file else None
+        mapped, timeout = _options.get(engine, (SQLITE_MMAP_MIB, None))
+        reader = _sqlite_reader(url.set(drivername="sqlite"), mapped, timeout) if on_file else None
+        _readers[engine] = None if reader is None else _Readers(reader)
         if (readers := _readers[engine]) is not None:
             event.listen(engine.sync_engine, "engine_disposed", lambda _engine: readers.dispose())
         return readers
 
 
-def _sqlite_reader(url: Any, mapped_mib: int) -> Engine:
+def _sqlite_reader(url: Any, mapped_mib: int, timeout: float | None) -> Engine:
     """A pool that never waits (a wait would block the event loop), connections that may only read, and an
     explicit deferred BEGIN so a request's statements share one snapshot (pysqlite opens none for SELECT).
-    Last in, first out: the connection most recently used, whose page cache is warm, serves the next read."""
+    Last in, first out: the connection most recently used, whose page cache is warm, serves the next read.
+    Connections may move to a worker thread for a long statement (`ReadConnection`, `deadlines.ON_LOOP`)."""
     reader = create_sync_engine(
         url,
         poolclass=QueuePool,
@@ -347,11 +514,25 @@ def _sqlite_reader(url: Any, mapped_mib: int) -> Engine:
         max_overflow=-1,
         pool_use_lifo=True,
         json_deserializer=orjson.loads,  # reads only: what it returns is what json.loads does, faster
-        connect_args={"cached_statements": PREPARED_CACHED},  # sqlite3's own: one per text, 128 by default
+        execution_options={"compiled_cache": _compiled_cache()},
+        connect_args={
+            "cached_statements": PREPARED_CACHED,  # sqlite3's own: one per text, 128 by default
+            "factory": ReadConnection,
+            "check_same_thread": False,  # used by one thread at a time: the loop's, or a worker's
+        },
     )
-    event.listen(reader, "connect", lambda connection, record: _read_only(connection, mapped_mib))
+    event.listen(reader, "connect", lambda connection, record: _read_only(connection, mapped_mib, timeout))
     event.listen(reader, "begin", _begin_read)
+    event.listen(reader, "before_cursor_execute", _counted_text)
     return reader
+
+
+def _counted_text(connection: Connection, cursor: Any, sql: str, *_: Any) -> None:
+    """What SQLAlchemy runs on a read connection (an expanding IN: a text per number of values) counts
+    towards `TEXTS_KEPT` too."""
+    raw = cursor.connection
+    if isinstance(raw, ReadConnection) and hash(sql) not in raw.texts:
+        raw.ran(sql)
 
 
 def _begin_read(connection: Connection) -> None:
@@ -361,8 +542,9 @@ def _begin_read(connection: Connection) -> None:
         raw.execute("BEGIN")
 
 
-def _read_only(dbapi_connection: Any, mapped_mib: int) -> None:
+def _read_only(dbapi_connection: ReadConnection, mapped_mib: int, timeout: float | None) -> None:
     _sqlite_pragmas(dbapi_connection)
+    dbapi_connection.configure(timeout)
     dbapi_connection.execute("PRAGMA query_only=ON")
     dbapi_connection.execute(f"PRAGMA mmap_size={int(mapped_mib) * MIB}")
     dbapi_connection.isolation_level = None  # transactions are ours: the "begin" listener opens them

@@ -15,7 +15,7 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, OperationTy
 from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.types import ExecutionResult
 
-from cms.content.errors import DomainError
+from cms.content.errors import DomainError, Timeout
 from cms.graphql.context import Context
 from cms.graphql.documents import Prepared
 from cms.graphql.plan.compiler import Compiler, Unplannable
@@ -65,7 +65,7 @@ class Planner:
         context: Context,
     ) -> ExecutionResult | None:
         """The result of a planned run of a query, or None: Strawberry must answer (and the reason is
-        counted)."""
+        counted). A statement stopped by the statement timeout raises `Timeout` for the caller to answer."""
         entry = self._entry(document, operation_name)
         if entry.operation is None:
             return self._fallback("not a valid query")
@@ -79,6 +79,8 @@ class Planner:
         try:
             await plan.root.load([ROOT], run)
             data = plan.root.build(ROOT, run)
+        except Timeout:  # the caller answers it: Strawberry would only run the slow statement again
+            raise
         except DomainError as error:  # Strawberry reports it, in the contract's words
             return self._fallback(f"error: {error.code}")
         except Unplannable as error:  # found only with the values in hand
