@@ -80,7 +80,11 @@ def create_app(
 ) -> Starlette:
     """The ASGI app; tests pass their own engine and clock. Its lifespan runs the webhook delivery worker
     (unless `settings.webhooks` is off) and disposes of the engine."""
-    engine = engine or create_engine(settings.async_database_url, sqlite_mmap_mib=settings.sqlite_mmap_mib)
+    engine = engine or create_engine(
+        settings.async_database_url,
+        sqlite_mmap_mib=settings.sqlite_mmap_mib,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
     clock = clock or Clock()
     endpoint = GraphQLEndpoint(settings, engine=engine, clock=clock, examples=examples)
 

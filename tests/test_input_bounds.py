@@ -199,7 +199,7 @@ async def test_searches_for_other_words_share_one_prepared_statement(
         """The keys of the statements kept compiled: cms.db's on SQLite, SQLAlchemy's on PostgreSQL."""
         if seeded.dialect.name == "sqlite":
             return set(db._by_cache_key._items)
-        return set(seeded.sync_engine._compiled_cache or {})
+        return set(db.compiled_cache(seeded)._items)
 
     order = {"field": "RELEVANCE", "direction": "DESC"}
     query = """query ($filter: ArticleFilter, $order: ArticleOrder) {
@@ -211,6 +211,7 @@ async def test_searches_for_other_words_share_one_prepared_statement(
 
     await search("carpet")
     before = cached()
+    assert before, "the statements are kept compiled"
     for words in ("caspian", "glacier", "heritage", "manuscripts"):
         await search(words)
     assert cached() - before == set()

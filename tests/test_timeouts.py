@@ -20,8 +20,9 @@ from sqlmodel import col
 from cms import db
 from cms.app import create_app
 from cms.clock import FixedClock
-from cms.content import articles
+from cms.content import articles, versions
 from cms.content.errors import Timeout
+from cms.content.reads import Read
 from cms.content.roles import Role, Viewer
 from cms.db import (
     BIG_SQL,
@@ -75,11 +76,13 @@ async def timed(database_url: str, engine: AsyncEngine) -> AsyncIterator[AsyncEn
     await timed.dispose()
 
 
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+"""For what only SQLite has: reads that run on the loop (PostgreSQL's are awaited), its prepared caches."""
+
+
 @pytest.fixture
 async def sqlite_engine(database_url: str, engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
-    """An engine with no statement timeout, on SQLite only."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's reads run on the loop; PostgreSQL's are awaited")
+    """An engine with no statement timeout (tests that take it are SQLITE_ONLY)."""
     untimed = create_engine(database_url)
     yield untimed
     await untimed.dispose()
@@ -153,15 +156,14 @@ async def test_a_write_past_the_timeout_is_stopped_and_its_transaction_rolled_ba
 
 
 async def test_read_once_is_held_to_the_timeout_too(timed: AsyncEngine) -> None:
-    if timed.dialect.name != "sqlite":
-        pytest.skip("read_once takes the async engine's connection on PostgreSQL, held to statement_timeout")
     with pytest.raises(Timeout):
-        await db.read_once(timed, counting(FOREVER))
+        await db.read_once(timed, sleeping(timed))
 
 
 # ---------------------------------------------------------------- a long read never stalls the loop (SQLite)
 
 
+@SQLITE_ONLY
 async def test_a_long_sqlite_read_leaves_the_loop_to_the_other_requests(sqlite_engine: AsyncEngine) -> None:
     """The slow statement runs on the loop for ON_LOOP at most, then in a worker thread: another request's
     statement, started after it, ends long before it does (it would wait for its end if it ran on the
@@ -184,6 +186,7 @@ async def test_a_long_sqlite_read_leaves_the_loop_to_the_other_requests(sqlite_e
     assert fast_done < min(ON_LOOP + 0.5, slow_done / 4), (fast_done, slow_done)
 
 
+@SQLITE_ONLY
 async def test_a_read_moved_off_the_loop_keeps_its_snapshot_and_its_turn(sqlite_engine: AsyncEngine) -> None:
     """In the worker thread the statement reads the snapshot's state, not a later commit's, and a statement
     of the same snapshot asked for meanwhile waits for it to end."""
@@ -217,6 +220,7 @@ async def test_a_read_moved_off_the_loop_keeps_its_snapshot_and_its_turn(sqlite_
         await view.close()
 
 
+@SQLITE_ONLY
 async def test_a_cancelled_read_in_a_thread_stops_and_gives_its_connection_back(
     sqlite_engine: AsyncEngine,
 ) -> None:
@@ -267,6 +271,19 @@ async def test_the_api_answers_a_stopped_statement_with_timeout(timed: AsyncEngi
     assert app.state.graphql.mismatches == []
 
 
+async def test_a_stopped_statement_outside_execution_is_answered_timeout_too(
+    timed: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The content version a public answer is checked against is read before any field runs: stopped, it is
+    a 503 with TIMEOUT, as a JSON answer, never a 500."""
+    monkeypatch.setattr(versions, "TOKEN", Read(sleeping(timed), {}))
+    settings = Settings(webhooks=False, statement_timeout_ms=TIMEOUT_MS)
+    app = create_app(settings, engine=timed, clock=FixedClock(NOW), examples=ROOT / "schema" / "examples")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        response = await http.get("/graphql", params={"query": COUNT})
+    assert (response.status_code, error_codes(response.json())) == (503, ["TIMEOUT"])
+
+
 @pytest.mark.usefixtures("slow_count")
 async def test_the_planner_lets_a_timeout_through_instead_of_running_it_again_on_strawberry(
     timed: AsyncEngine,
@@ -291,6 +308,7 @@ def shape(i: int, width: int = 1) -> Executable:
     return select(*(col(Article.id).label(f"c{i}_{j}") for j in range(width))).limit(1)
 
 
+@SQLITE_ONLY
 async def test_prepared_statements_stay_bounded_by_count_and_by_text(sqlite_engine: AsyncEngine) -> None:
     """By count (`PREPARED_CACHED`) and by text (`PREPARED_SQL`); and a statement run once is let go: only
     the first of each shape kept is held (by its compiled form), while its shape is kept."""
@@ -321,6 +339,7 @@ async def test_prepared_statements_stay_bounded_by_count_and_by_text(sqlite_engi
     assert sum(ref() is not None for ref in made[-500:]) <= 1
 
 
+@SQLITE_ONLY
 async def test_a_huge_statement_is_kept_by_no_cache(sqlite_engine: AsyncEngine) -> None:
     titles = [f"title {i}" for i in range(700)]  # a 700-way filter: 30 KiB of text
     title, slug = col(Article.title), col(Article.slug)
@@ -341,6 +360,7 @@ async def test_a_huge_statement_is_kept_by_no_cache(sqlite_engine: AsyncEngine) 
         assert all(len(compiled.string) <= BIG_SQL for compiled in kept._items.values())
 
 
+@SQLITE_ONLY
 async def test_a_read_connection_that_prepared_too_much_text_is_renewed(sqlite_engine: AsyncEngine) -> None:
     """sqlite3 keeps every text it prepared: a connection that has run more than TEXTS_KEPT of them is
     closed when its snapshot ends, and a fresh one serves the next."""

@@ -131,6 +131,8 @@ class GraphQLEndpoint:
         except Unauthenticated as error:
             headers = {"www-authenticate": 'Bearer error="invalid_token"'}
             response = http.refusal(401, error.message, Unauthenticated.code, media_type, headers)
+        except Timeout as stopped:  # a statement outside execution (a token, a document, the version)
+            response = http.refusal(503, stopped.message, Timeout.code, media_type)
         except Exception:  # ours to log; the caller gets the code and the request's id, no internals
             request_id = scope.get("state", {}).get("request_id", "-")
             log.exception("unexpected error [request %s]", request_id)
