@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,17 +34,24 @@ ALLOW = {"allow": "GET, HEAD, POST"}
 
 
 class RequestId:
-    """Give every request an id (or keep the caller's X-Request-ID), echoed back and used in logs."""
+    """Give every request an id (or keep the caller's X-Request-ID), echoed back and used in logs: 16 random
+    hex digits for the process (drawn again in a forked child) and a counter, where drawing 16 random bytes
+    per request cost a kept answer a twentieth of its time."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._new_process()
+        os.register_at_fork(after_in_child=self._new_process)
+
+    def _new_process(self) -> None:
+        self.process, self.counter = secrets.token_hex(8), itertools.count()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = given or secrets.token_hex(16)  # a UUID object's making would cost more than this
+        request_id = given or f"{self.process}{next(self.counter):016x}"
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:

@@ -104,6 +104,21 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
     assert any("req-42" in record.getMessage() for record in caplog.records)
 
 
+async def test_every_request_gets_an_id_of_its_own(engine: AsyncEngine, client: httpx.AsyncClient) -> None:
+    """32 hex digits, never the same twice in a process, nor across processes (the first 16 are drawn for
+    the process)."""
+    ids = [(await client.get("/healthz")).headers["x-request-id"] for _ in range(3)]
+    ids.append(
+        (await client.post("/graphql", json={"query": "{ articles { totalCount } }"})).headers["x-request-id"]
+    )
+    assert len(set(ids)) == 4
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    other = create_app(Settings(webhooks=False), engine=engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://test") as second:
+        theirs = (await second.get("/healthz")).headers["x-request-id"]
+    assert theirs[:16] != ids[0][:16]
+
+
 async def test_mutations_need_a_token(engine: AsyncEngine, client: httpx.AsyncClient) -> None:
     body = await gql(client, 'mutation { createArticle(input: {title: "x"}) { userErrors { code } } }')
     assert error_codes(body) == ["UNAUTHENTICATED"]
