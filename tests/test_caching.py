@@ -3,6 +3,7 @@ surrogate keys, media types, and zero stale answers after every kind of write an
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -89,6 +90,19 @@ async def test_a_kept_answer_costs_one_statement_and_the_same_bytes(
     assert counter.count == 1
     assert again.content == first.content
     assert again.headers["surrogate-key"] == first.headers["surrogate-key"]
+
+
+async def test_hits_waiting_together_share_one_version_read(
+    seeded: AsyncEngine, reader: httpx.AsyncClient
+) -> None:
+    """Requests ready in the same turn of the loop are all answered by a version read that began after
+    they arrived (cms/delivery/shared.py): a burst of hits costs one statement."""
+    first = await get(reader, FRONT)
+    await asyncio.sleep(0)
+    with StatementCounter(seeded) as counter:
+        burst = await asyncio.gather(*(get(reader, FRONT) for _ in range(10)))
+    assert counter.count == 1
+    assert {response.content for response in burst} == {first.content}
 
 
 async def test_token_answers_are_private_and_never_kept_for_the_public(

@@ -42,7 +42,7 @@ def refusal(
 
 @dataclass(frozen=True, slots=True)
 class Asked:
-    """One GraphQL request: its parameters, how it came (GET or POST) and the media type of its answer."""
+    """One GraphQL request: its parameters, how it came (GET or POST), the media type of its answer."""
 
     query: str | None
     operation_name: str | None
@@ -50,6 +50,8 @@ class Asked:
     extensions: dict[str, Any] | None
     method: str
     media_type: str
+    key: bytes
+    """What names its answer (`Received.key`)."""
 
 
 @lru_cache(maxsize=64)
@@ -78,27 +80,47 @@ def media_type(accept: str | None) -> str | None:
     return chosen
 
 
-async def read(request: Request, method: str, *, most_bytes: int) -> Asked:
-    """The request's GraphQL parameters (Refused when they cannot be read as the specification says, when
-    its body is over `most_bytes`, or when a string in it holds NUL, which no text column can store)."""
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A request as it came, its GraphQL parameters not yet read: `key` (the method, the answer's media type
+    and the query string or body, byte for byte) names a kept answer, so a hit parses nothing."""
+
+    method: str
+    media_type: str
+    raw: bytes
+    key: bytes
+
+
+async def receive(request: Request, method: str, *, most_bytes: int) -> Received:
+    """Refused when no answer type is acceptable (406), a POST is not JSON (415) or its body is over
+    `most_bytes` (413)."""
     answer_type = media_type(request.headers.get("accept"))
     if answer_type is None:
         raise Refused(406, f"Accept names no type this endpoint answers in ({GRAPHQL_RESPONSE}, {JSON})")
     if method == "GET":
+        raw: bytes = request.scope["query_string"]
+    else:
+        content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if content_type != JSON:
+            raise Refused(415, f"A POST body must be {JSON}", "UNSUPPORTED_MEDIA_TYPE")
+        raw = await body(request, most_bytes)
+    return Received(method, answer_type, raw, b"%s %s %s" % (method.encode(), answer_type.encode(), raw))
+
+
+def read(request: Request, received: Received) -> Asked:
+    """The request's GraphQL parameters (Refused when they cannot be read as the specification says, or when
+    a string in them holds NUL, which no text column can store)."""
+    if received.method == "GET":
         parameters: dict[str, Any] = dict(request.query_params)
         for encoded in ("variables", "extensions"):
             if isinstance(parameters.get(encoded), str):
                 parameters[encoded] = _json(parameters[encoded], f"the {encoded} parameter")
         _refuse_nul(parameters)
     else:
-        content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-        if content_type != JSON:
-            raise Refused(415, f"A POST body must be {JSON}", "UNSUPPORTED_MEDIA_TYPE")
-        raw = await body(request, most_bytes)
-        parameters = _json(raw, "the request body")
+        parameters = _json(received.raw, "the request body")
         if not isinstance(parameters, dict):
             raise Refused(400, "The request body must be a JSON object")
-        if b"\\u0000" in raw:  # JSON holds NUL only escaped
+        if b"\\u0000" in received.raw:  # JSON holds NUL only escaped
             _refuse_nul(parameters)
     query: Any = parameters.get("query")
     name: Any = parameters.get("operationName")
@@ -112,7 +134,7 @@ async def read(request: Request, method: str, *, most_bytes: int) -> Asked:
         raise Refused(400, "variables must be an object")
     if not isinstance(extensions, _OBJECT):
         raise Refused(400, "extensions must be an object")
-    return Asked(query, name, variables, extensions, method, answer_type)
+    return Asked(query, name, variables, extensions, received.method, received.media_type, received.key)
 
 
 async def body(request: Request, most_bytes: int) -> bytes:

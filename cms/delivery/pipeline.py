@@ -37,6 +37,7 @@ from cms.delivery.caching import NO_STORE, PRIVATE, VARY, Lifetimes, etag, match
 from cms.delivery.http import GRAPHQL_RESPONSE, Asked, Refused
 from cms.delivery.persisted import PersistedQueries
 from cms.delivery.ratelimit import RateLimiter
+from cms.delivery.shared import Shared
 from cms.graphql.context import Context
 from cms.graphql.cost import Costs
 from cms.graphql.documents import Prepared, known, prepare
@@ -97,6 +98,8 @@ class GraphQLEndpoint:
             RateLimiter(settings.rate_limit, settings.trusted_proxies) if settings.rate_limit else None
         )
         self.mismatches: list[Mismatch] = []
+        self.token = Shared(lambda: versions.token(engine))
+        """The content version a kept answer is checked against, read once for the requests waiting."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # HEAD is answered as GET is; Starlette's response, given the HEAD scope, sends the headers alone
@@ -120,12 +123,12 @@ class GraphQLEndpoint:
                 return
             limited = decision.headers
         try:
-            asked = await http.read(request, method, most_bytes=self.settings.max_body_kib * 1024)
-            media_type = asked.media_type
+            received = await http.receive(request, method, most_bytes=self.settings.max_body_kib * 1024)
+            media_type = received.media_type
             kept = None
             if self.answers is not None and "authorization" not in request.headers:
-                kept = await self._kept(asked, request)
-            answer = kept or await self._answered(asked, request, scope)
+                kept = await self._kept(received, request)
+            answer = kept or await self._answered(http.read(request, received), request, scope)
         except Refused as refused:
             response = refused.response(media_type)
         except Unauthenticated as error:
@@ -218,12 +221,12 @@ class GraphQLEndpoint:
             GraphQLError(e.message, e.nodes, extensions={"code": "INTROSPECTION_DISABLED"}) for e in errors
         ]
 
-    async def _kept(self, asked: Asked, request: Request) -> Answer | None:
+    async def _kept(self, received: http.Received, request: Request) -> Answer | None:
         """A public request's kept answer, if the content version is still the one it was made under: the
         one statement a hit costs, on its own, with no snapshot (one read is its own). None: the request
         goes the whole way, and reads the version again in its snapshot."""
         assert self.answers is not None
-        kept = self.answers.get(_key(asked))
+        kept = self.answers.get(received.key)
         if kept is None:
             return None
         headers = kept.headers
@@ -232,9 +235,9 @@ class GraphQLEndpoint:
             if now >= kept.version.until:
                 return None
             headers = [*self._fresh(kept.etag, kept.version, now), headers[-1]]
-        if await versions.token(self.engine) != kept.version.token:
+        if await self.token() != kept.version.token:
             return None
-        if asked.method == "GET" and matches(request.headers.get("if-none-match"), kept.etag):
+        if received.method == "GET" and matches(request.headers.get("if-none-match"), kept.etag):
             return Answer(304, b"", headers)
         return Answer(kept.status, kept.body, headers)
 
@@ -244,7 +247,7 @@ class GraphQLEndpoint:
     async def _public(self, document: Prepared, asked: Asked, request: Request, context: Context) -> Answer:
         """A public query: revalidated against the content version in its snapshot, else executed, kept and
         given the headers that let every cache keep it as long as it holds."""
-        key = _key(asked)
+        key = asked.key
         version = await versions.current(context.fetch, context.now)
         tag = etag(key, version)
         fresh = self._fresh(tag, version, context.now)
@@ -349,13 +352,6 @@ def _fault(error: GraphQLError) -> bool:
 
 
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
-
-
-def _key(asked: Asked) -> bytes:
-    """What names a public request's answer: its document (text, or the persisted query's hash),
-    operation, variables and media type."""
-    request = [asked.query, asked.extensions, asked.operation_name, asked.variables, asked.media_type]
-    return orjson.dumps(request, option=orjson.OPT_SORT_KEYS)
 
 
 def _sorted(context: Context) -> list[str] | None:
