@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cms.content import urls
+from cms.content.forms import web_url
+
 DEFAULT_DATABASE_URL = "sqlite:///var/cms.db"
 SQLITE_MMAP_MIB = 2048
 PLANNER_MODES = ("on", "off", "check")
@@ -90,6 +93,18 @@ class Settings:
     """`CMS_WEBHOOK_ALLOW_PRIVATE`: webhook and purge targets may be loopback or private addresses."""
     webhook_retention_days: int = 30
     """`CMS_WEBHOOK_RETENTION_DAYS`: delivered and failed deliveries are pruned after this many days."""
+    article_url: str | None = None
+    """`CMS_ARTICLE_URL`: the template of an article's public URL, e.g. `https://news.example/{language}/{slug}`
+    (placeholders {language}, {slug}, {id}; `cms.content.urls`). Feeds, sitemaps and `Article.url` need it:
+    unset, the feed and sitemap routes answer 404."""
+    site_url: str | None = None
+    """`CMS_SITE_URL`: the site's address, the feeds' home link and the base of the sitemap index's entries
+    (the site serves /feeds/, /sitemap.xml and /sitemaps/ from this API, under its own name). Unset: the
+    origin of `CMS_ARTICLE_URL` (which must then have no placeholder in its host)."""
+    publisher_name: str = "Newsroom"
+    """`CMS_PUBLISHER_NAME`: the publication's name, in feeds' titles and the Google News sitemap."""
+    publisher_logo_url: str | None = None
+    """`CMS_PUBLISHER_LOGO_URL`: the publication's logo (the feeds' image and icon); none when unset."""
     planner: str = "on"
     """Planned reads: "on", "off" (every read on Strawberry's resolvers), or "check" (answer with the
     resolvers and compare the planner's answer with it: the test suite's differential mode)."""
@@ -127,12 +142,30 @@ class Settings:
                 raise ValueError(f"CMS_{name.upper()} must be 0 or more, not {getattr(self, name)}")
         if self.purge_url is not None and not re.fullmatch(r"https?://\S+", self.purge_url):
             raise ValueError(f"CMS_PURGE_URL: not an http(s) URL: {self.purge_url!r}")
+        if self.article_url is not None:
+            urls.checked(self.article_url)
+            if self.site_url is None and urls.origin(self.article_url) is None:
+                raise ValueError("CMS_SITE_URL is needed when CMS_ARTICLE_URL has a placeholder in its host")
+        for name in ("site_url", "publisher_logo_url"):
+            value = getattr(self, name)
+            if value is not None and not web_url(value):
+                raise ValueError(f"CMS_{name.upper()}: not an http(s) URL: {value!r}")
+        if not self.publisher_name.strip():
+            raise ValueError("CMS_PUBLISHER_NAME must not be empty")
         if self.planner not in PLANNER_MODES:
             raise ValueError(f"CMS_PLANNER must be one of {', '.join(PLANNER_MODES)}, not {self.planner!r}")
 
     @property
     def async_database_url(self) -> str:
         return async_database_url(self.database_url)
+
+    @property
+    def site(self) -> str | None:
+        """The site's address with no trailing slash (`site_url`, else the article URLs' origin); None
+        without `CMS_ARTICLE_URL`."""
+        if self.article_url is None:
+            return None
+        return (self.site_url or urls.origin(self.article_url) or "").rstrip("/")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -141,7 +174,7 @@ class Settings:
         CMS_CACHE_MAX_AGE, CMS_CACHE_S_MAXAGE, CMS_CACHE_SWR, CMS_PURGE_URL, CMS_RESPONSE_CACHE_MIB,
         CMS_MAX_COST, CMS_MAX_COST_TOKEN, CMS_RATE_LIMIT, CMS_TRUSTED_PROXIES, CMS_STATEMENT_TIMEOUT_MS,
         CMS_MAX_BODY_KIB, CMS_INTROSPECTION, CMS_WEBHOOK_ALLOW_PRIVATE, CMS_WEBHOOK_RETENTION_DAYS,
-        CMS_PLANNER."""
+        CMS_ARTICLE_URL, CMS_SITE_URL, CMS_PUBLISHER_NAME, CMS_PUBLISHER_LOGO_URL, CMS_PLANNER."""
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("CMS_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -170,6 +203,10 @@ class Settings:
             introspection=_on(env.get("CMS_INTROSPECTION", "1")),
             webhook_allow_private=_on(env.get("CMS_WEBHOOK_ALLOW_PRIVATE", "0")),
             webhook_retention_days=int(env.get("CMS_WEBHOOK_RETENTION_DAYS", "30")),
+            article_url=env.get("CMS_ARTICLE_URL") or None,
+            site_url=env.get("CMS_SITE_URL") or None,
+            publisher_name=env.get("CMS_PUBLISHER_NAME", "Newsroom"),
+            publisher_logo_url=env.get("CMS_PUBLISHER_LOGO_URL") or None,
             planner=env.get("CMS_PLANNER", "on").lower(),
         )
 
