@@ -1,4 +1,5 @@
-"""Every table, in one metadata for Alembic. No behaviour: the rules live in `cms.content`."""
+"""Every table, in one metadata for Alembic. No behaviour (but a tag's slug, made by the one slug rule as its
+row is written): the rules live in `cms.content`."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from cms.content.slugs import slugify
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -205,11 +208,19 @@ class ArticleSource(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text))
 
 
+def _tag_slug(context: Any) -> str:
+    """A tag's slug, made as its row is written, whichever write path inserts it."""
+    return slugify(context.get_current_parameters()["tag"])
+
+
 class ArticleTag(SQLModel, table=True):
+    """`slug`: the tag as an item (`cms.content.tags`), the one slug rule's of its name."""
+
     __tablename__ = "article_tag"
     __table_args__ = (
         Index("ix_article_tag_tag", "tag", "article_id"),
         Index("ix_article_tag_order", "article_id", "position", "tag"),
+        Index("ix_article_tag_slug", "slug", "article_id", "tag"),
     )
 
     article_id: str = Field(
@@ -217,6 +228,7 @@ class ArticleTag(SQLModel, table=True):
     )
     tag: str = Field(sa_column=Column(String(50), primary_key=True))
     position: int
+    slug: str = Field(sa_column=Column(String(200), nullable=False, default=_tag_slug, server_default=""))
 
 
 class Revision(SQLModel, table=True):

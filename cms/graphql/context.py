@@ -101,6 +101,12 @@ class Context:
         if self.items is not None and typename in LISTS:
             self.items.update(item_key(typename, row.id) for row in rows)
 
+    def depends(self, key: str) -> None:
+        """The answer depends on a list no item of it names: a tag is a count of articles, whose answer a
+        write of any article may change (`content.keys`), found or not."""
+        if self.items is not None:
+            self.items.add(key)
+
     def shared(self, read: Callable[[], Awaitable[T]]) -> Shared[T]:
         """`read`, made once for however many fields await it (see `Shared`)."""
         return Shared(read, in_place=self._in_place)

@@ -7,10 +7,11 @@ from enum import Enum
 
 import strawberry
 
-from cms.content import filters
+from cms.content import filters, tags
 from cms.graphql.enums import ArticleStatus
 
 ArticleOrderField = strawberry.enum(filters.OrderField, name="ArticleOrderField")
+TagOrderField = strawberry.enum(tags.TagOrderField, name="TagOrderField")
 
 
 @strawberry.enum
@@ -93,6 +94,15 @@ class ArticleOrder:
         return filters.ArticleOrder(field=self.field, descending=self.direction is OrderDirection.DESC)
 
 
+@strawberry.input
+class TagOrder:
+    field: tags.TagOrderField = tags.TagOrderField.ARTICLE_COUNT
+    direction: OrderDirection = OrderDirection.DESC
+
+    def to_domain(self) -> tags.TagOrder:
+        return tags.TagOrder(field=self.field, descending=self.direction is OrderDirection.DESC)
+
+
 def filter_of(f: ArticleFilter | None) -> filters.ArticleFilter | None:
     """The domain's filter, held to its limits (`filters.checked`) before anything is read."""
     return filters.checked(f.to_domain()) if f is not None else None
@@ -100,3 +110,7 @@ def filter_of(f: ArticleFilter | None) -> filters.ArticleFilter | None:
 
 def order_of(order: ArticleOrder | None) -> filters.ArticleOrder:
     return order.to_domain() if order is not None else filters.NEWEST_FIRST
+
+
+def tag_order_of(order: TagOrder | None) -> tags.TagOrder:
+    return order.to_domain() if order is not None else tags.MOST_USED

@@ -7,15 +7,16 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from graphql import GraphQLAbstractType, GraphQLResolveInfo
 
-from cms.content import articles, revisions
+from cms.content import articles, related, revisions, tags
 from cms.content.categories import CategoryTree
 from cms.content.filters import ArticleFilter as Filter
 from cms.content.filters import ArticleOrder as Order
+from cms.content.keys import ARTICLES
 from cms.content.pagination import PageRequest
 from cms.content.reads import Read
 from cms.content.visibility import author_email_visible
@@ -26,6 +27,9 @@ from cms.graphql.inputs import ArticleFilter, ArticleOrder, filter_of, order_of
 from cms.graphql.pagination import Conn, Connection, conns_by_parent
 from cms.graphql.plan.compiler import Compiler, Selected
 from cms.graphql.plan.shapes import Run, Slot, Value
+
+if TYPE_CHECKING:
+    from cms.graphql.tags import Tag
 
 
 @strawberry.interface
@@ -285,6 +289,29 @@ SOURCES = _by_article(articles.sources_statement)
 TAGS = _by_article(articles.tags_statement, lambda row: row.tag)
 
 
+async def _tag_lists(
+    shape: Hashable, ids: list[str], context: Context, columns: Columns
+) -> dict[str, list[Any]]:
+    """Each article's tags as items, once a slug (its first name), in its order (`content.tags`)."""
+    context.depends(ARTICLES)
+    found: dict[str, dict[str, Any]] = defaultdict(dict)
+    for row in await context.fetch(*tags.of_articles_statement(ids)):
+        found[row.article_id].setdefault(row.slug, row)
+    return {article_id: list(rows.values()) for article_id, rows in found.items()}
+
+
+TAG_LIST = PerLevel(_tag_lists)
+
+
+async def _related(first: int, ids: list[str], context: Context, columns: Columns) -> dict[str, list[Any]]:
+    wanted = articles.COLUMNS if columns is None else articles.columns_for(columns)
+    read = related.statement(ids, first, viewer=context.viewer, now=context.now, columns=wanted)
+    return grouped(await context.fetch(*read), "source_id")
+
+
+RELATED = PerLevel(_related, lambda arguments: related.checked(arguments.get("first")))
+
+
 async def _translations(
     shape: Hashable, groups: list[str], context: Context, columns: Columns
 ) -> dict[str, list[Any]]:
@@ -337,6 +364,10 @@ def _body(root: Any, format: BodyFormat | None = BodyFormat.HTML) -> str:
     return articles.body_in(root, format.name if format else None)
 
 
+async def _related_of(root: Any, info: Info, first: int | None = related.DEFAULT) -> Any:
+    return await RELATED.resolve(root, info, first=first)
+
+
 async def _revisions_of(root: Any, info: Info, first: int | None = 20, after: str | None = None) -> Any:
     return await REVISIONS.resolve(root, info, first=first, after=after)
 
@@ -381,6 +412,14 @@ class Article(Node):
         description="Primary category.",
     )
     tags: list[str] = TAGS.field()
+    tag_list: list[Annotated[Tag, strawberry.lazy("cms.graphql.tags")]] = TAG_LIST.field(
+        description="Its tags as items, in its order."
+    )
+    related: list[Article] = strawberry.field(
+        resolver=_related_of,
+        description=f"Visible articles most like it: shared tags, category, language. 1..{related.MOST}",
+        metadata=plan(RELATED),
+    )
     sources: list[SourceAttribution] = SOURCES.field(description="Provenance, in the order given.")
     cover_image: Image | None = computed(
         lambda row, context: articles.cover_image_of(row), columns=("cover_image",)

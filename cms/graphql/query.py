@@ -8,7 +8,8 @@ from typing import Any
 
 import strawberry
 
-from cms.content import articles, authors, categories, nodes, sources
+from cms.content import articles, authors, categories, nodes, sources, tags
+from cms.content.keys import ARTICLES as ARTICLES_KEY
 from cms.content.lookups import by_id_or_slug, require_one_of
 from cms.content.pagination import PageRequest, SortKey
 from cms.content.reads import Read
@@ -17,10 +18,11 @@ from cms.graphql.changes import CHANGES, ChangeFeed
 from cms.graphql.context import Context, Info
 from cms.graphql.enums import Role, SourceKind
 from cms.graphql.fields import Columns, Computed, Found, nodes_seen, plan
-from cms.graphql.inputs import ArticleFilter, ArticleOrder, filter_of, order_of
+from cms.graphql.inputs import ArticleFilter, ArticleOrder, TagOrder, filter_of, order_of, tag_order_of
 from cms.graphql.nodes import Article, Author, Category, Node, Source
 from cms.graphql.pagination import Conn, Connection, root_conn
 from cms.graphql.plan.shapes import Tagged
+from cms.graphql.tags import Tag
 from cms.models import Author as AuthorRow
 from cms.models import Source as SourceRow
 
@@ -96,6 +98,23 @@ async def _count(context: Context, statement: Any) -> int:
     return int((await context.fetch(statement))[0][0])
 
 
+async def _tag(arguments: dict[str, Any], context: Context, columns: Columns) -> Any:
+    context.depends(ARTICLES_KEY)
+    return await _first(
+        context, tags.by_slug_statement(arguments["slug"], viewer=context.viewer, now=context.now)
+    )
+
+
+async def _tags(arguments: dict[str, Any], context: Context, columns: Columns) -> Conn:
+    context.depends(ARTICLES_KEY)
+    page = PageRequest.of(first=arguments.get("first"), after=arguments.get("after"))
+    viewer, now, search = context.viewer, context.now, arguments.get("search")
+    order = tag_order_of(arguments.get("order_by"))
+    read, sort = tags.page_statement(viewer=viewer, now=now, search=search, order=order, page=page)
+    count = tags.count_statement(viewer=viewer, now=now, search=search)
+    return root_conn(context, await context.fetch(*read), page, sort, lambda: _count(context, count))
+
+
 def _listed(module: Any, argument: str, convert: Callable[[Any], Any], sort: SortKey) -> Found:
     """`authors`, `categories`, `sources`: a page by name, narrowed by one argument."""
 
@@ -119,6 +138,8 @@ CATEGORY = Found(_category)
 CATEGORIES = _listed(categories, "roots_only", bool, categories.BY_NAME)
 SOURCE = _simple(SourceRow)
 SOURCES = _listed(sources, "kind", lambda kind: kind.value if kind else None, sources.BY_NAME)
+TAG = Found(_tag)
+TAGS = Found(_tags)
 
 
 @strawberry.type
@@ -195,6 +216,26 @@ class Query:
         kind: SourceKind | None = None,
     ) -> Connection[Source]:
         return await SOURCES.resolve(info, first=first, after=after, kind=kind)
+
+    @strawberry.field(
+        description="Null when no article visible to the caller carries it.", metadata=plan(TAG)
+    )
+    async def tag(self, info: Info, slug: str) -> Tag | None:
+        return await TAG.resolve(info, slug=slug)
+
+    @strawberry.field(
+        description="Search: in tag names, ignoring case. Counts are of the caller's visible articles.",
+        metadata=plan(TAGS),
+    )
+    async def tags(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
+        order_by: TagOrder | None = None,
+    ) -> Connection[Tag]:
+        return await TAGS.resolve(info, first=first, after=after, search=search, order_by=order_by)
 
     @strawberry.field(
         description="Since: the cursor of the previous call, or null for everything. first: 1..1000.",
