@@ -26,6 +26,7 @@ from cms.db import create_engine
 from cms.delivery.http import refusal
 from cms.delivery.pipeline import GraphQLEndpoint
 from cms.edge import Compressed, Cors
+from cms.feeds import routes as feed_routes
 from cms.settings import Settings
 
 log = logging.getLogger("cms")
@@ -125,6 +126,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
+            *feed_routes(settings, engine, clock),
             Mount(graphiql.ASSET_URL, StaticFiles(directory=graphiql.ASSETS), name="graphiql"),
         ],
         lifespan=lifespan,
