@@ -29,6 +29,7 @@ from cms.content.records import ArticleRecord, SourceRef
 from cms.content.references import AUTHOR, CATEGORY, SOURCE, create_item, update_item
 from cms.content.roles import PUBLIC
 from cms.db import StatementCounter
+from cms.delivery import http
 from cms.files.errors import ContentFileError
 from cms.files.importer import import_paths
 from cms.graphql import inputs
@@ -51,22 +52,26 @@ async def _refused(client: httpx.AsyncClient, engine: AsyncEngine, filter_: dict
     with StatementCounter(engine) as counter:
         body = await gql(client, LIST, {"filter": filter_})
     assert time.perf_counter() - started < 2, "refused before it costs anything"
-    assert counter.count == baseline.count
-    assert body["data"] is None
+    assert counter.count <= baseline.count
+    assert body.get("data") is None
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
     return str(error["message"])
 
 
-@pytest.mark.parametrize("terms", [700, 2000])
+@pytest.mark.parametrize("terms", [100, 700, 2000])
 async def test_an_or_of_hundreds_of_searches_in_variables_is_refused(
     client: httpx.AsyncClient, seeded: AsyncEngine, terms: int
 ) -> None:
     """It took seconds on SQLite, minutes on PostgreSQL and 80-170 MB of statement cache; 2,000 were an
-    internal error ("Expression tree is too large")."""
+    internal error ("Expression tree is too large"). Past MAX_VALUES values the variables are refused as
+    they are read, before any of them becomes an input object; below, by the filter's own limit."""
     wide = {"or": [{"search": f"{WORDS[n % len(WORDS)]} w{n}"} for n in range(terms)]}
     message = await _refused(client, seeded, wide)
-    assert f"at most {filters.MAX_TERMS} conditions" in message
+    if 2 * terms + 2 > http.MAX_VALUES:
+        assert f"more than {http.MAX_VALUES:,} values" in message
+    else:
+        assert f"at most {filters.MAX_TERMS} conditions" in message
 
 
 async def test_terms_are_counted_across_and_or_not(client: httpx.AsyncClient, seeded: AsyncEngine) -> None:

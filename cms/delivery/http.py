@@ -134,6 +134,8 @@ def read(request: Request, received: Received) -> Asked:
         raise Refused(400, "variables must be an object")
     if not isinstance(extensions, _OBJECT):
         raise Refused(400, "extensions must be an object")
+    if variables:
+        _refuse_many(variables)
     return Asked(query, name, variables, extensions, received.method, received.media_type, received.key)
 
 
@@ -159,6 +161,27 @@ async def body(request: Request, most_bytes: int) -> bytes:
 
 def _too_large(most_bytes: int) -> Refused:
     return Refused(413, f"The request body is over {most_bytes // 1024:,} KiB", "PAYLOAD_TOO_LARGE")
+
+
+MAX_VALUES = 500
+"""Values (strings, numbers, lists, objects...) a request's variables hold in all: an editor's largest write
+holds a few hundred at most. Turning thousands into input objects took graphql-core and Strawberry
+milliseconds each time, only for a filter's own limit (`content.filters`) to refuse it."""
+
+
+def _refuse_many(variables: dict[str, Any]) -> None:
+    """BAD_USER_INPUT for variables of more than MAX_VALUES values, counted until there are too many."""
+    count, stack = 0, list(variables.values())
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            message = f"The variables hold more than {MAX_VALUES:,} values: ask for less at once"
+            raise Refused(400, message, "BAD_USER_INPUT")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _refuse_nul(value: Any) -> None:

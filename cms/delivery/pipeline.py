@@ -31,6 +31,7 @@ from cms.content import tokens, versions
 from cms.content.errors import Timeout, Unauthenticated
 from cms.content.roles import PUBLIC
 from cms.content.visibility import can_edit
+from cms.db import reads_on_loop
 from cms.delivery import http, surrogates
 from cms.delivery.answers import Answers, Kept
 from cms.delivery.caching import NO_STORE, PRIVATE, VARY, Lifetimes, etag, matches
@@ -38,6 +39,7 @@ from cms.delivery.http import GRAPHQL_RESPONSE, Asked, Refused
 from cms.delivery.persisted import PersistedQueries
 from cms.delivery.ratelimit import RateLimiter
 from cms.delivery.shared import Shared
+from cms.delivery.turns import Turns
 from cms.graphql.context import Context
 from cms.graphql.cost import Costs
 from cms.graphql.documents import Prepared, known, prepare
@@ -98,6 +100,7 @@ class GraphQLEndpoint:
             RateLimiter(settings.rate_limit, settings.trusted_proxies) if settings.rate_limit else None
         )
         self.mismatches: list[Mismatch] = []
+        self.turns = Turns(enabled=reads_on_loop(engine))
         self.token = Shared(lambda: versions.token(engine))
         """The content version a kept answer is checked against, read once for the requests waiting."""
 
@@ -269,7 +272,12 @@ class GraphQLEndpoint:
         return answer
 
     async def execute(self, document: Prepared, asked: Asked, context: Context) -> ExecutionResult:
-        """The planner's answer when it has one; else, or when checking, Strawberry's."""
+        """The planner's answer when it has one; else, or when checking, Strawberry's; a heavy document's
+        once its turn has come (`delivery/turns.py`)."""
+        async with self.turns(document):
+            return await self._execute(document, asked, context)
+
+    async def _execute(self, document: Prepared, asked: Asked, context: Context) -> ExecutionResult:
         if self.planner is not None and not self.checking:
             try:
                 planned = await self.planner.run(document, asked.operation_name, asked.variables, context)
