@@ -4,33 +4,34 @@ body and dc:creator for the bylines (RSS's own author element wants an email add
 from __future__ import annotations
 
 from email.utils import format_datetime
-from xml.etree import ElementTree
+
+from lxml import etree
 
 from cms.feeds.entries import Channel
-from cms.feeds.xml import ATOM, CONTENT, DC, document, element
+from cms.feeds.xml import ATOM, CONTENT, DC, RSS_NAMESPACES, document, element
 
 MEDIA_TYPE = "application/rss+xml; charset=utf-8"
 
 
 def rss(channel: Channel) -> bytes:
-    root = ElementTree.Element("rss", {"version": "2.0"})
-    head = ElementTree.SubElement(root, "channel")
+    root = etree.Element("rss", {"version": "2.0"}, nsmap=RSS_NAMESPACES)
+    head = etree.SubElement(root, "channel")
     element(head, "title", channel.title)
     element(head, "link", channel.home)
     element(head, "description", channel.description)
     element(head, "language", channel.language)
     if channel.updated is not None:
         element(head, "lastBuildDate", format_datetime(channel.updated, usegmt=True))
-    ElementTree.SubElement(
+    etree.SubElement(
         head, f"{{{ATOM}}}link", {"href": channel.self_url, "rel": "self", "type": MEDIA_TYPE.split(";")[0]}
     )
     if channel.logo is not None:
-        image = ElementTree.SubElement(head, "image")
+        image = etree.SubElement(head, "image")
         element(image, "url", channel.logo)
         element(image, "title", channel.title)
         element(image, "link", channel.home)
     for entry in channel.entries:
-        item = ElementTree.SubElement(head, "item")
+        item = etree.SubElement(head, "item")
         element(item, "title", entry.title)
         element(item, "link", entry.url)
         element(item, "guid", entry.id, isPermaLink="false")  # the id stays when a new slug moves the URL
