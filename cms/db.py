@@ -108,6 +108,9 @@ class Snapshot(Protocol):
     a worker thread); either way its statements take turns by themselves (none starts in another's middle)."""
 
     on_loop: bool
+    off_loop: bool
+    """Every statement from now on in a worker thread, from its start (SQLite; a heavy request's:
+    `delivery.turns`), so that the loop serves the other requests meanwhile."""
 
     async def fetch(
         self, statement: Executable, values: Mapping[str, Any] | None = None
@@ -345,6 +348,7 @@ class _SqliteSnapshot:
     snapshot's other statements wait their turn for it (`_turns`, taken only then)."""
 
     on_loop = True
+    off_loop = False
 
     def __init__(self, readers: _Readers) -> None:
         self.readers = readers
@@ -374,7 +378,9 @@ class _SqliteSnapshot:
         raw = self.raw
         found = _prepared(statement, values, self.readers.engine.dialect)
         if found is None:
-            return await self._slow(lambda: self._connection().execute(statement, values).all(), None, turn)
+            started = perf_counter() if self.off_loop else None
+            connection = self._connection()
+            return await self._slow(lambda: connection.execute(statement, values).all(), started, turn)
         for count in _raw_counters:
             count()
         prepared, given = found
@@ -382,7 +388,7 @@ class _SqliteSnapshot:
         if hash(sql) not in raw.texts:
             raw.ran(sql)
         started = perf_counter()  # `guarded`, in place: no closure, no await for a statement on time
-        if not prepared.slow:
+        if not (prepared.slow or self.off_loop):
             raw.deadline = started + raw.on_loop
             try:
                 return prepared.rows(raw.execute(sql, params).fetchall())
@@ -430,6 +436,7 @@ class _SqliteSnapshot:
 
 class _AsyncSnapshot:
     on_loop = False
+    off_loop = False
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cms import db
 from cms.app import create_app
 from cms.delivery import turns
 from cms.delivery.turns import Turns
 from cms.graphql.documents import Prepared, prepare
 from cms.graphql.schema import schema
 from cms.settings import Settings
+from tests.conftest import FixedClock, checked_app, data
 
 SEARCH = prepare(schema._schema, '{ articles(filter: {search: "carpet"}) { totalCount } }')
+QUERY = "{ articles(first: 3) { totalCount nodes { slug authors { name } } } }"
 PAGE = prepare(schema._schema, '{ article(slug: "a") { title } }')
 
 
@@ -57,3 +64,29 @@ async def test_where_the_database_does_the_work_nothing_waits() -> None:
 async def test_the_app_takes_turns_on_sqlite_only(engine: AsyncEngine) -> None:
     app = create_app(Settings(webhooks=False), engine=engine)
     assert app.state.graphql.turns.enabled == (engine.dialect.name == "sqlite")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("heavy", [True, False])
+async def test_a_heavy_request_s_statements_run_in_a_worker_thread(
+    seeded: AsyncEngine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch, heavy: bool
+) -> None:
+    """Its time on the loop is what lighter requests wait for; a light one's stay on the loop."""
+    monkeypatch.setattr(turns, "HEAVY", 1e-9 if heavy else 60.0)
+    threads: set[str] = set()
+    original = db.in_thread
+
+    async def recorded(raw: Any, run: Callable[[], Any], started: float) -> Any:
+        def noted() -> Any:
+            threads.add(threading.current_thread().name)
+            return run()
+
+        return await original(raw, noted, started)
+
+    monkeypatch.setattr(db, "in_thread", recorded)
+    async with checked_app(seeded, clock, planner="on", response_cache_mib=0) as client:
+        await data(client, QUERY)  # its first run: how heavy it is becomes known
+        assert threads == set()
+        assert (await data(client, QUERY))["articles"]["totalCount"] > 0
+    assert bool(threads) == heavy
+    assert all(name.startswith("cms-read") for name in threads)

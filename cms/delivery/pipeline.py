@@ -274,7 +274,9 @@ class GraphQLEndpoint:
     async def execute(self, document: Prepared, asked: Asked, context: Context) -> ExecutionResult:
         """The planner's answer when it has one; else, or when checking, Strawberry's; a heavy document's
         once its turn has come (`delivery/turns.py`)."""
-        async with self.turns(document):
+        async with self.turns(document) as heavy:
+            if heavy:
+                context.take_off_loop()
             return await self._execute(document, asked, context)
 
     async def _execute(self, document: Prepared, asked: Asked, context: Context) -> ExecutionResult:

@@ -25,7 +25,8 @@ to a worker thread (`cms.deadlines`) takes the other."""
 
 
 class Turns:
-    """`async with turns(document):` around a request's execution."""
+    """`async with turns(document) as heavy:` around a request's execution; a heavy one's statements go to
+    a worker thread from their start (`Context.take_off_loop`): its time on the loop is what others wait."""
 
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled
@@ -36,13 +37,14 @@ class Turns:
         return self._took.get(document, 0.0) >= HEAVY
 
     @contextlib.asynccontextmanager
-    async def __call__(self, document: Prepared) -> AsyncIterator[None]:
+    async def __call__(self, document: Prepared) -> AsyncIterator[bool]:
         if not self.enabled:
-            yield
+            yield False
             return
-        async with self._heavy if self.heavy(document) else contextlib.nullcontext():
+        heavy = self.heavy(document)
+        async with self._heavy if heavy else contextlib.nullcontext():
             started = perf_counter()  # after its turn came: waiting is not what it costs
             try:
-                yield
+                yield heavy
             finally:
                 self._took[document] = perf_counter() - started

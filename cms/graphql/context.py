@@ -33,29 +33,52 @@ def retrieved(future: asyncio.Future[Any]) -> None:
 
 
 class Shared(Generic[T]):
-    """A read that several fields may await, made once. Where reads run on the loop, nothing can come
-    between its statements, and it is made in place; else it is a task, shielded: a field cancelled while
-    waiting (graphql-core cancels an erring field's siblings) must not cancel it for the others. A task
-    would cost the planner a turn of the loop per read."""
+    """A read that several fields may await, made once. Where reads run on the loop, it is made in place;
+    else it is a task, shielded: a field cancelled while waiting (graphql-core cancels an erring field's
+    siblings) must not cancel it for the others. A task would cost the planner a turn of the loop per read.
+    A read in place can still wait (a statement past `deadlines.ON_LOOP` goes on in a worker thread, as every
+    statement of an app with a statement timeout may): whoever comes meanwhile waits for it, and, should
+    its reader be cancelled, makes it again as a task. Each of a page's 20 nested connections counted its
+    total again on Strawberry's resolvers."""
 
     def __init__(self, read: Callable[[], Awaitable[T]], *, in_place: bool) -> None:
         self._read = read
         self._in_place = in_place
         self._task: asyncio.Future[T] | None = None
+        self._reading: asyncio.Future[T] | None = None
         self._done: tuple[T] | None = None
 
     async def get(self) -> T:
         if self._done is not None:
             return self._done[0]
+        if self._in_place and self._task is None:
+            if self._reading is None:
+                return await self._here()
+            try:
+                return await asyncio.shield(self._reading)
+            except asyncio.CancelledError:
+                if not self._reading.cancelled():  # this caller was cancelled, not the read
+                    raise
         if self._task is None:
-            if self._in_place:
-                value = await self._read()
-                self._done = (value,)
-                return value
             self._task = asyncio.ensure_future(self._read())
             self._task.add_done_callback(retrieved)
         value = await asyncio.shield(self._task)
         self._done = (value,)
+        return value
+
+    async def _here(self) -> T:
+        reading = self._reading = asyncio.get_running_loop().create_future()
+        reading.add_done_callback(retrieved)
+        try:
+            value = await self._read()
+        except asyncio.CancelledError:
+            reading.cancel()
+            raise
+        except BaseException as error:
+            reading.set_exception(error)
+            raise
+        self._done = (value,)
+        reading.set_result(value)
         return value
 
 
@@ -92,9 +115,16 @@ class Context:
     _loaders: dict[Hashable, Any] = field(default_factory=dict)
     _tree: Shared[CategoryTree] | None = None
     _over: bool = False
+    _off_loop: bool = False
 
     def __post_init__(self) -> None:
         self._in_place = reads_on_loop(self.engine)
+
+    def take_off_loop(self) -> None:
+        """Its statements from now on in a worker thread (`Snapshot.off_loop`): a heavy request's."""
+        self._off_loop = True
+        if self._snapshot is not None:
+            self._snapshot.off_loop = True
 
     def saw(self, typename: str, rows: Sequence[Any]) -> None:
         """Both engines tell what items of a node type go into the answer: its surrogate keys name them."""
@@ -145,6 +175,7 @@ class Context:
             raise RequestOver(f"request {self.request_id} has been answered")
         if self._snapshot is None:
             self._snapshot = await snapshot(self.engine)
+            self._snapshot.off_loop = self._off_loop
         self.statements += 1
         return await self._snapshot.fetch(statement, values)
 
