@@ -163,6 +163,8 @@ class _Writer:
         if argument == "id" and target:
             pool = self.known.ids[rng.choice(NODE_TYPES) if field_name == "node" else target]
             return _quoted(rng.choice(pool) if rng.random() < 0.9 else "art_missing")
+        if argument == "slug" and field_name == "tag":
+            return _quoted(rng.choice(self.known.tags) if rng.random() < 0.9 else "no-such-tag")
         if argument == "slug" and target:
             return _quoted(rng.choice(self.known.slugs[target]) if rng.random() < 0.9 else "no-such-slug")
         if argument == "language":
