@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cms.app import create_app
 from cms.clock import FixedClock
-from cms.edge import COMPRESSED_FROM
+from cms.delivery import pipeline
+from cms.edge import COMPRESSED_FROM, compressed
 from cms.settings import Settings
 from tests.conftest import ROOT
 
@@ -118,6 +119,37 @@ async def test_large_answers_are_compressed_for_clients_that_accept_it(
     assert int(raw.headers["content-length"]) == len(wire) < len(plain.content)
     body = brotli.decompress(wire) if coding == "br" else gzip.decompress(wire)
     assert json.loads(body) == plain.json()
+
+
+async def test_a_kept_answer_is_compressed_once_per_coding(
+    seeded: AsyncEngine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Browsers always ask for br or gzip: a hit sends the body compressed when it was first asked for,
+    weighed with the answer it belongs to."""
+    made: list[str] = []
+
+    def counted(body: bytes, coding: str) -> bytes:
+        made.append(coding)
+        return compressed(body, coding)
+
+    monkeypatch.setattr(pipeline, "compressed", counted)
+    app = create_app(
+        Settings(webhooks=False), engine=seeded, clock=clock, examples=ROOT / "schema" / "examples"
+    )
+    answers = app.state.graphql.answers
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        plain = await client.post("/graphql", json={"query": FRONT}, headers={"accept-encoding": "identity"})
+        weight = answers.weight
+        for coding in ("br", "br", "gzip", "br", "gzip"):
+            request = client.build_request(
+                "POST", "/graphql", json={"query": FRONT}, headers={"accept-encoding": coding}
+            )
+            raw = await client.send(request, stream=True)
+            wire = b"".join([chunk async for chunk in raw.aiter_raw()])
+            assert raw.headers["content-encoding"] == coding
+            assert (brotli.decompress(wire) if coding == "br" else gzip.decompress(wire)) == plain.content
+    assert made == ["br", "gzip"]
+    assert answers.weight > weight
 
 
 async def test_small_answers_are_not_compressed(engine: AsyncEngine, client: httpx.AsyncClient) -> None:

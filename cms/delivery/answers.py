@@ -3,7 +3,7 @@ version it was made under (the pipeline serves it while that version is the data
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from cms.content.versions import Version
 from cms.lru import LRU
@@ -14,7 +14,8 @@ MIB = 1 << 20
 @dataclass(frozen=True, slots=True)
 class Kept:
     """An answer as it is sent: its ETag and the version it was made under, status, body, Surrogate-Key, and
-    its headers (Surrogate-Key last), sent as they are while no scheduled instant shortens their ages."""
+    its headers (Surrogate-Key last), sent as they are while no scheduled instant shortens their ages; and
+    its body in each content coding a client has asked for (`encoded`), compressed once."""
 
     etag: str
     version: Version
@@ -22,10 +23,12 @@ class Kept:
     body: bytes
     surrogate_keys: str
     headers: list[tuple[bytes, bytes]]
+    encoded: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def weight(self) -> int:
-        return len(self.body) + len(self.surrogate_keys) + 200  # the rest of an entry, roughly
+        encoded = sum(len(body) for body in self.encoded.values())
+        return len(self.body) + encoded + len(self.surrogate_keys) + 200  # the rest of an entry, roughly
 
 
 class Answers:
@@ -39,6 +42,10 @@ class Answers:
 
     def keep(self, key: bytes, kept: Kept) -> None:
         self._kept[key] = kept
+
+    def encoded(self, key: bytes, kept: Kept, coding: str, body: bytes) -> None:
+        """`kept`'s body in `coding`, kept beside it and weighed with it."""
+        self._kept[key] = replace(kept, encoded={**kept.encoded, coding: body})
 
     @property
     def weight(self) -> int:

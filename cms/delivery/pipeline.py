@@ -40,6 +40,7 @@ from cms.delivery.persisted import PersistedQueries
 from cms.delivery.ratelimit import RateLimiter
 from cms.delivery.shared import Shared
 from cms.delivery.turns import Turns
+from cms.edge import COMPRESSED_FROM, coding_for, compressed
 from cms.graphql.context import Context
 from cms.graphql.cost import Costs
 from cms.graphql.documents import Prepared, known, prepare
@@ -242,7 +243,14 @@ class GraphQLEndpoint:
             return None
         if received.method == "GET" and matches(request.headers.get("if-none-match"), kept.etag):
             return Answer(304, b"", headers)
-        return Answer(kept.status, kept.body, headers)
+        coding = coding_for(request.scope) if len(kept.body) >= COMPRESSED_FROM else None
+        if coding is None:
+            return Answer(kept.status, kept.body, headers)
+        body = kept.encoded.get(coding)
+        if body is None:
+            body = compressed(kept.body, coding)
+            self.answers.encoded(received.key, kept, coding, body)
+        return Answer(kept.status, body, [*headers, (b"content-encoding", coding.encode())])
 
     def _fresh(self, tag: str, version: versions.Version, now: datetime) -> list[tuple[bytes, bytes]]:
         return [(b"etag", tag.encode()), self.lifetimes.cache_control(version, now), VARY]
