@@ -1,21 +1,19 @@
-"""The content types: Article, Author, Category, Source and their parts. Their objects are rows, and each
+"""The content types: Article, Author, Category, Source, Tag and their parts. Their objects are rows, and each
 field is declared once, here, for Strawberry and the planner alike (`cms.graphql.fields`)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from graphql import GraphQLAbstractType, GraphQLResolveInfo
 
 from cms.content import articles, related, revisions, tags
 from cms.content.categories import CategoryTree
-from cms.content.filters import ArticleFilter as Filter
-from cms.content.filters import ArticleOrder as Order
 from cms.content.keys import ARTICLES
 from cms.content.pagination import PageRequest
 from cms.content.reads import Read
@@ -23,13 +21,17 @@ from cms.content.visibility import author_email_visible
 from cms.graphql.context import Context, Info
 from cms.graphql.enums import ArticleStatus, BodyFormat, SourceKind, SourceRole
 from cms.graphql.fields import Columns, PerLevel, computed, plan
-from cms.graphql.inputs import ArticleFilter, ArticleOrder, filter_of, order_of
+from cms.graphql.inputs import ArticleFilter, ArticleOrder
+from cms.graphql.lists import (
+    ARTICLES_BY_AUTHOR,
+    ARTICLES_BY_CATEGORY,
+    ARTICLES_BY_SOURCE,
+    ARTICLES_BY_TAG,
+    grouped,
+)
 from cms.graphql.pagination import Conn, Connection, conns_by_parent
 from cms.graphql.plan.compiler import Compiler, Selected
 from cms.graphql.plan.shapes import Run, Slot, Value
-
-if TYPE_CHECKING:
-    from cms.graphql.tags import Tag
 
 
 @strawberry.interface
@@ -48,13 +50,6 @@ class Node:
         context the items of its answer here, as the planner does at load (`Context.saw`)."""
         info.context.saw(cls.__name__, (obj,))
         return True
-
-
-def grouped(rows: Iterable[Any], key: str) -> dict[Any, list[Any]]:
-    groups: dict[Any, list[Any]] = defaultdict(list)
-    for row in rows:
-        groups[getattr(row, key)].append(row)
-    return groups
 
 
 def _tree(context: Context) -> CategoryTree:
@@ -87,83 +82,6 @@ class Revision:
     title: str
     status: ArticleStatus
     snapshot: str
-
-
-# ---------------------------------------------------------------- nested article lists
-
-
-@dataclass(frozen=True)
-class ListShape:
-    """What a nested article list asks, whichever its parent: one statement for all parents alike."""
-
-    f: Filter | None
-    order: Order
-    page: PageRequest
-    option: Hashable = None  # the source role, or whether a category includes its descendants
-
-
-Links = Callable[[Hashable, list[str], Context], Any]
-"""A nested list's links for its option and parents, and the keys they read (None: the parents)."""
-
-
-def article_list(links_of: Links, option: Callable[[dict[str, Any]], Hashable] = lambda a: None) -> PerLevel:
-    """A nested article connection of every parent of a level: one statement for their pages, and one for
-    their totals if asked."""
-
-    def shape(arguments: dict[str, Any]) -> ListShape:
-        page = PageRequest.of(first=arguments.get("first"), after=arguments.get("after"))
-        order = order_of(arguments.get("order_by"))
-        return ListShape(filter_of(arguments.get("filter")), order, page, option(arguments))
-
-    async def find(
-        shape: ListShape, parents: list[str], context: Context, columns: Columns
-    ) -> dict[str, Conn]:
-        links, keys = await links_of(shape.option, parents, context)
-        wanted = articles.COLUMNS if columns is None else articles.columns_for(columns)
-        viewer, now = context.viewer, context.now
-        read, sort = articles.linked_page_statement(
-            links=links,
-            parents=parents,
-            viewer=viewer,
-            now=now,
-            f=shape.f,
-            order=shape.order,
-            page=shape.page,
-            columns=wanted,
-            keys=keys,
-        )
-        groups = grouped(await context.fetch(*read), "parent_key")
-        count = articles.linked_count_statement(
-            links=links, parents=parents, viewer=viewer, now=now, f=shape.f, keys=keys
-        )
-        return conns_by_parent(context, groups, parents, shape.page, sort, lambda: context.fetch(*count))
-
-    return PerLevel(find, shape)
-
-
-async def _by_author(option: Hashable, parents: list[str], context: Context) -> tuple[Any, None]:
-    return articles.AUTHOR_LINKS, None
-
-
-async def _by_category(
-    option: Hashable, parents: list[str], context: Context
-) -> tuple[Any, list[str] | None]:
-    """One category's subtree comes from the request's category tree: its articles are then read by their
-    categories' index, as a listed key each."""
-    if option is False:
-        return articles.category_links(False), None
-    if len(parents) == 1:
-        return articles.IN_CATEGORIES, (await context.category_tree()).subtree(parents[0])
-    return articles.category_links(True), None
-
-
-async def _by_source(option: Hashable, parents: list[str], context: Context) -> tuple[Any, None]:
-    return articles.source_links(str(option) if option is not None else None), None
-
-
-ARTICLES_BY_AUTHOR = article_list(_by_author)
-ARTICLES_BY_CATEGORY = article_list(_by_category, lambda a: a.get("include_descendants") is not False)
-ARTICLES_BY_SOURCE = article_list(_by_source, lambda a: a["role"].value if a.get("role") else None)
 
 
 @strawberry.type
@@ -265,6 +183,47 @@ class SourceAttribution:
         description="The exact page cited, if any.",
     )
     note: str | None
+
+
+async def _tag_counts(
+    shape: Hashable, slugs: list[str], context: Context, columns: Columns
+) -> dict[str, int]:
+    read = tags.counts_statement(slugs, viewer=context.viewer, now=context.now)
+    return dict(await context.fetch(*read))
+
+
+TAG_COUNT = PerLevel(
+    _tag_counts,
+    key="uncounted",
+    default=lambda: 0,
+    pick=lambda row, found: row.article_count if row.uncounted is None else found,
+)
+"""A tag found or listed comes with its count; an article's (`tagList`) is counted only if asked, for all of
+a level's tags in one statement."""
+
+
+@strawberry.type
+class Tag:
+    """The object is a row of a tag statement (`content.tags`)."""
+
+    slug: str
+    name: str = strawberry.field(
+        description="As visible articles write it: the smallest of their spellings (tagList: the article's)."
+    )
+    article_count: int = TAG_COUNT.field(description="Visible to the caller, like every count.")
+
+    @strawberry.field(metadata=plan(ARTICLES_BY_TAG))
+    async def articles(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        filter: ArticleFilter | None = None,
+        order_by: ArticleOrder | None = None,
+    ) -> Connection[Article]:
+        return await ARTICLES_BY_TAG.resolve(
+            self, info, first=first, after=after, filter=filter, order_by=order_by
+        )
 
 
 # ---------------------------------------------------------------- article relations: one statement a level
@@ -412,9 +371,7 @@ class Article(Node):
         description="Primary category.",
     )
     tags: list[str] = TAGS.field()
-    tag_list: list[Annotated[Tag, strawberry.lazy("cms.graphql.tags")]] = TAG_LIST.field(
-        description="Its tags as items, in its order."
-    )
+    tag_list: list[Tag] = TAG_LIST.field(description="Its tags as items, in its order.")
     related: list[Article] = strawberry.field(
         resolver=_related_of,
         description=f"Visible articles most like it: shared tags, category, language. 1..{related.MOST}",

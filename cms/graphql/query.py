@@ -19,10 +19,9 @@ from cms.graphql.context import Context, Info
 from cms.graphql.enums import Role, SourceKind
 from cms.graphql.fields import Columns, Computed, Found, nodes_seen, plan
 from cms.graphql.inputs import ArticleFilter, ArticleOrder, TagOrder, filter_of, order_of, tag_order_of
-from cms.graphql.nodes import Article, Author, Category, Node, Source
+from cms.graphql.nodes import Article, Author, Category, Node, Source, Tag
 from cms.graphql.pagination import Conn, Connection, root_conn
 from cms.graphql.plan.shapes import Tagged
-from cms.graphql.tags import Tag
 from cms.models import Author as AuthorRow
 from cms.models import Source as SourceRow
 
