@@ -108,9 +108,6 @@ class Snapshot(Protocol):
     a worker thread); either way its statements take turns by themselves (none starts in another's middle)."""
 
     on_loop: bool
-    off_loop: bool
-    """Every statement from now on in a worker thread, from its start (SQLite; a heavy request's:
-    `delivery.turns`), so that the loop serves the other requests meanwhile."""
 
     async def fetch(
         self, statement: Executable, values: Mapping[str, Any] | None = None
@@ -136,7 +133,8 @@ class _Prepared:
     """A statement compiled once: its text, how to make its parameters, and its rows' type. It holds no
     statement (its compiled form does): kept by a statement, it lets the statement go. `slow`: its last run
     on SQLite took longer than `deadlines.ON_LOOP`, so the next starts in a worker thread at once (a search
-    of a common word spends no 20 ms on the loop first), and one quick there comes back to the loop."""
+    of a common word spends no 20 ms on the loop first), and one well within it there (its own time in the
+    thread, not its wait for one) comes back to the loop."""
 
     sql: str
     binds: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
@@ -348,7 +346,6 @@ class _SqliteSnapshot:
     snapshot's other statements wait their turn for it (`_turns`, taken only then)."""
 
     on_loop = True
-    off_loop = False
 
     def __init__(self, readers: _Readers) -> None:
         self.readers = readers
@@ -378,9 +375,7 @@ class _SqliteSnapshot:
         raw = self.raw
         found = _prepared(statement, values, self.readers.engine.dialect)
         if found is None:
-            started = perf_counter() if self.off_loop else None
-            connection = self._connection()
-            return await self._slow(lambda: connection.execute(statement, values).all(), started, turn)
+            return await self._slow(lambda: self._connection().execute(statement, values).all(), None, turn)
         for count in _raw_counters:
             count()
         prepared, given = found
@@ -388,7 +383,7 @@ class _SqliteSnapshot:
         if hash(sql) not in raw.texts:
             raw.ran(sql)
         started = perf_counter()  # `guarded`, in place: no closure, no await for a statement on time
-        if not (prepared.slow or self.off_loop):
+        if not prepared.slow:
             raw.deadline = started + raw.on_loop
             try:
                 return prepared.rows(raw.execute(sql, params).fetchall())
@@ -398,8 +393,16 @@ class _SqliteSnapshot:
             finally:
                 raw.deadline = FOREVER
             prepared.slow = True
-        rows = await self._slow(lambda: prepared.rows(raw.execute(sql, params).fetchall()), started, turn)
-        prepared.slow = perf_counter() - started > raw.on_loop
+        took: list[float] = []
+
+        def run() -> Sequence[Any]:
+            began = perf_counter()
+            rows = prepared.rows(raw.execute(sql, params).fetchall())
+            took.append(perf_counter() - began)
+            return rows
+
+        rows = await self._slow(run, started, turn)
+        prepared.slow = not took or took[0] > raw.on_loop / 2
         return rows
 
     async def _slow(
@@ -436,7 +439,6 @@ class _SqliteSnapshot:
 
 class _AsyncSnapshot:
     on_loop = False
-    off_loop = False
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
@@ -30,9 +32,13 @@ STOPPED_AGAIN = 0.005
 """A statement in another thread (SQLite's writer's, or a read moved off the loop) has no progress handler,
 which would take the GIL every time it looked, from the loop: the loop interrupts it at its deadline
 (`Stop`), and again this often (seconds) until it has stopped, in case it had not begun."""
-READ_THREADS = 16
-"""Worker threads for reads moved off the loop (as many as `cms.db.READERS`); more reads at once wait their
-turn (their deadline runs meanwhile)."""
+READ_THREADS = 2
+"""Worker threads for reads moved off the loop; more reads at once wait their turn (their deadline runs
+meanwhile). They yield the CPU to the loop (`READ_NICENESS`), so that however many long reads callers
+send, the requests the loop serves keep their core."""
+READ_NICENESS = 10
+"""How much a worker thread's reads yield the CPU to the loop (Linux: the thread's nice value, about a
+tenth of the loop's share when both want a core)."""
 FOREVER = float("inf")
 T = TypeVar("T")
 _STOP = "cms.stop"
@@ -185,7 +191,14 @@ async def in_thread(raw: ReadConnection, run: Callable[[], T], started: float) -
 _threads: list[ThreadPoolExecutor] = []
 
 
+def _yielding() -> None:
+    """A worker thread's start: it takes the CPU only when the loop does not want it."""
+    with contextlib.suppress(AttributeError, OSError):  # where threads have no priority of their own
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), READ_NICENESS)
+
+
 def read_threads() -> ThreadPoolExecutor:
     if not _threads:
-        _threads.append(ThreadPoolExecutor(READ_THREADS, thread_name_prefix="cms-read"))
+        pool = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="cms-read", initializer=_yielding)
+        _threads.append(pool)
     return _threads[0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import threading
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -17,7 +19,7 @@ from sqlalchemy import Executable, and_, bindparam, func, insert, literal, or_, 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
-from cms import db
+from cms import db, deadlines
 from cms.app import create_app
 from cms.clock import FixedClock
 from cms.content import articles, versions
@@ -184,6 +186,23 @@ async def test_a_long_sqlite_read_leaves_the_loop_to_the_other_requests(sqlite_e
         await slow_view.close()
         await fast_view.close()
     assert fast_done < min(ON_LOOP + 0.5, slow_done / 4), (fast_done, slow_done)
+
+
+@SQLITE_ONLY
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="threads have no priority of their own here")
+async def test_a_read_moved_off_the_loop_yields_the_cpu_to_the_loop(sqlite_engine: AsyncEngine) -> None:
+    """Its worker thread has a lower priority than the loop's (Linux: its own nice value), so long reads,
+    however many callers send, take only the CPU the loop leaves."""
+    view = cast(db._SqliteSnapshot, await snapshot(sqlite_engine))
+
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    try:
+        seen = await deadlines.in_thread(view.raw, priority, time.perf_counter())
+    finally:
+        await view.close()
+    assert seen == priority() + deadlines.READ_NICENESS
 
 
 @SQLITE_ONLY

@@ -31,7 +31,6 @@ from cms.content import tokens, versions
 from cms.content.errors import Timeout, Unauthenticated
 from cms.content.roles import PUBLIC
 from cms.content.visibility import can_edit
-from cms.db import reads_on_loop
 from cms.delivery import http, surrogates
 from cms.delivery.answers import Answers, Kept
 from cms.delivery.caching import NO_STORE, PRIVATE, VARY, Lifetimes, etag, matches
@@ -39,7 +38,6 @@ from cms.delivery.http import GRAPHQL_RESPONSE, Asked, Refused
 from cms.delivery.persisted import PersistedQueries
 from cms.delivery.ratelimit import RateLimiter
 from cms.delivery.shared import Shared
-from cms.delivery.turns import Turns
 from cms.edge import COMPRESSED_FROM, coding_for, compressed
 from cms.graphql.context import Context
 from cms.graphql.cost import Costs
@@ -101,7 +99,6 @@ class GraphQLEndpoint:
             RateLimiter(settings.rate_limit, settings.trusted_proxies) if settings.rate_limit else None
         )
         self.mismatches: list[Mismatch] = []
-        self.turns = Turns(enabled=reads_on_loop(engine))
         self.token = Shared(lambda: versions.token(engine))
         """The content version a kept answer is checked against, read once for the requests waiting."""
 
@@ -159,6 +156,7 @@ class GraphQLEndpoint:
             request_id=scope.get("state", {}).get("request_id", "-"),
             planner=self.planner,
             allow_private_targets=self.settings.webhook_allow_private,
+            settings=self.settings,
         )
         try:
             await self.authenticate(request, context)
@@ -280,14 +278,7 @@ class GraphQLEndpoint:
         return answer
 
     async def execute(self, document: Prepared, asked: Asked, context: Context) -> ExecutionResult:
-        """The planner's answer when it has one; else, or when checking, Strawberry's; a heavy document's
-        once its turn has come (`delivery/turns.py`)."""
-        async with self.turns(document) as heavy:
-            if heavy:
-                context.take_off_loop()
-            return await self._execute(document, asked, context)
-
-    async def _execute(self, document: Prepared, asked: Asked, context: Context) -> ExecutionResult:
+        """The planner's answer when it has one; else, or when checking, Strawberry's."""
         if self.planner is not None and not self.checking:
             try:
                 planned = await self.planner.run(document, asked.operation_name, asked.variables, context)
@@ -334,7 +325,9 @@ class GraphQLEndpoint:
         names, is a mismatch, logged and kept."""
         assert self.planner is not None
         own = served.request_id
-        context = Context(engine=self.engine, viewer=served.viewer, now=served.now, request_id=own)
+        context = Context(
+            engine=self.engine, viewer=served.viewer, now=served.now, request_id=own, settings=served.settings
+        )
         context.items = None if served.items is None else set()
         try:
             planned = await self.planner.run(document, asked.operation_name, asked.variables, context)

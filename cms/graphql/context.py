@@ -20,7 +20,9 @@ from cms.content.keys import item as item_key
 from cms.content.reads import Read
 from cms.content.roles import Viewer
 from cms.db import Snapshot, reads_on_loop, snapshot
+from cms.settings import Settings
 
+DEFAULT_SETTINGS = Settings()
 L = TypeVar("L")
 T = TypeVar("T")
 
@@ -109,22 +111,17 @@ class Context:
     """The surrogate keys of the items the answer holds, when the answer will carry them (`saw`)."""
     tree: CategoryTree | None = None
     """The category tree, once `category_tree` has read it."""
+    settings: Settings = DEFAULT_SETTINGS
+    """The app's: what an answer says of the site (`Article.url`, the publisher in `Article.jsonLd`)."""
     _in_place: bool = field(init=False)
     _snapshot: Snapshot | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[Hashable, Any] = field(default_factory=dict)
     _tree: Shared[CategoryTree] | None = None
     _over: bool = False
-    _off_loop: bool = False
 
     def __post_init__(self) -> None:
         self._in_place = reads_on_loop(self.engine)
-
-    def take_off_loop(self) -> None:
-        """Its statements from now on in a worker thread (`Snapshot.off_loop`): a heavy request's."""
-        self._off_loop = True
-        if self._snapshot is not None:
-            self._snapshot.off_loop = True
 
     def saw(self, typename: str, rows: Sequence[Any]) -> None:
         """Both engines tell what items of a node type go into the answer: its surrogate keys name them."""
@@ -175,7 +172,6 @@ class Context:
             raise RequestOver(f"request {self.request_id} has been answered")
         if self._snapshot is None:
             self._snapshot = await snapshot(self.engine)
-            self._snapshot.off_loop = self._off_loop
         self.statements += 1
         return await self._snapshot.fetch(statement, values)
 
