@@ -1,13 +1,14 @@
-"""The raw-SQL baseline: the fastest honest way to answer the four pages and the walk of the benchmark.
+"""The raw-SQL baseline: the fastest honest way to answer the five pages and the walk of the benchmark.
 
 What the CMS's layers (GraphQL, SQLAlchemy, aiosqlite's thread hop, DataLoaders) cost is the difference
 between it and this: a plain Starlette app with hand-written SQL on ONE synchronous sqlite3 connection used
 directly on the event loop, one statement per relation, and orjson. It answers POST /graphql for
-schema/examples/front_page.graphql, article_page.graphql and category_page.graphql and for bench/run.py's
-SEARCH and WALK (recognised by operationName or the query text; the selections are those) with the same
-JSON as the CMS, under the same visibility rule, order and cursors, and nothing else. The search's FTS5
-match string comes from the CMS's parser of the reader's words (`search_terms`): that is the contract's
-query syntax, a rule rather than a layer, and re-implementing it would only risk a different answer.
+schema/examples/front_page.graphql, article_page.graphql, category_page.graphql and tag_page.graphql, and
+for bench/run.py's SEARCH and WALK (recognised by operationName or the query text; the selections are
+those) with the same JSON as the CMS, under the same visibility rule, order and cursors, and nothing else.
+The search's FTS5 match string comes from the CMS's parser of the reader's words (`search_terms`): that is
+the contract's query syntax, a rule rather than a layer, and re-implementing it would only risk a
+different answer.
 
 Serve it as `cms serve` serves the CMS (the same CMS_* variables, one uvicorn process):
     CMS_DATABASE_URL=sqlite:///var/bench/bench.db CMS_PORT=8001 .venv/bin/python bench/baseline.py
@@ -263,6 +264,22 @@ def category_page(db: Database, variables: Json, now: datetime) -> Json:
     return {"category": category}
 
 
+TAG = f"""SELECT min(t.tag), count(DISTINCT a.id) FROM article_tag t JOIN article a ON a.id = t.article_id
+WHERE t.slug = ? AND {VISIBLE}"""
+TAGGED = " AND a.id IN (SELECT article_id FROM article_tag WHERE slug = ?)"
+
+
+def tag_page(db: Database, variables: Json, now: datetime) -> Json:
+    """schema/examples/tag_page.graphql: a tag by slug (its name the first of its spellings on visible
+    articles, its count theirs; null when none carries it) and a page of them as cards, newest first."""
+    slug = variables.get("slug")
+    name, count = db.rows(TAG, (slug, _stored(now)))[0]
+    if not count:
+        return {"tag": None}
+    cards = newest_cards(db, db.categories(), now, _first(variables), TAGGED, (slug,), variables.get("after"))
+    return {"tag": {"slug": slug, "name": name, "articleCount": count, "articles": cards.nodes()}}
+
+
 # The unary + keeps SQLite walking the newest-first index and testing each row against the set of matches,
 # built once, so a page stops after its rows; looking the matches up instead would read each one's status
 # and publishedAt, behind the overflow pages of its body.
@@ -416,6 +433,7 @@ OPERATIONS: dict[str, Callable[[Database, Json, datetime], Json]] = {
     "FrontPage": front_page,
     "ArticlePage": article_page,
     "CategoryPage": category_page,
+    "TagPage": tag_page,
     "Search": search,
     "Walk": walk,
 }

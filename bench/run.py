@@ -178,6 +178,10 @@ def scenarios(database: Path) -> list[Scenario]:
             f"SELECT slug, language FROM article WHERE {visible} ORDER BY id", (now,)
         ).fetchall()
         categories = [row[0] for row in db.execute("SELECT slug FROM category ORDER BY slug")]
+        tags = [
+            row[0]
+            for row in db.execute("SELECT DISTINCT slug FROM article_tag WHERE slug != '' ORDER BY slug")
+        ]
         titles = [
             row[0] for row in db.execute(f"SELECT title FROM article WHERE {visible} ORDER BY id", (now,))
         ]
@@ -201,6 +205,14 @@ def scenarios(database: Path) -> list[Scenario]:
             [
                 {"query": example("category_page"), "variables": {"slug": slug, "first": 20}}
                 for slug in categories
+            ],
+        ),
+        Scenario(
+            "tag",
+            "Tag page (20 cards)",
+            [
+                {"query": example("tag_page"), "variables": {"slug": slug, "first": 20}}
+                for slug in rng.sample(tags, min(SAMPLES, len(tags)))
             ],
         ),
         Scenario(

@@ -41,6 +41,7 @@ PREFIXES = {"source": "src", "author": "aut", "category": "cat", "article": "art
 FRONT_PAGE = (ROOT / "schema" / "examples" / "front_page.graphql").read_text()
 ARTICLE_PAGE = (ROOT / "schema" / "examples" / "article_page.graphql").read_text()
 CATEGORY_PAGE = (ROOT / "schema" / "examples" / "category_page.graphql").read_text()
+TAG_PAGE = (ROOT / "schema" / "examples" / "tag_page.graphql").read_text()
 # Searches in the contract's syntax (phrases, prefixes, OR, exclusions), and "the", in most English articles.
 SEARCHES = ["the", '"cultural heritage"', "herit*", "baku OR caspian", "baku -carpet", "NOT baku the"]
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -177,6 +178,16 @@ async def assert_same_answers(
         if first and first["articles"]["pageInfo"]["hasNextPage"]:
             after = first["articles"]["pageInfo"]["endCursor"]
             await same("category", CATEGORY_PAGE, {"slug": slug, "first": 2, "after": after})
+    async with engine.connect() as connection:
+        tags = (
+            await connection.execute(text("SELECT DISTINCT slug FROM article_tag ORDER BY slug"))
+        ).scalars()
+    for slug in [*tags, "no-such-tag"]:
+        await same("tag", TAG_PAGE, {"slug": slug})
+        first = (await same("tag", TAG_PAGE, {"slug": slug, "first": 2}))["tag"]
+        if first and first["articles"]["pageInfo"]["hasNextPage"]:
+            after = first["articles"]["pageInfo"]["endCursor"]
+            await same("tag", TAG_PAGE, {"slug": slug, "first": 2, "after": after})
     after, walked = None, 0
     while True:  # the whole archive, a page of 7 after another, as the walk reads it 100 a page
         page = (await same("walk", runner.WALK, {"first": 7, "after": after}))["articles"]
