@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import BindParameter, ColumnElement, Select, String, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.sql.util import ClauseAdapter
 
 from cms.content.categories import subtree_pairs
 from cms.content.errors import BadInput
 from cms.content.filters import ArticleFilter, ArticleOrder, article_filter, article_sort
 from cms.content.ids import could_be
+from cms.content.languages import among, chain, chain_values, compared, position
 from cms.content.lookups import require_one_of
 from cms.content.markdown import reading_time_minutes
 from cms.content.pagination import PageRequest, SortKey, keyset_page
@@ -93,9 +107,20 @@ def page_statement(
     order: ArticleOrder,
     page: PageRequest,
     columns: Columns = COLUMNS,
+    fallbacks: Sequence[str] | None = None,
 ) -> tuple[Read, SortKey]:
-    """One page of the root `articles` list (one row more than asked, to know if there is more)."""
+    """One page of the root `articles` list (one row more than asked, to know if there is more). With
+    `fallbacks`, a page of stories, each in filter.language or the first of its fallbacks it has
+    (`_first_in_story`); the rest of the filter and the order apply to the version chosen."""
     sort = article_sort(order, f, unpublished_visible=can_preview(viewer))
+    if fallbacks is not None:
+        rest, languages = _in_languages(f, fallbacks)
+        stories = ("stories", viewer.role, rest, len(languages), order, page.size, page.forward)
+        statement = _list_statement(
+            (*stories, page.cursor is not None, columns),
+            lambda: keyset_page(columns, sort=sort, where=_in_stories(viewer, rest, languages), page=page),
+        )
+        return Read(statement, {"now": now, **chain_values(languages), **sort.after(page.cursor)}), sort
     shape = ("page", viewer.role, f, order, page.size, page.forward, page.cursor is not None, columns)
     statement = _list_statement(
         shape, lambda: keyset_page(columns, sort=sort, where=_visible(viewer, NOW, f), page=page)
@@ -103,13 +128,66 @@ def page_statement(
     return Read(statement, {"now": now, **sort.after(page.cursor)}), sort
 
 
-def count_statement(*, viewer: Viewer, now: datetime, f: ArticleFilter | None) -> Read:
-    """totalCount of the root list: what the caller may see and asked for, nothing more."""
+def count_statement(
+    *, viewer: Viewer, now: datetime, f: ArticleFilter | None, fallbacks: Sequence[str] | None = None
+) -> Read:
+    """totalCount of the root list: what the caller may see and asked for, nothing more; with `fallbacks`,
+    the stories (`page_statement`)."""
+    if fallbacks is not None:
+        rest, languages = _in_languages(f, fallbacks)
+        statement = _list_statement(
+            ("stories count", viewer.role, rest, len(languages)),
+            lambda: select(func.count()).select_from(Article).where(*_in_stories(viewer, rest, languages)),
+        )
+        return Read(statement, {"now": now, **chain_values(languages)})
     statement = _list_statement(
         ("count", viewer.role, f),
         lambda: select(func.count()).select_from(Article).where(*_visible(viewer, NOW, f)),
     )
     return Read(statement, {"now": now})
+
+
+STORY = func.coalesce(ARTICLE.c.translation_group, ARTICLE.c.id)
+"""An article's story: its translation group, or itself when it has none."""
+
+
+def _in_languages(f: ArticleFilter | None, fallbacks: Sequence[str]) -> tuple[ArticleFilter, tuple[str, ...]]:
+    """The filter without its language, and the chain of languages that language and `fallbacks` make."""
+    if f is None or f.language is None:
+        raise BadInput("fallbackLanguages go with filter.language")
+    return replace(f, language=None), chain(f.language, fallbacks)
+
+
+def _in_stories(viewer: Viewer, rest: ArticleFilter, languages: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """The root list's conditions on the version chosen for each story. The visibility rule stays beside
+    the choice, which applies it already, so that the public's list walks its order's index."""
+    return [*_visible(viewer, NOW, rest), _first_in_story(viewer.role, len(languages))]
+
+
+@lru_cache(maxsize=128)
+def _first_in_story(role: Role, length: int) -> ColumnElement[bool]:
+    """An article is its story's version `role` sees in the first language of a chain of `length` that the
+    story has one in (the lower id first within a language): seen in the chain, and no version of its story
+    seen before it. A correlated probe of the story's group for each row a page reads, so a page of stories
+    walks its order's index (a window over every version would rank them all for every page)."""
+    other, seen = ARTICLE.alias("other"), _seen(role, length)
+    rank = tuple_(position(ARTICLE.c.language, length), ARTICLE.c.id)
+    other_rank = tuple_(position(other.c.language, length), other.c.id)
+    before = select(other.c.id).where(
+        _of_story(other, STORY), other_rank < rank, ClauseAdapter(other).traverse(seen)
+    )
+    return and_(seen, ~exists(before.correlate(ARTICLE)))
+
+
+def _seen(role: Role, length: int) -> ColumnElement[bool]:
+    """The article is visible to `role` and in a chain of `length` (the tags are `chain_values`')."""
+    return and_(among(ARTICLE.c.language, length), *_visible(Viewer(role), NOW))
+
+
+def _of_story(article: Any, story: ColumnElement[Any]) -> ColumnElement[bool]:
+    """`article` (the table or an alias) is a version of `story`, found by the group's index."""
+    group = article.c.translation_group
+    return or_(group == story, and_(group.is_(None), article.c.id == story))
 
 
 def linked_page_statement(
@@ -232,15 +310,18 @@ def lookup(
     viewer: Viewer,
     now: datetime,
     columns: Columns = COLUMNS,
+    fallbacks: Sequence[str] | None = None,
 ) -> Read | None:
-    """`article(id:)` or `article(slug:, language:)`: exactly one of id or slug, a language only with a slug
-    ("en" unless given); None for an id no article can have (ours of another type, or one no column holds).
-    Any other is looked up: imported articles keep the ids they came with, whatever their form."""
+    """`article(id:)` or `article(slug:, language:, fallbackLanguages:)`: exactly one of id or slug, languages
+    only with a slug ("en" unless given); None for an id no article can have (ours of another type, or one
+    no column holds). Any other is looked up: imported articles keep the ids they came with, whatever their
+    form."""
     require_one_of(id, slug)
     if id is None:
-        return by_slug_statement(slug or "", language or "en", viewer=viewer, now=now, columns=columns)
-    if language is not None:
-        raise BadInput("language goes with slug, not with id")
+        languages = chain(language or "en", fallbacks)
+        return by_slug_statement(slug or "", languages, viewer=viewer, now=now, columns=columns)
+    if language is not None or fallbacks is not None:
+        raise BadInput("language and fallbackLanguages go with slug, not with id")
     if not could_be(id, "Article"):
         return None
     return by_ids_statement([id], viewer=viewer, now=now, columns=columns)
@@ -253,9 +334,17 @@ def by_ids_statement(
 
 
 def by_slug_statement(
-    slug: str, language: str, *, viewer: Viewer, now: datetime, columns: Columns = COLUMNS
+    slug: str, languages: tuple[str, ...], *, viewer: Viewer, now: datetime, columns: Columns = COLUMNS
 ) -> Read:
-    return Read(_by_slug(viewer.role, columns), {"slug": slug, "language": language, "now": now})
+    """`article(slug:)` along a `languages.chain`: the first article the caller sees with the slug, in the
+    chain's order, names the story; the answer is the story's version the caller sees in the chain's first
+    language that has one (the one found, within its language). One language is the article itself."""
+    statement = (
+        _by_slug(viewer.role, columns)
+        if len(languages) == 1
+        else _in_story(viewer.role, columns, len(languages))
+    )
+    return Read(statement, {"slug": slug, "now": now, **chain_values(languages)})
 
 
 def translations_statement(
@@ -286,8 +375,29 @@ def _by_ids(role: Role, columns: Columns) -> Select[Any]:
 
 @lru_cache(maxsize=256)
 def _by_slug(role: Role, columns: Columns) -> Select[Any]:
-    where = (ARTICLE.c.slug == bindparam("slug"), ARTICLE.c.language == bindparam("language"))
+    where = (ARTICLE.c.slug == bindparam("slug"), among(ARTICLE.c.language, 1))
     return select(*columns).where(*where, *_visible(Viewer(role), NOW))
+
+
+@lru_cache(maxsize=256)
+def _in_story(role: Role, columns: Columns, length: int) -> Select[Any]:
+    """`by_slug_statement` for a chain of `length`: the first article seen with the slug names the story,
+    and the story's group gives its versions."""
+    rank, seen = position(ARTICLE.c.language, length), _seen(role, length)
+    found = (
+        select(STORY.label("story"), ARTICLE.c.id.label("found_id"))
+        .where(ARTICLE.c.slug == bindparam("slug"), seen)
+        .order_by(rank, ARTICLE.c.id)
+        .limit(1)
+        .subquery("found")
+    )
+    return (
+        select(*columns)
+        .select_from(ARTICLE.join(found, _of_story(ARTICLE, found.c.story)))
+        .where(seen)
+        .order_by(rank, ARTICLE.c.id != found.c.found_id, ARTICLE.c.id)
+        .limit(1)
+    )
 
 
 @lru_cache(maxsize=256)
@@ -295,7 +405,7 @@ def _translations(role: Role, columns: Columns) -> Select[Any]:
     return (
         select(*columns)
         .where(in_keys(ARTICLE.c.translation_group), *_visible(Viewer(role), NOW))
-        .order_by(ARTICLE.c.language, ARTICLE.c.id)
+        .order_by(compared(ARTICLE.c.language), ARTICLE.c.id)
     )
 
 

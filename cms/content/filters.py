@@ -14,6 +14,7 @@ from sqlmodel import col
 from cms.content import search
 from cms.content.categories import subtree_ids
 from cms.content.errors import BadInput
+from cms.content.languages import MAX_LENGTH, canonical, compared
 from cms.content.pagination import SortKey
 from cms.content.slugs import MAX_SLUG
 from cms.models import (
@@ -42,7 +43,7 @@ MAX_MATCH = 200
 """Characters of `title.contains` and `title.startsWith`."""
 LENGTHS = {
     "search": search.MAX_QUERY_LENGTH,
-    "language": 35,
+    "language": MAX_LENGTH,
     "tag": 50,
     "category": MAX_SLUG,
     "author": MAX_SLUG,
@@ -176,7 +177,7 @@ def article_filter(f: ArticleFilter | None) -> ColumnElement[bool]:
     if f.search is not None:
         clauses.append(search.search_clause(f.search))
     if f.language is not None:
-        clauses.append(col(Article.language) == f.language)
+        clauses.append(compared(ARTICLE.c.language) == canonical(f.language))
     if f.tag is not None:
         clauses.append(_related(ArticleTag.article_id, TAGGED.c.tag == f.tag.strip().lower()))
     if f.category is not None:

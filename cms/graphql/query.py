@@ -4,11 +4,11 @@ both engines run, a thin call into `content`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
-from cms.content import articles, authors, categories, nodes, sources, tags
+from cms.content import articles, authors, categories, languages, nodes, sources, tags
 from cms.content.keys import ARTICLES as ARTICLES_KEY
 from cms.content.lookups import by_id_or_slug, require_one_of
 from cms.content.pagination import PageRequest, SortKey
@@ -52,6 +52,7 @@ async def _article(arguments: dict[str, Any], context: Context, columns: Columns
         viewer=context.viewer,
         now=context.now,
         columns=articles.COLUMNS if columns is None else articles.columns_for(columns),
+        fallbacks=arguments.get("fallback_languages"),
     )
     return await _first(context, read) if read else None
 
@@ -81,6 +82,7 @@ async def _articles(arguments: dict[str, Any], context: Context, columns: Column
         before=arguments.get("before"),
     )
     f, viewer, now = filter_of(arguments.get("filter")), context.viewer, context.now
+    fallbacks = arguments.get("fallback_languages")
     statement, sort = articles.page_statement(
         viewer=viewer,
         now=now,
@@ -88,8 +90,9 @@ async def _articles(arguments: dict[str, Any], context: Context, columns: Column
         order=order_of(arguments.get("order_by")),
         page=page,
         columns=articles.COLUMNS if columns is None else articles.columns_for(columns),
+        fallbacks=fallbacks,
     )
-    count = articles.count_statement(viewer=viewer, now=now, f=f)
+    count = articles.count_statement(viewer=viewer, now=now, f=f, fallbacks=fallbacks)
     return root_conn(context, await context.fetch(statement), page, sort, lambda: _count(context, count))
 
 
@@ -141,21 +144,51 @@ TAG = Found(_tag)
 TAGS = Found(_tags)
 
 
+FALLBACKS = Annotated[
+    list[str] | None,
+    strawberry.argument(
+        description=f"Languages to fall back to, in order: at most {languages.MAX_FALLBACKS} language tags."
+    ),
+]
+STORY_FALLBACKS = Annotated[
+    list[str] | None,
+    strawberry.argument(
+        description=(
+            "With filter.language: each story (an article and its translations) once, in filter.language (or"
+            " its primary language) where it has a visible version in it, else in the first of these it has;"
+            " the rest of the filter and the order apply to that version, and totalCount counts stories. At"
+            f" most {languages.MAX_FALLBACKS} language tags."
+        )
+    ),
+]
+
+
 @strawberry.type
 class Query:
     @strawberry.field(metadata=plan(NODE))
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await NODE.resolve(info, id=id)
 
-    @strawberry.field(description='By id, or by slug with a language (default "en").', metadata=plan(ARTICLE))
+    @strawberry.field(
+        description=(
+            'By id, or by slug with a language (default "en") and fallbacks: the story found by the slug in'
+            " the first of the language, its primary language (en-GB: en) and each fallback (and its"
+            " primary) that has it, in the first of those languages it has a visible version in. Language"
+            ' tags compare ignoring case ("EN" is "en").'
+        ),
+        metadata=plan(ARTICLE),
+    )
     async def article(
         self,
         info: Info,
         id: strawberry.ID | None = None,
         slug: str | None = None,
         language: str | None = None,
+        fallback_languages: FALLBACKS = None,
     ) -> Article | None:
-        return await ARTICLE.resolve(info, id=id, slug=slug, language=language)
+        return await ARTICLE.resolve(
+            info, id=id, slug=slug, language=language, fallback_languages=fallback_languages
+        )
 
     @strawberry.field(metadata=plan(ARTICLES))
     async def articles(
@@ -167,9 +200,17 @@ class Query:
         before: str | None = None,
         filter: ArticleFilter | None = None,
         order_by: ArticleOrder | None = None,
+        fallback_languages: STORY_FALLBACKS = None,
     ) -> Connection[Article]:
         return await ARTICLES.resolve(
-            info, first=first, after=after, last=last, before=before, filter=filter, order_by=order_by
+            info,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            filter=filter,
+            order_by=order_by,
+            fallback_languages=fallback_languages,
         )
 
     @strawberry.field(metadata=plan(AUTHOR))
