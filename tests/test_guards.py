@@ -239,6 +239,18 @@ async def test_a_caller_over_the_rate_limit_is_told_when_to_come_back(
         assert spoofed[-1].status_code == 429, "X-Forwarded-For from an untrusted peer is not believed"
 
 
+async def test_a_refused_request_carries_the_rate_limit_headers_too(
+    seeded: AsyncEngine, clock: FixedClock
+) -> None:
+    """It was counted: a client that sends malformed requests sees its allowance go down as well."""
+    async with _app(seeded, clock, rate_limit="3/minute") as http:
+        malformed = await http.post(
+            "/graphql", content=b"{not json", headers={"content-type": "application/json"}
+        )
+    assert malformed.status_code == 400
+    assert malformed.headers["ratelimit"].startswith('"default";r=2;')
+
+
 @pytest.mark.parametrize(
     "given",
     ["2026-11-27T12:00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59.999999-12:00", "soon"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from cms.content.versions import Version
 
@@ -25,13 +26,17 @@ class Lifetimes:
         """A public answer's Cache-Control. Every age is capped at the seconds left until the next scheduled
         instant, stale-while-revalidate included, so that no cache serves the view of before that instant
         after it."""
-        max_age, s_maxage, swr = self.max_age, self.s_maxage, self.swr
-        left = version.seconds_left(now)
-        if left is not None:
-            max_age, s_maxage = min(max_age, left), min(s_maxage, left)
-            swr = min(swr, left - s_maxage)
-        value = f"public, max-age={max_age}, s-maxage={s_maxage}, stale-while-revalidate={swr}"
-        return b"cache-control", value.encode()
+        return _capped(self.max_age, self.s_maxage, self.swr, version.seconds_left(now))
+
+
+@lru_cache(maxsize=512)
+def _capped(max_age: int, s_maxage: int, swr: int, left: int | None) -> tuple[bytes, bytes]:
+    """Made once per second left, not on every hit before a scheduled instant."""
+    if left is not None:
+        max_age, s_maxage = min(max_age, left), min(s_maxage, left)
+        swr = min(swr, left - s_maxage)
+    value = f"public, max-age={max_age}, s-maxage={s_maxage}, stale-while-revalidate={swr}"
+    return b"cache-control", value.encode()
 
 
 def etag(key: bytes, version: Version) -> str:

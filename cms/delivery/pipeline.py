@@ -145,6 +145,7 @@ class GraphQLEndpoint:
         else:
             await answer.send(send, media_type, limited)
             return
+        response.raw_headers.extend(limited)  # a refused request counted against the limit too
         await response(scope, receive, send)
 
     async def _answered(self, asked: Asked, request: Request, scope: Scope) -> Answer:
