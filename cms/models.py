@@ -231,6 +231,30 @@ class ArticleTag(SQLModel, table=True):
     slug: str = Field(sa_column=Column(String(200), nullable=False, default=_tag_slug, server_default=""))
 
 
+class CorrectionKind(StrEnum):
+    CORRECTION = "CORRECTION"
+    CLARIFICATION = "CLARIFICATION"
+    UPDATE = "UPDATE"
+    EDITORS_NOTE = "EDITORS_NOTE"
+
+
+class ArticleCorrection(SQLModel, table=True):
+    """The reader-facing corrections log of an article, oldest first: Markdown `text`, rendered as a body is
+    (`html`, `plain`) when the article is written."""
+
+    __tablename__ = "article_correction"
+
+    article_id: str = Field(
+        sa_column=Column(String(40), ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    position: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    kind: str = Field(max_length=20)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    html: str = Field(sa_column=Column(Text, nullable=False))
+    plain: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts()
+
+
 class Revision(SQLModel, table=True):
     """A full snapshot of an article at one version, with who made it."""
 

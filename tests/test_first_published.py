@@ -112,5 +112,8 @@ def test_export_lines_carry_it_next_to_published_at() -> None:
     """The key order is the format: firstPublishedAt follows publishedAt."""
     columns = "id slug language title subtitle excerpt body status published_at first_published_at"
     row = dict.fromkeys(f"{columns} cover_image seo created_at updated_at".split())
-    keys = list(article_document(row, authors=[], category=None, tags=[], sources=[], translation_of=None))
+    document = article_document(
+        row, authors=[], category=None, tags=[], sources=[], translation_of=None, corrections=[]
+    )
+    keys = list(document)
     assert keys[keys.index("publishedAt") + 1] == "firstPublishedAt"

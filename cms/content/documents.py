@@ -28,9 +28,12 @@ def article_document(
     tags: list[str],
     sources: list[Document],
     translation_of: str | None,
+    corrections: list[Document],
 ) -> Document:
-    """An article's columns with its references already named (slugs, or ids where a slug is ambiguous)."""
-    return {
+    """An article's columns with its references already named (slugs, or ids where a slug is ambiguous).
+    `corrections` come last, and only when there are some: documents written before the log existed keep
+    their bytes."""
+    document = {
         "type": "article",
         "id": row["id"],
         "slug": row["slug"],
@@ -52,10 +55,17 @@ def article_document(
         "createdAt": _moment(row["created_at"]),
         "updatedAt": _moment(row["updated_at"]),
     }
+    if corrections:
+        document["corrections"] = corrections
+    return document
 
 
 def attribution(source: str, role: str, url: str | None, note: str | None) -> Document:
     return {"source": source, "role": role, "url": url, "note": note}
+
+
+def correction(kind: str, text: str, created_at: datetime) -> Document:
+    return {"kind": kind, "text": text, "createdAt": created_at.isoformat()}
 
 
 def source_document(row: Mapping[str, Any]) -> Document:

@@ -18,21 +18,29 @@ from typing import Any, Literal
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content import changes, outbox
+from cms.content import changes, corrections, outbox
 from cms.content.batches import batched
 from cms.content.directory import Directory
-from cms.content.documents import Document, article_document, attribution, content_hash, dumps
+from cms.content.documents import (
+    Document,
+    article_document,
+    attribution,
+    content_hash,
+    correction,
+    dumps,
+)
 from cms.content.errors import BadInput, DomainError, FieldError, InvalidInput, InvalidRecord
 from cms.content.forms import nul_errors, web_url
 from cms.content.ids import id_problem, new_id
 from cms.content.markdown import RenderedBody, RenderMany, derive_excerpt, render_here
-from cms.content.records import ArticleRecord, SourceRef
+from cms.content.records import ArticleRecord, CorrectionRecord, SourceRef
 from cms.content.search import reindex
 from cms.content.slugs import check_slug, slugify
 from cms.content.visibility import first_public, public_sees
 from cms.models import (
     Article,
     ArticleAuthor,
+    ArticleCorrection,
     ArticleSource,
     ArticleStatus,
     ArticleTag,
@@ -70,6 +78,7 @@ class _Plan:
     authors: list[str]
     category: str | None
     sources: list[tuple[str, SourceRef]]
+    corrections: list[CorrectionRecord]
     id: str = ""
     existing: Row | None = None
     group: str = ""
@@ -163,6 +172,7 @@ def _resolve(position: int, record: ArticleRecord, directory: Directory) -> _Pla
         [a for a in authors if a],
         category,
         [(s, ref) for s, ref in zip(sources, record.sources, strict=True) if s],
+        corrections.oldest_first(record.corrections),
     )
 
 
@@ -210,7 +220,7 @@ def _check(record: ArticleRecord) -> list[FieldError]:
             if url is not None and not web_url(url):
                 message = f"not an http(s) URL: {url!r}"
                 errors.append(FieldError(("sources", str(i), name), "INVALID", message))
-    return errors
+    return errors + corrections.log_problems(record.corrections)
 
 
 async def _match(session: AsyncSession, plans: list[_Plan]) -> None:
@@ -323,9 +333,10 @@ def _bad_translation(plan: _Plan, message: str) -> InvalidRecord:
 
 
 def _content(plan: _Plan) -> Row:
-    """What the article says, references by id: the content hash covers exactly this."""
+    """What the article says, references by id: the content hash covers exactly this (its corrections only
+    when it has some, so that articles written before the log keep their hashes)."""
     record = plan.record
-    return {
+    content: Row = {
         "slug": plan.slug,
         "language": record.language,
         "title": plan.title,
@@ -342,6 +353,9 @@ def _content(plan: _Plan) -> Row:
         "seo": record.seo,
         "group": plan.group,
     }
+    if plan.corrections:
+        content["corrections"] = [[c.kind, c.text, c.created_at.isoformat()] for c in plan.corrections]
+    return content
 
 
 def _render(
@@ -406,7 +420,7 @@ async def _write(
         values = [{"_id": row["id"], **{c: row[c] for c in columns}} for row in updated]
         await session.execute(statement, values)
         ids = [row["id"] for row in updated]
-        for link in (ArticleAuthor, ArticleSource, ArticleTag):
+        for link in (ArticleAuthor, ArticleSource, ArticleTag, ArticleCorrection):
             await session.execute(delete(link).where(table_of(link).c.article_id.in_(ids)))
     links: list[tuple[type[Any], list[Row]]] = [
         (
@@ -436,6 +450,7 @@ async def _write(
             ArticleTag,
             [{"article_id": p.id, "tag": t, "position": i} for p in plans for i, t in enumerate(p.tags)],
         ),
+        (ArticleCorrection, [row for p in plans for row in corrections.rows(p.id, p.corrections)]),
     ]
     for model, values in links:
         if values:
@@ -479,4 +494,5 @@ def _snapshot(row: Row, plan: _Plan, directory: Directory) -> Document:
         tags=plan.tags,
         sources=[attribution(directory.sources.slug(s), r.role, r.url, r.note) for s, r in plan.sources],
         translation_of=plan.group if plan.group != plan.id else None,
+        corrections=[correction(c.kind, c.text, c.created_at) for c in plan.corrections],
     )

@@ -26,6 +26,15 @@ class SourceRef:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class CorrectionRecord:
+    """A correction of an article: a kind (`models.CorrectionKind`), Markdown text, and when it was made."""
+
+    kind: str
+    text: str
+    created_at: datetime
+
+
 @dataclass
 class ArticleRecord:
     """An article as given. `category` is a path of names or slugs from the root (one id or slug when
@@ -51,6 +60,8 @@ class ArticleRecord:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     first_published_at: datetime | None = None
+    corrections: list[CorrectionRecord] = field(default_factory=list)
+    """The corrections log, written in the order of their `created_at` (oldest first)."""
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cms.content import changes, webhooks
+from cms.content import changes, corrections, webhooks
 from cms.content.editing import API_NAMES, write_articles
 from cms.content.errors import FieldError, InvalidInput, InvalidRecord
 from cms.content.forms import nul_errors
 from cms.content.ids import could_be
-from cms.content.records import ArticleRecord, SourceRef
+from cms.content.records import ArticleRecord, CorrectionRecord, SourceRef
 from cms.content.search import reindex
 from cms.content.slugs import first_free, may_be_taken, slugify
 from cms.content.visibility import public_sees
@@ -76,14 +76,40 @@ async def update_article(
     """Change the fields given; VERSION_CONFLICT when the article is no longer at `expected_version`."""
     _refuse_nul(edit)
     record, row = await _current(session, id)
-    if expected_version is not None and row["version"] != expected_version:
-        message = f"the article is at version {row['version']}, not {expected_version}"
-        raise _problem("expectedVersion", "VERSION_CONFLICT", message)
+    _check_version(row, expected_version)
     language = edit.language or record.language
     slug = edit.slug or record.slug or ""
     if (slug, language) != (record.slug, record.language) and await _taken(session, slug, language, id):
         raise _slug_taken(slug, language)
     return await _write(session, _apply(record, edit), actor=actor, now=now)
+
+
+async def add_correction(
+    session: AsyncSession,
+    *,
+    id: str,
+    kind: str,
+    text: str,
+    expected_version: int | None,
+    actor: str,
+    now: datetime,
+) -> str:
+    """Append a correction made now to the article's log: a new version, like any other edit."""
+    added = CorrectionRecord(kind, text, now)
+    if errors := nul_errors(added) or corrections.problems(added):
+        raise InvalidInput(errors)
+    record, row = await _current(session, id)
+    _check_version(row, expected_version)
+    return await _write(
+        session, replace(record, corrections=[*record.corrections, added]), actor=actor, now=now
+    )
+
+
+def _check_version(row: dict[str, Any], expected_version: int | None) -> None:
+    """VERSION_CONFLICT when the article is no longer at the version its editor saw."""
+    if expected_version is not None and row["version"] != expected_version:
+        message = f"the article is at version {row['version']}, not {expected_version}"
+        raise _problem("expectedVersion", "VERSION_CONFLICT", message)
 
 
 async def move_article(
@@ -207,6 +233,7 @@ async def _current(session: AsyncSession, id: str) -> tuple[ArticleRecord, dict[
         translation_of=group if group and group != id else None,
         id=id,
         existing_only=True,
+        corrections=await corrections.of_article(session, id),
     )
     return record, dict(row)
 

@@ -1,7 +1,7 @@
 """`cms export`: everything, drafts included, ids kept, as NDJSON that imports back to the same bytes.
 
 Sources and authors by slug, categories parents first, then articles oldest first: their ids in order
-first, then pages of PAGE articles by id, with their bylines, sources and tags a statement each.
+first, then pages of PAGE articles by id, with their bylines, sources, tags and corrections a statement each.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from cms.content.documents import (
     attribution,
     author_document,
     category_document,
+    correction,
     dumps,
     source_document,
 )
 from cms.content.editing import slug_names_one
-from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag, table_of
+from cms.models import Article, ArticleAuthor, ArticleCorrection, ArticleSource, ArticleTag, table_of
 
 PAGE = 1000
 _ARTICLE: Table = table_of(Article)
@@ -121,6 +122,12 @@ async def _articles(
         ids,
         lambda link: attribution(directory.sources.slug(link.source_id), link.role, link.url, link.note),
     )
+    corrections = await _linked(
+        connection,
+        ArticleCorrection,
+        ids,
+        lambda link: correction(link.kind, link.text, link.created_at),
+    )
     return [
         article_document(
             row,
@@ -129,6 +136,7 @@ async def _articles(
             tags=tags[row["id"]],
             sources=sources[row["id"]],
             translation_of=references.get(row["id"]),
+            corrections=corrections[row["id"]],
         )
         for row in rows
     ]

@@ -16,7 +16,7 @@ import orjson
 from cms.content.forms import NUL_MESSAGE, nul_errors
 from cms.content.records import ArticleRecord, AuthorRecord, CategoryRecord, SourceRecord, SourceRef
 from cms.files.errors import ContentFileError
-from cms.files.records import moment
+from cms.files.records import correction_records, moment
 
 Fail = Callable[[str], ContentFileError]
 Record = ArticleRecord | AuthorRecord | SourceRecord | CategoryRecord
@@ -110,6 +110,7 @@ def _article(item: dict[str, Any], fail: Fail) -> ArticleRecord:
         created_at=moment("createdAt", item.get("createdAt"), fail),
         updated_at=moment("updatedAt", item.get("updatedAt"), fail),
         first_published_at=moment("firstPublishedAt", item.get("firstPublishedAt"), fail),
+        corrections=correction_records(item.get("corrections"), fail),
     )
 
 
@@ -145,6 +146,7 @@ _ARTICLE_KEYS = {
     "translationOf",
     "createdAt",
     "updatedAt",
+    "corrections",
 }
 _REQUIRED = {"slug", "name", "kind"}
 _ENTITIES: dict[str, tuple[Callable[..., Record], dict[str, str]]] = {

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from cms.content.records import ArticleRecord, SourceRef
+from cms.content.records import ArticleRecord, CorrectionRecord, SourceRef
 from cms.files.errors import ContentFileError
 
 FIELDS = {
@@ -26,7 +26,9 @@ FIELDS = {
     "translationOf",
     "coverImage",
     "seo",
+    "corrections",
 }
+_CORRECTION = {"kind", "text", "createdAt"}
 
 
 def record_from_front_matter(
@@ -57,6 +59,8 @@ def record_from_front_matter(
         record.tags = _names("tags", meta["tags"], fail)
     if "sources" in meta:
         record.sources = [_source(item, fail) for item in meta["sources"] or []]
+    if "corrections" in meta:
+        record.corrections = correction_records(meta["corrections"], fail)
     for key in ("coverImage", "seo"):
         if key in meta:
             value = meta[key]
@@ -86,6 +90,27 @@ def moment(key: str, value: Any, fail: Callable[[str], ContentFileError]) -> dat
     else:
         raise fail(f"{key} is not a date: {value!r}")
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def correction_records(value: Any, fail: Callable[[str], ContentFileError]) -> list[CorrectionRecord]:
+    """An article's corrections log as a file gives it: a list of {kind, text, createdAt}, each required
+    (a correction's date is part of what it says: an import twice must write it once)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise fail(f"corrections must be a list, got {value!r}")
+    found = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != _CORRECTION:
+            raise fail(f"each correction is an object of kind, text and createdAt, got {item!r}")
+        kind, text = item["kind"], item["text"]
+        if not isinstance(kind, str) or not isinstance(text, str):
+            raise fail(f"a correction's kind and text must be text, got {item!r}")
+        created_at = moment("createdAt", item["createdAt"], fail)
+        if created_at is None:
+            raise fail("a correction needs its createdAt")
+        found.append(CorrectionRecord(kind, text, created_at))
+    return found
 
 
 def _category_path(value: Any, fail: Any) -> list[str] | None:
