@@ -8,11 +8,12 @@ import strawberry
 
 from cms.content.roles import Role
 from cms.content.webhooks import Event as WebhookEvent
-from cms.models import ArticleStatus, SourceKind, SourceRole
+from cms.models import ArticleStatus, CorrectionKind, SourceKind, SourceRole
 
 strawberry.enum(ArticleStatus)
 strawberry.enum(SourceKind)
 strawberry.enum(SourceRole)
+strawberry.enum(CorrectionKind)
 strawberry.enum(Role)
 strawberry.enum(WebhookEvent, name="WebhookEvent")
 
@@ -30,4 +31,13 @@ class ChangeAction(Enum):
     DELETE = "DELETE"
 
 
-__all__ = ["ArticleStatus", "BodyFormat", "ChangeAction", "Role", "SourceKind", "SourceRole", "WebhookEvent"]
+__all__ = [
+    "ArticleStatus",
+    "BodyFormat",
+    "ChangeAction",
+    "CorrectionKind",
+    "Role",
+    "SourceKind",
+    "SourceRole",
+    "WebhookEvent",
+]

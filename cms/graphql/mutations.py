@@ -14,7 +14,7 @@ from cms.content.records import SourceRef
 from cms.content.roles import Role
 from cms.graphql.admin import AdminMutation
 from cms.graphql.context import Info
-from cms.graphql.enums import SourceRole
+from cms.graphql.enums import CorrectionKind, SourceRole
 from cms.graphql.nodes import Article
 from cms.graphql.references import ReferenceMutation
 from cms.graphql.writes import DeletePayload, UserError, write
@@ -62,6 +62,12 @@ class ArticleInput:
     seo: SeoInput | None = None
 
 
+@strawberry.input
+class CorrectionInput:
+    kind: CorrectionKind
+    text: str = strawberry.field(description="Markdown, rendered as a body is.")
+
+
 @strawberry.type
 class ArticlePayload:
     article: Article | None
@@ -92,6 +98,27 @@ class ArticleMutation:
             info,
             lambda s, actor: workflow.update_article(
                 s, id=id, edit=edit, expected_version=expected_version, actor=actor, now=_now(info)
+            ),
+        )
+
+    @strawberry.mutation(
+        description="EDITOR: a correction made now, appended to the article's log: a new version like any "
+        "write. expectedVersion: VERSION_CONFLICT if it moved on."
+    )
+    async def add_article_correction(
+        self, info: Info, id: strawberry.ID, input: CorrectionInput, expected_version: int | None = None
+    ) -> ArticlePayload:
+        kind, text = input.kind.value, input.text
+        return await _article(
+            info,
+            lambda s, actor: workflow.add_correction(
+                s,
+                id=id,
+                kind=kind,
+                text=text,
+                expected_version=expected_version,
+                actor=actor,
+                now=_now(info),
             ),
         )
 

@@ -4,7 +4,7 @@ field is declared once, here, for Strawberry and the planner alike (`cms.graphql
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,16 +12,16 @@ from typing import Any
 import strawberry
 from graphql import GraphQLAbstractType, GraphQLResolveInfo
 
-from cms.content import articles, related, revisions, tags
+from cms.content import articles, corrections, related, revisions, tags
 from cms.content.categories import CategoryTree
 from cms.content.keys import ARTICLES
 from cms.content.pagination import PageRequest
-from cms.content.reads import Read
 from cms.content.visibility import author_email_visible
 from cms.graphql.context import Context, Info
-from cms.graphql.enums import ArticleStatus, BodyFormat, SourceKind, SourceRole
+from cms.graphql.enums import ArticleStatus, BodyFormat, CorrectionKind, SourceKind, SourceRole
 from cms.graphql.fields import Columns, PerLevel, computed, plan
 from cms.graphql.inputs import ArticleFilter, ArticleOrder
+from cms.graphql.jsonld import JSON_LD, url_of
 from cms.graphql.lists import (
     ARTICLES_BY_AUTHOR,
     ARTICLES_BY_CATEGORY,
@@ -32,6 +32,7 @@ from cms.graphql.lists import (
 from cms.graphql.pagination import Conn, Connection, conns_by_parent
 from cms.graphql.plan.compiler import Compiler, Selected
 from cms.graphql.plan.shapes import Run, Slot, Value
+from cms.graphql.relations import AUTHORS, CORRECTIONS, SOURCES, TAGS
 
 
 @strawberry.interface
@@ -229,25 +230,6 @@ class Tag:
 # ---------------------------------------------------------------- article relations: one statement a level
 
 
-def _by_article(read: Callable[[list[str]], Read], convert: Callable[[Any], Any] | None = None) -> PerLevel:
-    """A relation of every article of a level in one statement, in the statement's order."""
-
-    async def find(
-        shape: Hashable, ids: list[str], context: Context, columns: Columns
-    ) -> dict[str, list[Any]]:
-        groups = grouped(await context.fetch(*read(ids)), "article_id")
-        if convert is None:
-            return groups
-        return {key: [convert(row) for row in rows] for key, rows in groups.items()}
-
-    return PerLevel(find)
-
-
-AUTHORS = _by_article(articles.authors_statement)
-SOURCES = _by_article(articles.sources_statement)
-TAGS = _by_article(articles.tags_statement, lambda row: row.tag)
-
-
 async def _tag_lists(
     shape: Hashable, ids: list[str], context: Context, columns: Columns
 ) -> dict[str, list[Any]]:
@@ -302,25 +284,44 @@ REVISIONS = PerLevel(_revisions, _revision_page)
 
 
 @dataclass(frozen=True, eq=False)
-class _Body:
-    """The body in the format asked: only that format's column is read, when the format is no variable's."""
+class InFormat:
+    """Markdown in the format asked (`format: BodyFormat = HTML`), `text_in(row, format name)`, from the
+    column `columns` names for the format: only that column is read, when the format is no variable's."""
+
+    text_in: Callable[[Any, str | None], str]
+    columns: Mapping[str | None, str]
 
     def compile(self, compiler: Compiler, selected: Selected) -> Slot:
-        arguments = compiler.arguments(selected)
+        arguments, text_in = compiler.arguments(selected), self.text_in
 
         def get(row: Any, run: Run) -> str:
             format_ = arguments(run).get("format")
-            return articles.body_in(row, format_.name if format_ else None)
+            return text_in(row, format_.name if format_ else None)
 
         fixed = compiler.fixed_arguments(selected)
         if fixed is None:
-            return Value(selected.key, get, tuple(articles.BODY_COLUMNS.values()))
+            return Value(selected.key, get, tuple(self.columns.values()))
         format_ = fixed.get("format")
-        return Value(selected.key, get, (articles.BODY_COLUMNS[format_.name if format_ else None],))
+        return Value(selected.key, get, (self.columns[format_.name if format_ else None],))
+
+    def field(self, *, description: str) -> Any:
+        text_in = self.text_in
+
+        def resolve(root: Any, format: BodyFormat | None = BodyFormat.HTML) -> str:
+            return text_in(root, format.name if format else None)
+
+        return strawberry.field(resolver=resolve, description=description, metadata=plan(self))
 
 
-def _body(root: Any, format: BodyFormat | None = BodyFormat.HTML) -> str:
-    return articles.body_in(root, format.name if format else None)
+@strawberry.type
+class Correction:
+    """The object is a row of `content.corrections.statement`."""
+
+    kind: CorrectionKind
+    text: str = InFormat(corrections.text_in, corrections.TEXT_COLUMNS).field(
+        description="Written as Markdown, rendered and sanitised as a body is."
+    )
+    created_at: datetime
 
 
 async def _related_of(root: Any, info: Info, first: int | None = related.DEFAULT) -> Any:
@@ -355,10 +356,8 @@ class Article(Node):
     )
     version: int
 
-    body: str = strawberry.field(
-        resolver=_body,
-        description="Stored as Markdown; HTML is rendered and sanitised.",
-        metadata=plan(_Body()),
+    body: str = InFormat(articles.body_in, articles.BODY_COLUMNS).field(
+        description="Stored as Markdown; HTML is rendered and sanitised."
     )
     translations: list[Article] = TRANSLATIONS.field(
         description="The same story in other languages (visible ones only)."
@@ -384,6 +383,17 @@ class Article(Node):
     seo: Seo = computed(
         lambda row, context: articles.seo_of(row),
         columns=("seo", "title", "excerpt", "derived_excerpt"),
+    )
+    corrections: list[Correction] = CORRECTIONS.field(
+        description="The reader-facing log, oldest first; public when the article is."
+    )
+    url: str | None = computed(
+        url_of,
+        columns=("id", "slug", "language"),
+        description="Its public URL from CMS_ARTICLE_URL; null when that is unset.",
+    )
+    json_ld: str = JSON_LD.field(
+        description="schema.org NewsArticle as JSON-LD text, with its provenance and corrections."
     )
     revisions: Connection[Revision] = strawberry.field(
         resolver=_revisions_of,
