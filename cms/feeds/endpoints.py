@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cms.clock import Clock
-from cms.content import keys, versions
+from cms.content import keys, languages, versions
 from cms.content.categories import read_tree
 from cms.content.errors import BadInput, Timeout
 from cms.content.reads import Read
@@ -36,9 +35,6 @@ UNSET = (
     "Feeds and sitemaps need CMS_ARTICLE_URL, the template of an article's public URL "
     "(e.g. https://news.example/{language}/{slug}), and it is not set"
 )
-_LANGUAGE = re.compile(r"[A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8})*")
-LANGUAGE_MOST = 35
-"""The width of the language column: a longer tag names no article."""
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -217,13 +213,13 @@ make a header of up to 50,000 keys, past any cache's limit."""
 
 
 def _language(request: Request) -> str | None:
-    """`?language=` in lower case (tags compare case-insensitively), or None; BadInput if it is no tag."""
+    """`?language=` as tags are compared (`content.languages`), or None; BadInput if it is no tag."""
     value = request.query_params.get("language")
     if value is None:
         return None
-    if len(value) > LANGUAGE_MOST or not _LANGUAGE.fullmatch(value):
+    if not languages.is_tag(value):
         raise BadInput(f"language must be a language tag such as az or en-GB, not {value[:40]!r}")
-    return value.lower()
+    return languages.canonical(value)
 
 
 def routes(settings: Settings, engine: AsyncEngine, clock: Clock) -> list[Route]:

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, select
 
+from cms.content import languages
 from cms.content.articles import ARTICLE, authors_statement, columns_for, count_statement
 from cms.content.filters import NEWEST_FIRST, ArticleOrder, article_sort
 from cms.content.pagination import AFTER_ID, AFTER_KEY
@@ -60,7 +61,7 @@ def _latest(in_categories: bool, in_language: bool) -> Select[Any]:
     if in_categories:
         where.append(in_keys(ARTICLE.c.category_id))
     if in_language:
-        where.append(func.lower(ARTICLE.c.language) == bindparam("language"))
+        where.append(languages.compared(ARTICLE.c.language) == bindparam("language"))
     return select(*FEED_COLUMNS).where(*where).order_by(*_NEWEST.order_by()).limit(FEED_SIZE)
 
 
@@ -71,7 +72,7 @@ def latest(*, now: datetime, categories: list[str] | None, language: str | None)
     if categories is not None:
         values["keys"] = categories
     if language is not None:
-        values["language"] = language.lower()
+        values["language"] = languages.canonical(language)
     return Read(_latest(categories is not None, language is not None), values)
 
 
