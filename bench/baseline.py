@@ -1,17 +1,21 @@
-"""The raw-SQL baseline: the fastest honest way to answer the five pages and the walk of the benchmark.
+"""The raw-SQL baseline: the fastest honest way to answer the pages, the walk and the feeds of the benchmark.
 
 What the CMS's layers (GraphQL, SQLAlchemy, aiosqlite's thread hop, DataLoaders) cost is the difference
 between it and this: a plain Starlette app with hand-written SQL on ONE synchronous sqlite3 connection used
 directly on the event loop, one statement per relation, and orjson. It answers POST /graphql for
 schema/examples/front_page.graphql, article_page.graphql, category_page.graphql and tag_page.graphql, and
 for bench/run.py's SEARCH and WALK (recognised by operationName or the query text; the selections are
-those) with the same JSON as the CMS, under the same visibility rule, order and cursors, and nothing else.
-The search's FTS5 match string comes from the CMS's parser of the reader's words (`search_terms`): that is
-the contract's query syntax, a rule rather than a layer, and re-implementing it would only risk a
-different answer.
+those) with the same JSON as the CMS, under the same visibility rule, order and cursors, and nothing else;
+and GET /feeds/articles.xml and /feeds/articles.json, the CMS's RSS 2.0 and JSON Feed 1.1 of the 50 latest
+visible articles (the XML built with lxml, the JSON with orjson), the same items a feed reader reads.
+The search's FTS5 match string comes from the CMS's parser of the reader's words (`search_terms`), and an
+article's URL from CMS_ARTICLE_URL by the CMS's rule (`article_url`): those are the contract's query syntax
+and the setting's meaning, rules rather than layers, and re-implementing them would only risk a different
+answer.
 
 Serve it as `cms serve` serves the CMS (the same CMS_* variables, one uvicorn process):
-    CMS_DATABASE_URL=sqlite:///var/bench/bench.db CMS_PORT=8001 .venv/bin/python bench/baseline.py
+    CMS_DATABASE_URL=sqlite:///var/bench/bench.db CMS_ARTICLE_URL='https://news.example/{language}/{slug}' \
+        CMS_PORT=8001 .venv/bin/python bench/baseline.py
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+from lxml import etree
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cms import collector  # noqa: E402
 from cms.content.errors import DomainError  # noqa: E402
 from cms.content.search import search_terms  # noqa: E402
-from cms.settings import SQLITE_MMAP_MIB, Settings  # noqa: E402
+from cms.content.urls import article_url  # noqa: E402
+from cms.settings import Settings  # noqa: E402
 
 Row = tuple[Any, ...]
 Tree = dict[str, Row]  # every category by id: (id, slug, name, description, parent_id)
@@ -58,7 +65,7 @@ _OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+(\w+)")
 class Database:
     """The one connection, counting its statements so the benchmark can report them."""
 
-    def __init__(self, path: str, mmap_mib: int = SQLITE_MMAP_MIB) -> None:
+    def __init__(self, path: str, mmap_mib: int) -> None:
         self.connection = sqlite3.connect(path, isolation_level=None)
         self.connection.execute("PRAGMA query_only = ON")
         self.connection.execute(f"PRAGMA mmap_size = {mmap_mib << 20}")  # as the CMS's readers map it
@@ -439,15 +446,180 @@ OPERATIONS: dict[str, Callable[[Database, Json, datetime], Json]] = {
 }
 
 
+DEFAULTS = Settings()
+FEED_SIZE = 50
+FEED = f"""
+SELECT a.id, a.slug, a.language, a.title, coalesce(nullif(a.excerpt, ''), a.derived_excerpt), a.body_html,
+       a.published_at, a.updated_at, a.cover_image, c.name
+FROM article a LEFT JOIN category c ON c.id = a.category_id WHERE {VISIBLE} {NEWEST}
+"""
+FEED_AUTHORS = """
+SELECT aa.article_id, au.name, au.avatar_url FROM article_author aa JOIN author au ON au.id = aa.author_id
+WHERE aa.article_id IN ({ids}) ORDER BY aa.article_id, aa.position
+"""
+RSS_TYPE = "application/rss+xml"
+JSON_FEED_TYPE = "application/feed+json"
+ATOM = "http://www.w3.org/2005/Atom"
+CONTENT = "http://purl.org/rss/1.0/modules/content/"
+DC = "http://purl.org/dc/elements/1.1/"
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What XML 1.0 cannot hold even escaped: lxml refuses it, and one control character in a title would fail
+the feed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One article as both feeds show it."""
+
+    id: str
+    url: str
+    title: str
+    summary: str | None
+    content: str
+    language: str
+    published: datetime
+    updated: datetime
+    authors: list[Row]
+    """(article id, name, avatar URL), in byline order."""
+    category: str | None
+    image: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """The site's feed of its latest articles: the publisher's name, the site's address, its logo."""
+
+    title: str
+    home: str
+    site: str
+    logo: str | None
+    items: list[Item]
+
+    @property
+    def description(self) -> str:
+        return f"The latest articles of {self.title}"
+
+    @property
+    def updated(self) -> datetime | None:
+        return max((item.updated for item in self.items), default=None)
+
+
+def _aware(stored: str) -> datetime:
+    return datetime.fromisoformat(stored).replace(tzinfo=UTC)
+
+
+def latest(db: Database, settings: Settings, template: str, now: datetime) -> Feed:
+    """The 50 newest visible articles with their category's name (joined) and bylines: two statements."""
+    rows = db.rows(FEED, (_stored(now), FEED_SIZE))
+    authors = db.related(FEED_AUTHORS, [row[0] for row in rows])
+    items = []
+    for article_id, slug, language, title, summary, body, published, updated, cover, category in rows:
+        image = _json(cover)
+        items.append(
+            Item(
+                id=article_id,
+                url=article_url(template, id=article_id, slug=slug, language=language),
+                title=title,
+                summary=summary,
+                content=body,
+                language=language,
+                published=_aware(published),
+                updated=_aware(updated),
+                authors=authors[article_id],
+                category=category,
+                image=image["url"] if image and image.get("url") else None,
+            )
+        )
+    site = settings.site or ""
+    return Feed(settings.publisher_name, f"{site}/", site, settings.publisher_logo_url, items)
+
+
+def _add(parent: Any, tag: str, value: str | None, **attributes: str) -> None:
+    if value is not None:
+        etree.SubElement(parent, tag, attributes).text = _NOT_XML.sub("", value)
+
+
+def rss(feed: Feed) -> bytes:
+    """RSS 2.0 with the Atom self link, content:encoded for the body and dc:creator for each byline."""
+    root = etree.Element("rss", {"version": "2.0"}, nsmap={"atom": ATOM, "content": CONTENT, "dc": DC})
+    channel = etree.SubElement(root, "channel")
+    _add(channel, "title", feed.title)
+    _add(channel, "link", feed.home)
+    _add(channel, "description", feed.description)
+    if feed.updated is not None:
+        _add(channel, "lastBuildDate", format_datetime(feed.updated, usegmt=True))
+    self_link = {"href": f"{feed.site}/feeds/articles.xml", "rel": "self", "type": RSS_TYPE}
+    etree.SubElement(channel, f"{{{ATOM}}}link", self_link)
+    if feed.logo is not None:
+        image = etree.SubElement(channel, "image")
+        _add(image, "url", feed.logo)
+        _add(image, "title", feed.title)
+        _add(image, "link", feed.home)
+    for entry in feed.items:
+        item = etree.SubElement(channel, "item")
+        _add(item, "title", entry.title)
+        _add(item, "link", entry.url)
+        _add(item, "guid", entry.id, isPermaLink="false")
+        _add(item, "description", entry.summary)
+        _add(item, f"{{{CONTENT}}}encoded", entry.content)
+        _add(item, "pubDate", format_datetime(entry.published, usegmt=True))
+        _add(item, "category", entry.category)
+        for author in entry.authors:
+            _add(item, f"{{{DC}}}creator", author[1])
+    made: bytes = etree.tostring(root, encoding="utf-8", xml_declaration=True)
+    return made
+
+
+def json_feed(feed: Feed) -> bytes:
+    """JSON Feed 1.1: the optional members (icon, authors, image, tags) only when there is a value."""
+    items = []
+    for entry in feed.items:
+        item: Json = {
+            "id": entry.id,
+            "url": entry.url,
+            "title": entry.title,
+            "summary": entry.summary,
+            "content_html": entry.content,
+            "date_published": entry.published.isoformat(),
+            "date_modified": entry.updated.isoformat(),
+            "language": entry.language,
+        }
+        if entry.authors:
+            item["authors"] = [
+                {"name": name} | ({"avatar": avatar} if avatar else {}) for _, name, avatar in entry.authors
+            ]
+        if entry.image is not None:
+            item["image"] = entry.image
+        if entry.category is not None:
+            item["tags"] = [entry.category]
+        items.append(item)
+    return orjson.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": feed.title,
+            "home_page_url": feed.home,
+            "feed_url": f"{feed.site}/feeds/articles.json",
+            "description": feed.description,
+            **({"icon": feed.logo} if feed.logo is not None else {}),
+            "items": items,
+        }
+    )
+
+
+FEEDS: dict[str, tuple[Callable[[Feed], bytes], str]] = {
+    "/feeds/articles.xml": (rss, f"{RSS_TYPE}; charset=utf-8"),
+    "/feeds/articles.json": (json_feed, f"{JSON_FEED_TYPE}; charset=utf-8"),
+}
+
+
 def _error(message: str, status: int) -> Response:
     return Response(orjson.dumps({"errors": [{"message": message}]}), status, media_type="application/json")
 
 
-def create_app(
-    path: str, now: Clock = lambda: datetime.now(UTC), mmap_mib: int = SQLITE_MMAP_MIB
-) -> Starlette:
-    """The baseline over the SQLite file at `path`; tests pass the CMS's fixed clock as `now`."""
-    db = Database(path, mmap_mib)
+def create_app(path: str, now: Clock = lambda: datetime.now(UTC), settings: Settings = DEFAULTS) -> Starlette:
+    """The baseline over the SQLite file at `path`, with the CMS's settings (the mapping of the file, what
+    feeds are made from); tests pass the CMS's fixed clock as `now`."""
+    db = Database(path, settings.sqlite_mmap_mib)
 
     async def graphql(request: Request) -> Response:
         try:
@@ -465,10 +637,20 @@ def create_app(
             return _error(str(error), 400)
         return Response(orjson.dumps({"data": data}), media_type="application/json")
 
+    async def feed(request: Request) -> Response:
+        if settings.article_url is None:
+            return _error("the feeds need CMS_ARTICLE_URL, as the CMS's do", 404)
+        if request.query_params:
+            return _error("the baseline answers the feeds of every language only", 400)
+        build, media_type = FEEDS[request.url.path]
+        return Response(build(latest(db, settings, settings.article_url, now())), media_type=media_type)
+
     async def healthz(request: Request) -> Response:
         return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
 
-    app = Starlette(routes=[Route("/graphql", graphql, methods=["POST"]), Route("/healthz", healthz)])
+    routes = [Route("/graphql", graphql, methods=["POST"]), Route("/healthz", healthz)]
+    routes += [Route(path, feed, methods=["GET", "HEAD"]) for path in FEEDS]
+    app = Starlette(routes=routes)
     app.state.database = db
     return app
 
@@ -481,7 +663,7 @@ def main() -> None:
     settings = Settings.from_env()
     if not settings.database_url.startswith("sqlite:///"):
         raise SystemExit("the baseline reads SQLite only: CMS_DATABASE_URL=sqlite:///path/to.db")
-    app = create_app(settings.database_url.removeprefix("sqlite:///"), mmap_mib=settings.sqlite_mmap_mib)
+    app = create_app(settings.database_url.removeprefix("sqlite:///"), settings=settings)
     collector.settle()  # as the CMS's server sets its collector
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
 

@@ -10,14 +10,16 @@ migrate a fresh bench.db there and time `cms import` and `cms export`; serve the
 (`cms serve`, 127.0.0.1, a free port), with the planner and without, and the baseline (bench/baseline.py)
 on the same database, side by side; load each with wrk (32 connections, 2 threads, 10 s after a 2 s
 warm-up, bodies rotating over slugs, categories and words from the database) for the front page, article
-pages, category pages and searches, one server after the other in each scenario, so that figures compared
-are minutes apart at most (this machine's speed drifts); then walk every published article 100 a page on
-each, as a static-site build would, three times (the median is the figure). Each load and walk starts
-with the database file read through. SQL statements per request are counted in-process, where the
-baseline's answers in every scenario are also checked against the CMS's (the same JSON, key order
-included). The table is printed and written to bench/RESULTS.md. Every step has a timeout, traffic goes to
-127.0.0.1 only, and the servers are stopped on exit, error or Ctrl-C. The servers run at
-CMS_LOG_LEVEL=warning, so none writes an access-log line per request.
+pages, category and tag pages, searches, and GETs of the RSS feed and the JSON Feed (the CMS, cold, and
+the baseline; both with CMS_ARTICLE_URL set), one server after the other in each scenario, so
+that figures compared are minutes apart at most (this machine's speed drifts); then walk every published
+article 100 a page on each, as a static-site build would, three times (the median is the figure). Each
+load and walk starts with the database file read through. SQL statements per request are counted
+in-process, where the baseline's answers in every scenario are also checked against the CMS's (the same
+JSON, key order included; a feed as its reader reads it, `seen`). The table is printed and written to
+bench/RESULTS.md. Every step has a timeout, traffic goes to 127.0.0.1 only, and the servers are stopped on
+exit, error or Ctrl-C. The servers run at CMS_LOG_LEVEL=warning, so none writes an access-log line per
+request.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
+import feedparser
 import httpx
 import orjson
 from rich.console import Console
@@ -78,6 +81,8 @@ FLOOR_SERVER = [str(BIN / "python"), str(ROOT / "bench" / "floor.py")]
 REVALIDATED = ("front", "article")
 HOSTILE_LUA = ROOT / "bench" / "hostile.lua"
 GUARDED_CONNECTIONS, HOSTILE_CONNECTIONS = 24, 8  # the guarded row: readers, and attackers beside them
+ARTICLE_URL = "https://news.example/{language}/{slug}"  # CMS_ARTICLE_URL of both servers: the feeds need it
+FEEDS = ("CMS", "baseline")  # the servers a feed is loaded on: the planner and the response cache serve none
 HUGE = """{ articles(first: 100) { nodes { authors { articles(first: 100) { nodes { authors {
   articles(first: 100) { nodes { slug body(format: TEXT) } } } } } } } } }"""
 FILTERED = "query ($f: ArticleFilter) { articles(filter: $f, first: 20) { totalCount nodes { slug } } }"
@@ -88,6 +93,7 @@ WALKS = 3
 SAMPLES = 1000  # slugs (and at most as many words) the load rotates over
 
 Json = dict[str, Any]
+Ask = Json | str  # what the in-process count sends: a body POSTed to /graphql, or the path of a GET
 
 CARD = (EXAMPLES / "front_page.graphql").read_text()
 CARD = CARD[CARD.index("fragment ArticleCard") :]
@@ -127,10 +133,22 @@ class Scenario:
     bodies: list[Json]
     servers: tuple[str, ...] = ()
     """The servers it loads (none named: every one)."""
+    get: str | None = None
+    """A route's path, for a scenario of plain GETs of it (a feed) rather than of POSTed bodies."""
 
     @property
     def file(self) -> Path:
         return VAR / f"{self.name}.bodies"
+
+    @property
+    def path(self) -> str:
+        return self.get or "/graphql"
+
+    def lines(self) -> str:
+        """What wrk's script reads (bench/graphql.lua): a JSON body a line, or the one GET."""
+        if self.get is not None:
+            return f"GET\t{self.get}\n"
+        return "".join(json.dumps(body, ensure_ascii=False) + "\n" for body in self.bodies)
 
 
 @dataclass(frozen=True)
@@ -169,7 +187,8 @@ class Walks:
 
 
 def scenarios(database: Path) -> list[Scenario]:
-    """The front page, then article pages, category pages and searches over what the database holds."""
+    """The front page, then article, category and tag pages and searches over what the database holds, then
+    the feeds."""
     rng = random.Random(SEED)
     with contextlib.closing(sqlite3.connect(database)) as db:
         visible = "status = 'PUBLISHED' AND published_at <= ?"
@@ -223,6 +242,8 @@ def scenarios(database: Path) -> list[Scenario]:
                 for word in rng.sample(words, min(SAMPLES, len(words)))
             ],
         ),
+        Scenario("rss", "RSS feed", [], FEEDS, "/feeds/articles.xml"),
+        Scenario("jsonfeed", "JSON Feed", [], FEEDS, "/feeds/articles.json"),
     ]
 
 
@@ -238,14 +259,14 @@ def main() -> None:
         "CMS_DATABASE_URL": f"sqlite:///{DATABASE}",
         "CMS_LOG_LEVEL": "warning",
         "CMS_HOST": HOST,
+        "CMS_ARTICLE_URL": ARTICLE_URL,
     }
     busy = os.getloadavg()[0]  # other work on the machine skews every figure: say how much there was
     figures = prepare(console, env)
     figures["Load average (1 min) before the run"] = f"{busy:.2f} on {os.cpu_count()} cores"
     cases = scenarios(DATABASE)
     for scenario in cases:
-        lines = (json.dumps(body, ensure_ascii=False) + "\n" for body in scenario.bodies)
-        scenario.file.write_text("".join(lines))
+        scenario.file.write_text(scenario.lines())
     statements = asyncio.run(count_statements(cases, DATABASE))
     figures["Planner fallbacks on these operations (checked in-process)"] = "none"
     loads: dict[tuple[str, str], Load] = {}
@@ -271,7 +292,7 @@ def main() -> None:
                 if scenario.servers and server not in scenario.servers:
                     continue
                 console.print(f"[bold]{server}[/] {scenario.label}")
-                path = f"/floor/{scenario.name}" if server == FLOOR else "/graphql"
+                path = f"/floor/{scenario.name}" if server == FLOOR else scenario.path
                 loads[scenario.name, server] = _load(wrk, port, scenario, path)
                 _settle(port)  # idle again before the next server is loaded
         guarded = _guarded(wrk, running["CMS"], next(c for c in cases if c.name == "article"), words(cases))
@@ -291,7 +312,7 @@ def main() -> None:
             )
     for server in CMS_MODES:
         for scenario in cases:
-            if (scenario.name, "baseline") not in loads:
+            if (scenario.name, "baseline") not in loads or (scenario.name, server) not in loads:
                 continue
             cms_load, base_load = loads[scenario.name, server], loads[scenario.name, "baseline"]
             figures[f"{server}/baseline, {scenario.label.lower()}"] = (
@@ -346,11 +367,17 @@ async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[
     url = f"sqlite:///{database}"
     engine = create_engine(async_database_url(url))
     counting = StatementCounter(engine).__enter__()
-    base = baseline.create_app(str(database))
+    base = baseline.create_app(str(database), settings=Settings(database_url=url, article_url=ARTICLE_URL))
     servers: dict[str, tuple[ASGIApp, Callable[[], int]]] = {
         server: (
             create_app(
-                Settings(database_url=url, planner=mode, webhooks=False, response_cache_mib=0),
+                Settings(
+                    database_url=url,
+                    planner=mode,
+                    webhooks=False,
+                    response_cache_mib=0,
+                    article_url=ARTICLE_URL,
+                ),
                 engine=engine,
                 examples=EXAMPLES,
             ),
@@ -360,7 +387,8 @@ async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[
     } | {"baseline": (base, lambda: base.state.database.statements)}
     hundred = {**cases[0].bodies[0], "variables": {"first": 100}}
     walk = {"query": WALK, "variables": {"first": WALK_PAGE, "after": None}}
-    shared = {s.name: s.bodies[:5] for s in cases} | {"front100": [hundred], "walk": [walk]}
+    shared: dict[str, list[Ask]] = {s.name: [s.get] * 5 if s.get else [*s.bodies[:5]] for s in cases}
+    shared |= {"front100": [hundred], "walk": [walk]}
     found: dict[tuple[str, str], float] = {}
     answers: dict[tuple[str, str], list[str]] = {}
     for server, (app, counter) in servers.items():
@@ -382,20 +410,38 @@ async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[
     return found
 
 
-async def _per_request(
-    app: ASGIApp, counter: Callable[[], int], bodies: list[Json]
-) -> tuple[float, list[str]]:
-    """Statements per request, and the answers as JSON text (key order included). They are counted as a
-    running server makes them: after a first request, which also reads the category tree the CMS then
-    keeps until the tree changes."""
-    answers = []
+async def _per_request(app: ASGIApp, counter: Callable[[], int], asked: list[Ask]) -> tuple[float, list[str]]:
+    """Statements per request, and the answers as JSON text (key order included; a feed's as `seen`, keys
+    sorted). They are counted as a running server makes them: after a first request, which also reads the
+    category tree the CMS then keeps until the tree changes."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-        await client.post("/graphql", json=bodies[0])
+
+        async def answer(ask: Ask) -> str:
+            if isinstance(ask, str):
+                response = await client.get(ask)
+                if response.status_code != 200:
+                    raise SystemExit(f"bench: {ask} answered {response.status_code}: {response.text[:500]}")
+                return json.dumps(seen(ask, response.content), sort_keys=True)
+            response = await client.post("/graphql", json=ask)
+            return json.dumps(_answer(response.status_code, response.json()))
+
+        await answer(asked[0])
         before = counter()
-        for body in bodies:
-            response = await client.post("/graphql", json=body)
-            answers.append(json.dumps(_answer(response.status_code, response.json())))
-        return (counter() - before) / len(bodies), answers
+        answers = [await answer(ask) for ask in asked]
+        return (counter() - before) / len(asked), answers
+
+
+def seen(path: str, body: bytes) -> Json:
+    """A feed as its reader reads it: a JSON Feed's JSON; of RSS, all feedparser reads (the channel's fields,
+    every item's guid, title, link, dates, authors, description, content and categories, in order). The
+    baseline's bytes may differ from the CMS's where the two formats allow it, never what is read."""
+    if path.endswith(".json"):
+        feed: Json = orjson.loads(body)
+        return feed
+    parsed = feedparser.parse(body)
+    if parsed.bozo:
+        raise SystemExit(f"bench: {path} is not well-formed RSS: {parsed.bozo_exception}")
+    return {"version": parsed.version, "feed": parsed.feed, "entries": parsed.entries}
 
 
 def report(
@@ -523,6 +569,13 @@ def _load(
     for body in scenario.bodies[:3]:
         status, raw = _post(connection, body, path)
         _answer(status, orjson.loads(raw))
+    if scenario.get is not None:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        raw = response.read()
+        if response.status != 200:
+            raise SystemExit(f"bench: {path} answered {response.status}: {raw[:500]!r}")
+        seen(path, raw)
     connection.close()
     url = f"http://{HOST}:{port}{path}"
     for seconds in (WARM_UP, DURATION):
@@ -620,7 +673,7 @@ def _shown_load(load: Load) -> str:
 def _floor_answers(port: int, cases: list[Scenario]) -> None:
     """The bytes the floor answers each scenario with: the CMS's answer to its first request."""
     connection = http.client.HTTPConnection(HOST, port, timeout=SETTLE_TIMEOUT)
-    for scenario in cases:
+    for scenario in (case for case in cases if case.get is None):
         status, raw = _post(connection, scenario.bodies[0])
         _answer(status, orjson.loads(raw))
         (VAR / f"{scenario.name}.answer").write_bytes(raw)

@@ -1,5 +1,6 @@
 """The benchmark's tools: the archive generator is deterministic and valid, and the raw-SQL baseline answers
-exactly as the CMS does (SQLite only), on the seeds and on an imported generated archive."""
+exactly as the CMS does (SQLite only), on the seeds and on an imported generated archive: the same JSON for
+the GraphQL pages, the same feeds as their readers read them."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import run as runner
@@ -23,8 +24,10 @@ from bench.generate import TAGS, UNTIL, archive_lines, write_archive
 from cms.clock import FixedClock
 from cms.content.markdown import render
 from cms.files.importer import import_paths
-from cms.models import ArticleStatus, SourceKind, SourceRole
-from tests.conftest import NOW, ROOT
+from cms.models import ArticleStatus, SourceKind, SourceRole, UTCDateTime
+from cms.settings import Settings
+from tests.conftest import NOW, ROOT, checked_app, data
+from tests.test_article_mutations import PUBLISH, UNPUBLISH, create
 
 # The keys, in order, of the example lines of content-files.md section 3.
 KEYS = {
@@ -45,6 +48,9 @@ TAG_PAGE = (ROOT / "schema" / "examples" / "tag_page.graphql").read_text()
 # Searches in the contract's syntax (phrases, prefixes, OR, exclusions), and "the", in most English articles.
 SEARCHES = ["the", '"cultural heritage"', "herit*", "baku OR caspian", "baku -carpet", "NOT baku the"]
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+FEEDS = ("/feeds/articles.xml", "/feeds/articles.json")
+SERVED = Settings(article_url=runner.ARTICLE_URL)  # the baseline's settings as the benchmark serves it
+LATEST = "{ articles(first: 50) { nodes { id publishedAt } } }"  # the public's newest: the feeds' oracle
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +144,15 @@ def test_every_reference_resolves(archive: list[dict[str, Any]]) -> None:
 
 
 @pytest.fixture
+async def client(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+    """The CMS as the benchmark serves it: with article URLs, so that its feeds answer."""
+    async with checked_app(engine, clock, article_url=runner.ARTICLE_URL) as http:
+        yield http
+
+
+@pytest.fixture
 async def baseline(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = baseline_app(str(engine.url.database), now=clock.now)
+    app = baseline_app(str(engine.url.database), now=clock.now, settings=SERVED)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         yield http
 
@@ -210,22 +223,70 @@ async def assert_same_answers(
     return answers
 
 
+async def assert_same_feeds(
+    cms: httpx.AsyncClient, baseline: httpx.AsyncClient, engine: AsyncEngine
+) -> list[str]:
+    """Both feeds of both servers as their readers read them (`runner.seen`: feedparser's whole reading of
+    the RSS, the JSON Feed's JSON): the same channel, the same items in order, every field; the items the
+    newest the public sees, past at least one newer article it does not. The items' ids."""
+    read = {}
+    for path in FEEDS:
+        expected, got = await cms.get(path), await baseline.get(path)
+        assert expected.status_code == got.status_code == 200, path
+        assert got.headers["content-type"] == expected.headers["content-type"]
+        read[path] = runner.seen(path, got.content)
+        assert read[path] == runner.seen(path, expected.content), path
+    rss, feed = read[FEEDS[0]], read[FEEDS[1]]
+    latest = (await data(cms, LATEST))["articles"]["nodes"]
+    ids = [item["id"] for item in feed["items"]]
+    assert ids == [entry["id"] for entry in rss["entries"]] == [node["id"] for node in latest]
+    for entry in rss["entries"]:  # the fields compared are there to compare
+        assert {"title", "link", "published_parsed", "summary", "content"} <= set(entry)
+    assert any("authors" in entry for entry in rss["entries"])
+    assert any("tags" in entry for entry in rss["entries"])
+    assert {"title", "link", "subtitle", "updated_parsed", "links"} <= set(rss["feed"])
+    hidden = text(
+        "SELECT count(*) FROM article WHERE published_at >= :oldest "
+        "AND NOT (status = 'PUBLISHED' AND published_at <= :now)"
+    ).bindparams(bindparam("oldest", type_=UTCDateTime), bindparam("now", type_=UTCDateTime))
+    oldest = datetime.fromisoformat(latest[-1]["publishedAt"])
+    async with engine.connect() as connection:
+        assert (await connection.execute(hidden, {"oldest": oldest, "now": NOW})).scalar_one() > 0
+    return ids
+
+
 @SQLITE_ONLY
 async def test_the_baseline_answers_as_the_cms_on_the_seeds(
     seeded: AsyncEngine, client: httpx.AsyncClient, baseline: httpx.AsyncClient
 ) -> None:
     await assert_same_answers(client, baseline, seeded)
+    await assert_same_feeds(client, baseline, seeded)
 
 
 @SQLITE_ONLY
 async def test_the_baseline_answers_as_the_cms_on_a_generated_archive(
-    engine: AsyncEngine, client: httpx.AsyncClient, baseline: httpx.AsyncClient, tmp_path: Path
+    engine: AsyncEngine,
+    client: httpx.AsyncClient,
+    baseline: httpx.AsyncClient,
+    editor: httpx.AsyncClient,
+    tmp_path: Path,
 ) -> None:
+    """Then the feeds again after the newest article is unpublished, the next one rescheduled for later,
+    and a new one published with a control character XML cannot hold in its title."""
     archive = tmp_path / "archive.ndjson"
     write_archive(archive, 100, seed=5)
     await import_paths(engine, [archive], actor="test", now=NOW)
     answers = await assert_same_answers(client, baseline, engine)
     assert any(answer["articles"]["pageInfo"]["hasNextPage"] for answer in answers["search"])
+    listed = await assert_same_feeds(client, baseline, engine)
+    assert len(listed) == 50
+    await data(editor, UNPUBLISH, {"id": listed[0]})
+    await data(editor, PUBLISH, {"id": listed[1], "at": (NOW + timedelta(days=1)).isoformat()})
+    story = await create(editor, title="Bells\x07 ring in Sheki", body="The *bells* ring.")
+    await data(editor, PUBLISH, {"id": story["id"]})
+    now = await assert_same_feeds(client, baseline, engine)
+    assert now[:49] == [story["id"], *listed[2:]]
+    assert len(now) == 50
 
 
 @SQLITE_ONLY
@@ -261,12 +322,43 @@ async def test_the_baseline_costs_the_same_statements_whatever_the_page_size(
 
 
 @SQLITE_ONLY
+async def test_the_baseline_feeds_cost_two_statements_whatever_the_archive(
+    engine: AsyncEngine, clock: FixedClock, tmp_path: Path
+) -> None:
+    """The articles with their categories' names, then their bylines: two statements, with no article and
+    with more than a feed holds. Without CMS_ARTICLE_URL both servers answer the feeds 404."""
+    app = baseline_app(str(engine.url.database), now=clock.now, settings=SERVED)
+    archive = tmp_path / "archive.ndjson"
+    write_archive(archive, 100, seed=5)
+    counts, sizes = [], []
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        for imported in (False, True):
+            if imported:
+                await import_paths(engine, [archive], actor="test", now=NOW)
+            for path in FEEDS:
+                before = app.state.database.statements
+                answer = await http.get(path)
+                assert answer.status_code == 200
+                counts.append(app.state.database.statements - before)
+            sizes.append(len(answer.json()["items"]))
+    assert counts == [2] * 4
+    assert sizes == [0, 50]
+    unset = httpx.ASGITransport(app=baseline_app(str(engine.url.database), now=clock.now))
+    async with (
+        checked_app(engine, clock) as cms,
+        httpx.AsyncClient(transport=unset, base_url="http://t") as bare,
+    ):
+        for path in FEEDS:
+            assert (await cms.get(path)).status_code == (await bare.get(path)).status_code == 404
+
+
+@SQLITE_ONLY
 async def test_the_runner_counts_statements_where_the_baseline_agrees(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     """`make bench`'s in-process step, on a small archive: the CMS's reads are counted (its snapshot's
-    included), the same at 20 and 100 cards, and the baseline's answers in the four scenarios were checked
-    equal to the CMS's."""
+    included), the same at 20 and 100 cards, and the baseline's answers in every scenario, the feeds'
+    included, were checked equal to the CMS's."""
     archive = tmp_path / "archive.ndjson"
     write_archive(archive, 150, seed=7)
     await import_paths(engine, [archive], actor="test", now=NOW)
@@ -278,3 +370,5 @@ async def test_the_runner_counts_statements_where_the_baseline_agrees(
         assert found["article", server] > 0
     assert found["front", "baseline"] == found["front100", "baseline"] > 0
     assert all(found[case.name, "baseline"] > 0 for case in cases)
+    assert found["rss", "baseline"] == found["jsonfeed", "baseline"] == 2
+    assert found["rss", "CMS"] == found["jsonfeed", "CMS"] > 0
