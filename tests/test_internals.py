@@ -330,7 +330,8 @@ def test_a_field_argument_and_a_directive_are_read_with_the_variables() -> None:
     assert get_directive_values(GraphQLSkipDirective, FIELD, variables) == {"if": True}
     _, node = first_field(parse('{ article(slug: "x") { id } }'))
     article = query_field("article")
-    assert get_argument_values(article, node, None) == {"id": None, "slug": "x", "language": None}
+    expected = {"id": None, "slug": "x", "language": None, "fallbackLanguages": None}
+    assert get_argument_values(article, node, None) == expected
 
 
 # ---------------------------------------------------------------- Strawberry
@@ -374,6 +375,7 @@ def test_a_graphql_field_leads_to_its_strawberry_field_and_arguments() -> None:
         "before": "before",
         "filter": "filter",
         "orderBy": "order_by",
+        "fallbackLanguages": "fallback_languages",
     }
 
 

@@ -334,7 +334,10 @@ async def test_each_new_list_costs_the_same_statements_whatever_its_size(
         assert len(result["articles"]["nodes"]) == n
         assert len(result["tags"]["nodes"]) == min(n, 11)
         counts[n] = counter.count
-    assert counts[30] <= counts[2] == STATEMENTS, counts  # Strawberry's loaders may batch two branches as one
+    if planner == "on":
+        assert counts[2] == counts[30] == STATEMENTS, counts
+    else:  # Strawberry's loaders may batch two branches as one, more or less often
+        assert counts[30] <= counts[2] <= STATEMENTS, counts
 
 
 @pytest.mark.parametrize("role", [Role.READER, Role.PREVIEW, Role.EDITOR])

@@ -36,5 +36,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_article_tag_slug", table_name="article_tag")
-    with op.batch_alter_table("article_tag") as article_tag:
-        article_tag.drop_column("slug")
+    # in place (SQLite 3.35 and later drop a column so): a batch would make the table anew, without the
+    # content-version triggers of migration 0011, whose own downgrade then finds none to drop
+    op.execute("ALTER TABLE article_tag DROP COLUMN slug")
