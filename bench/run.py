@@ -315,7 +315,7 @@ def main() -> None:
             if (scenario.name, "baseline") not in loads or (scenario.name, server) not in loads:
                 continue
             cms_load, base_load = loads[scenario.name, server], loads[scenario.name, "baseline"]
-            figures[f"{server}/baseline, {scenario.label.lower()}"] = (
+            figures[f"{server}/baseline, {_in_sentence(scenario.label)}"] = (
                 f"{cms_load.per_second / base_load.per_second:.2g}× the requests/s, "
                 f"{cms_load.p50_ms / base_load.p50_ms:.3g}× the p50 latency"
             )
@@ -326,7 +326,7 @@ def main() -> None:
         if (scenario.name, FLOOR) in loads:
             warm, floor = loads[scenario.name, CACHED].per_second, loads[scenario.name, FLOOR].per_second
             cold = loads[scenario.name, "baseline"].per_second
-            figures[f"{CACHED}, {scenario.label.lower()}"] = (
+            figures[f"{CACHED}, {_in_sentence(scenario.label)}"] = (
                 f"{warm / floor:.0%} of the HTTP floor's requests/s, {warm / cold:.2g}× the baseline's (cold)"
             )
     alone, beside, hostile, memory = guarded
@@ -664,6 +664,11 @@ def _guarded(
     found = next((line for line in output.splitlines() if line.startswith('{"requests"')), "{}")
     _settle(port)
     return alone, beside, json.loads(found), _memory(process.pid)
+
+
+def _in_sentence(label: str) -> str:
+    """A scenario's label inside a figure's name: "front page (20 cards)", but "RSS feed", "JSON Feed"."""
+    return label if label[1:2].isupper() else label[:1].lower() + label[1:]
 
 
 def _shown_load(load: Load) -> str:
