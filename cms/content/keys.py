@@ -31,6 +31,12 @@ def item(typename: str, item_id: str) -> str:
     return f"{PREFIXES[typename]}-{digest}"
 
 
+def header(depends: Iterable[str]) -> str:
+    """The Surrogate-Key header of a public answer that depends on these keys: with `ALL`, each once, in a
+    stable order."""
+    return " ".join(sorted({*depends, ALL}))
+
+
 def written(changes: Iterable[tuple[str, str]]) -> list[str]:
     """The keys that writes of these (typename, id) make stale, each once, in a stable order."""
     keys: dict[str, None] = {}

@@ -28,6 +28,11 @@ class Lifetimes:
         after it."""
         return _capped(self.max_age, self.s_maxage, self.swr, version.seconds_left(now))
 
+    def fresh(self, tag: str, version: Version, now: datetime) -> list[tuple[bytes, bytes]]:
+        """The headers of a public answer (or its 304) named `tag` in this version: ETag, Cache-Control,
+        Vary."""
+        return [(b"etag", tag.encode()), self.cache_control(version, now), VARY]
+
 
 @lru_cache(maxsize=512)
 def _capped(max_age: int, s_maxage: int, swr: int, left: int | None) -> tuple[bytes, bytes]:

@@ -13,7 +13,6 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +236,7 @@ class GraphQLEndpoint:
             now = self.clock.now()
             if now >= kept.version.until:
                 return None
-            headers = [*self._fresh(kept.etag, kept.version, now), headers[-1]]
+            headers = [*self.lifetimes.fresh(kept.etag, kept.version, now), headers[-1]]
         if await self.token() != kept.version.token:
             return None
         if received.method == "GET" and matches(request.headers.get("if-none-match"), kept.etag):
@@ -251,16 +250,13 @@ class GraphQLEndpoint:
             self.answers.encoded(received.key, kept, coding, body)
         return Answer(kept.status, body, [*headers, (b"content-encoding", coding.encode())])
 
-    def _fresh(self, tag: str, version: versions.Version, now: datetime) -> list[tuple[bytes, bytes]]:
-        return [(b"etag", tag.encode()), self.lifetimes.cache_control(version, now), VARY]
-
     async def _public(self, document: Prepared, asked: Asked, request: Request, context: Context) -> Answer:
         """A public query: revalidated against the content version in its snapshot, else executed, kept and
         given the headers that let every cache keep it as long as it holds."""
         key = asked.key
         version = await versions.current(context.fetch, context.now)
         tag = etag(key, version)
-        fresh = self._fresh(tag, version, context.now)
+        fresh = self.lifetimes.fresh(tag, version, context.now)
         if asked.method == "GET" and matches(request.headers.get("if-none-match"), tag):
             return Answer(304, b"", fresh)
         context.items = set()

@@ -42,11 +42,11 @@ class Depends:
 
     def of(self, data: Mapping[str, Any] | None, items: Iterable[str]) -> str:
         """The Surrogate-Key header of an answer with this `data` holding these item keys."""
-        found = set(self.lists) | set(items) | {keys.ALL}
+        found = set(self.lists) | set(items)
         for response_key, missing in self.lookups:
             if data is None or data.get(response_key) is None:
                 found.update(missing)
-        return " ".join(sorted(found))
+        return keys.header(found)
 
 
 @lru_cache(maxsize=512)

@@ -24,7 +24,7 @@ from cms.content.categories import read_tree
 from cms.content.errors import BadInput, Timeout
 from cms.content.reads import Read
 from cms.db import snapshot
-from cms.delivery.caching import VARY, Lifetimes, etag, matches
+from cms.delivery.caching import Lifetimes, etag, matches
 from cms.delivery.http import refusal
 from cms.feeds import jsonfeed, reads, rss, sitemaps
 from cms.feeds.entries import Channel, entries
@@ -99,16 +99,13 @@ class Published:
             if matches(if_none_match, etag(key, version)):
                 return self._not_modified(key, version, now)
         response = Response(made.body, media_type=media_type)
-        surrogate = " ".join(sorted({*made.keys, keys.ALL}))
-        response.raw_headers.extend([*self._fresh(key, version, now), (b"surrogate-key", surrogate.encode())])
+        fresh = self.lifetimes.fresh(etag(key, version), version, now)
+        response.raw_headers.extend([*fresh, (b"surrogate-key", keys.header(made.keys).encode())])
         return response
-
-    def _fresh(self, key: bytes, version: versions.Version, now: datetime) -> list[tuple[bytes, bytes]]:
-        return [(b"etag", etag(key, version).encode()), self.lifetimes.cache_control(version, now), VARY]
 
     def _not_modified(self, key: bytes, version: versions.Version, now: datetime) -> Response:
         response = Response(status_code=304)
-        response.raw_headers.extend(self._fresh(key, version, now))
+        response.raw_headers.extend(self.lifetimes.fresh(etag(key, version), version, now))
         return response
 
     def configured(self, endpoint: Endpoint) -> Endpoint:
