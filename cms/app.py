@@ -7,6 +7,7 @@ import itertools
 import logging
 import os
 import secrets
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -42,7 +43,7 @@ class RequestId:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._new_process()
-        os.register_at_fork(after_in_child=self._new_process)
+        _request_ids.add(self)
 
     def _new_process(self) -> None:
         self.process, self.counter = secrets.token_hex(8), itertools.count()
@@ -61,6 +62,18 @@ class RequestId:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+_request_ids: weakref.WeakSet[RequestId] = weakref.WeakSet()
+"""Every app's, drawn again by one fork hook (a hook per app would hold every app a process ever made)."""
+
+
+def _forked() -> None:
+    for request_ids in _request_ids:
+        request_ids._new_process()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 class GraphQLFirst:
