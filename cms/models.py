@@ -231,6 +231,32 @@ class ArticleTag(SQLModel, table=True):
     slug: str = Field(sa_column=Column(String(200), nullable=False, default=_tag_slug, server_default=""))
 
 
+class ArticlePreviousSlug(SQLModel, table=True):
+    """An article's earlier slug, in the language it had then, oldest first (`content.previous_slugs`)."""
+
+    __tablename__ = "article_previous_slug"
+    __table_args__ = (UniqueConstraint("slug", "language", name="uq_article_previous_slug"),)
+
+    article_id: str = Field(
+        sa_column=Column(String(40), ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    position: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    slug: str = Field(max_length=200)
+    language: str = Field(max_length=35)
+
+
+class CategoryPreviousSlug(SQLModel, table=True):
+    """A category's earlier slug, oldest first (`content.previous_slugs`)."""
+
+    __tablename__ = "category_previous_slug"
+
+    category_id: str = Field(
+        sa_column=Column(String(40), ForeignKey("category.id", ondelete="CASCADE"), primary_key=True)
+    )
+    position: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    slug: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+
+
 class CorrectionKind(StrEnum):
     CORRECTION = "CORRECTION"
     CLARIFICATION = "CLARIFICATION"

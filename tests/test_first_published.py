@@ -113,7 +113,14 @@ def test_export_lines_carry_it_next_to_published_at() -> None:
     columns = "id slug language title subtitle excerpt body status published_at first_published_at"
     row = dict.fromkeys(f"{columns} cover_image seo created_at updated_at".split())
     document = article_document(
-        row, authors=[], category=None, tags=[], sources=[], translation_of=None, corrections=[]
+        row,
+        authors=[],
+        category=None,
+        tags=[],
+        sources=[],
+        translation_of=None,
+        corrections=[],
+        previous_slugs=[],
     )
     keys = list(document)
     assert keys[keys.index("publishedAt") + 1] == "firstPublishedAt"

@@ -23,7 +23,7 @@ from cms.db import LISTED_KEYS, READERS, Snapshot, StatementCounter, create_engi
 from cms.files.importer import import_paths
 from cms.graphql.context import Context, Shared
 from cms.graphql.nodes import AUTHORS
-from cms.models import Article, ArticleAuthor, Category
+from cms.models import Article, ArticleAuthor, Category, CategoryPreviousSlug
 from cms.settings import async_database_url
 from tests.conftest import NOW, SEEDS, error_codes
 
@@ -49,7 +49,7 @@ async def test_a_commit_after_the_first_read_is_not_seen_until_the_next_snapshot
         assert {row.title for row in await view.fetch(TITLES)} == {"Changed meanwhile"}
 
 
-async def test_a_category_tree_is_kept_until_the_category_table_changes(seeded: AsyncEngine) -> None:
+async def test_a_category_tree_is_kept_until_the_category_tables_change(seeded: AsyncEngine) -> None:
     """A request reads the table's token, and the tree itself only after a change, however it was made
     (here by hand-written SQL, which no code of ours sees): the triggers change the token with the table."""
 
@@ -65,20 +65,29 @@ async def test_a_category_tree_is_kept_until_the_category_table_changes(seeded: 
     assert statements == 1
     some = next(iter(kept.by_id))
     child = {"id": "category-new", "slug": "new", "name": "New", "parent_id": some}
+    earlier = {"category_id": some, "position": 0, "slug": "older"}
     changes = [
         update(Category).where(col(Category.id) == some).values(name="Renamed"),
         insert(Category).values(**child, created_at=NOW, updated_at=NOW),
         delete(Category).where(col(Category.id) == child["id"]),
+        insert(CategoryPreviousSlug).values(**earlier),
     ]
     seen = []
     for change in changes:
         async with seeded.begin() as connection:
             await connection.execute(change)
         tree, statements = await read()
-        assert statements == 2
+        assert statements == 3  # the token, the tree, its earlier slugs
         children = [row.slug for row in tree.children_of.get(some, [])]
-        seen.append((tree.by_id[some].name, "new" in children, "new" in tree.by_slug))
-    assert seen == [("Renamed", False, False), ("Renamed", True, True), ("Renamed", False, False)]
+        seen.append(
+            (tree.by_id[some].name, "new" in children, "new" in tree.by_slug, "older" in tree.by_slug)
+        )
+    assert seen == [
+        ("Renamed", False, False, False),
+        ("Renamed", True, True, False),
+        ("Renamed", False, False, False),
+        ("Renamed", False, False, True),
+    ]
 
 
 async def test_a_snapshot_cannot_write(seeded: AsyncEngine) -> None:

@@ -31,6 +31,7 @@ from cms.content.languages import among, chain, chain_values, compared, position
 from cms.content.lookups import require_one_of
 from cms.content.markdown import reading_time_minutes
 from cms.content.pagination import PageRequest, SortKey, keyset_page
+from cms.content.previous_slugs import named
 from cms.content.reads import NOW, Read, in_keys
 from cms.content.roles import Role, Viewer
 from cms.content.visibility import article_visible, can_preview
@@ -373,9 +374,13 @@ def _by_ids(role: Role, columns: Columns) -> Select[Any]:
     return select(*columns).where(in_keys(ARTICLE.c.id), *_visible(Viewer(role), NOW))
 
 
+_NAMED = ARTICLE.c.id.in_(named(bindparam("slug")))
+"""The article has the `slug` parameter as its slug or as an earlier one (`content.previous_slugs`)."""
+
+
 @lru_cache(maxsize=256)
 def _by_slug(role: Role, columns: Columns) -> Select[Any]:
-    where = (ARTICLE.c.slug == bindparam("slug"), among(ARTICLE.c.language, 1))
+    where = (_NAMED, among(ARTICLE.c.language, 1))
     return select(*columns).where(*where, *_visible(Viewer(role), NOW))
 
 
@@ -386,7 +391,7 @@ def _in_story(role: Role, columns: Columns, length: int) -> Select[Any]:
     rank, seen = position(ARTICLE.c.language, length), _seen(role, length)
     found = (
         select(STORY.label("story"), ARTICLE.c.id.label("found_id"))
-        .where(ARTICLE.c.slug == bindparam("slug"), seen)
+        .where(_NAMED, seen)
         .order_by(rank, ARTICLE.c.id)
         .limit(1)
         .subquery("found")

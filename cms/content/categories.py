@@ -6,25 +6,27 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, func, select, table, true
+from sqlalchemy import ColumnElement, Select, column, func, select, table, true, union_all
 from sqlmodel import col
 
 from cms.content.pagination import PageRequest, SortKey, keyset_page
 from cms.content.reads import Read, in_keys
 from cms.lru import LRU
-from cms.models import Category, table_of
+from cms.models import Category, CategoryPreviousSlug, table_of
 
 CATEGORY = table_of(Category)
+EARLIER = table_of(CategoryPreviousSlug)
 
 
 def subtree_ids(slug: str) -> Select[tuple[str]]:
-    """Ids of the category with this slug and of all its descendants (a recursive CTE, nested in its
-    subquery: a filter may name several categories, and top-level CTEs of one name would clash)."""
-    tree = (
-        select(col(Category.id))
-        .where(col(Category.slug) == slug)
-        .cte("subtree", recursive=True, nesting=True)
+    """Ids of the category with this slug (or earlier slug) and of all its descendants (a recursive CTE,
+    nested in its subquery: a filter may name several categories, and top-level CTEs of one name would
+    clash)."""
+    named = union_all(
+        select(CATEGORY.c.id).where(CATEGORY.c.slug == slug),
+        select(EARLIER.c.category_id).where(EARLIER.c.slug == slug),
     )
+    tree = select(named.subquery().c.id).cte("subtree", recursive=True, nesting=True)
     tree = tree.union_all(select(col(Category.id)).where(col(Category.parent_id) == tree.c.id))
     return select(tree.c.id)
 
@@ -46,13 +48,20 @@ class CategoryTree:
     by_id: dict[str, Any]
     children_of: dict[str | None, list[Any]] = field(default_factory=dict)
     by_slug: dict[str, Any] = field(default_factory=dict)
+    """By slug, and by earlier slug (`content.previous_slugs`), which finds a category as its slug does."""
+    previous_of: dict[str, list[str]] = field(default_factory=dict)
+    """Each category's earlier slugs, oldest first."""
     _paths: dict[str, list[Any]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, rows: Sequence[Any]) -> CategoryTree:
+    def of(cls, rows: Sequence[Any], earlier: Sequence[Any] = ()) -> CategoryTree:
+        """The tree of `rows` (`TREE`), with their earlier slugs (`EARLIER_SLUGS`)."""
         tree = cls(by_id={row.id: row for row in rows}, by_slug={row.slug: row for row in rows})
         for row in sorted(rows, key=lambda r: (r.name.lower(), r.slug)):
             tree.children_of.setdefault(row.parent_id, []).append(row)
+        for row in earlier:
+            tree.previous_of.setdefault(row.category_id, []).append(row.slug)
+            tree.by_slug.setdefault(row.slug, tree.by_id[row.category_id])
         return tree
 
     def path(self, category_id: str) -> list[Any]:
@@ -80,8 +89,13 @@ TREE_COLUMNS = ("id", "slug", "name", "description", "parent_id")
 TREE = Read(select(*(table_of(Category).c[name] for name in TREE_COLUMNS)), {})
 """Every category: what the API shows of one (no timestamps, whose conversion would cost two datetimes a
 category)."""
+EARLIER_SLUGS = Read(
+    select(EARLIER.c.category_id, EARLIER.c.slug).order_by(EARLIER.c.category_id, EARLIER.c.position), {}
+)
+"""Every category's earlier slugs."""
 TREE_TOKEN = Read(select(column("token")).select_from(table("category_version")), {})
-"""The token of the category table's present state (migration 0008: triggers change it with the table)."""
+"""The token of the category tables' present state (migrations 0008 and 0016: triggers change it with
+them)."""
 TREES_KEPT = 8
 _trees: LRU[str, CategoryTree] = LRU(TREES_KEPT)
 
@@ -93,7 +107,7 @@ async def read_tree(fetch: Callable[[Read], Awaitable[Sequence[Any]]]) -> Catego
     token = (await fetch(TREE_TOKEN))[0].token
     tree = _trees.get(token)
     if tree is None:
-        tree = _trees[token] = CategoryTree.of(await fetch(TREE))
+        tree = _trees[token] = CategoryTree.of(await fetch(TREE), await fetch(EARLIER_SLUGS))
     return tree
 
 

@@ -159,7 +159,11 @@ class FeedEvent:
                 return content_hash(source_document(row._mapping))
         assert tree is not None, "a category's hash names its parent: read the tree"
         parent = tree.by_id.get(row.parent_id)
-        return content_hash(category_document(row._mapping, parent=parent.slug if parent else None))
+        earlier = tree.previous_of.get(row.id, [])
+        document = category_document(
+            row._mapping, parent=parent.slug if parent else None, previous_slugs=earlier
+        )
+        return content_hash(document)
 
 
 @dataclass(frozen=True)

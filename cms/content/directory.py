@@ -6,6 +6,7 @@ each. The matching rules (by id, slug or name; the slug of a new item) live here
 
 from __future__ import annotations
 
+from collections import ChainMap
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
@@ -13,7 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content import changes
+from cms.content import changes, previous_slugs
 from cms.content.errors import BadInput
 from cms.content.forms import email_problem, source_kind, url_problem
 from cms.content.ids import new_id
@@ -46,20 +47,38 @@ class Kind:
     by_name: dict[str, str] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    previous: dict[str, list[str]] = field(default_factory=dict)
+    """Earlier slugs by id, where they are kept (categories: `content.previous_slugs`)."""
+    by_previous: dict[str, str] = field(default_factory=dict)
+    moved: list[str] = field(default_factory=list)
+    """Ids whose earlier slugs this write changed."""
+
+    def __post_init__(self) -> None:
+        self.taken = ChainMap(self.by_slug, self.by_previous)
+        """Slugs held, as slugs or earlier ones: no other item may take them."""
 
     def index(self, row: Row) -> None:
         self.rows[row["id"]] = row
         self.by_slug[row["slug"]] = row["id"]
         self.by_name.setdefault(row["name"].casefold(), row["id"])
 
+    def hold(self, item_id: str, earlier: list[str]) -> None:
+        for slug in self.previous.pop(item_id, []):
+            del self.by_previous[slug]
+        if earlier:
+            self.previous[item_id] = earlier
+            self.by_previous |= dict.fromkeys(earlier, item_id)
+
+    def own(self, ref: str) -> str | None:
+        """The item with this id, or else with this slug."""
+        return ref if ref in self.rows else self.by_slug.get(ref)
+
     def find(self, ref: str, *, existing_only: bool = False) -> str | None:
-        """An id, or a slug; unless `existing_only`, also a name or what a name's slug would be."""
-        if ref in self.rows:
-            return ref
-        if ref in self.by_slug:
-            return self.by_slug[ref]
-        if existing_only:
-            return None
+        """An id, or a slug or an earlier one; unless `existing_only`, also a name or what a name's slug
+        would be."""
+        found = self.own(ref) or self.by_previous.get(ref)
+        if found or existing_only:
+            return found
         label = ref.strip()
         slug = name_slug(label)
         return (self.by_slug.get(slug) if slug else None) or self.by_name.get(label.casefold())
@@ -69,7 +88,7 @@ class Kind:
         base = slugify(name) if base is None else base
         if not base:
             raise BadInput(f"the {self.typename.lower()} name {name!r} gives no slug")
-        return first_free(base, self.by_slug)
+        return first_free(base, self.taken)
 
     def fits(self, values: Row) -> Row:
         """`values`, if each text fits its column: PostgreSQL would refuse a longer one, SQLite keep it."""
@@ -105,6 +124,8 @@ class Directory:
             for row in (await session.execute(select(table))).mappings():
                 kind.index(dict(row))
             kinds.append(kind)
+        for item_id, earlier in (await previous_slugs.of_categories(session)).items():
+            kinds[-1].hold(item_id, earlier)
         return cls(now, *kinds)
 
     def _new(self, typename: str, **values: Any) -> Row:
@@ -143,9 +164,9 @@ class Directory:
             child = self._child(parent, label)
             if child is None:
                 base = slugify(label)
-                if base in self.categories.by_slug and parent:
+                if base in self.categories.taken and parent:
                     prefixed = name_slug(f"{self.categories.slug(parent)} {label}")
-                    base = prefixed if prefixed and prefixed not in self.categories.by_slug else base
+                    base = prefixed if prefixed and prefixed not in self.categories.taken else base
                 slug = self.categories.free_slug(label, base)
                 child = self.categories.create(
                     self._new("Category", slug=slug, name=label, description=None, parent_id=parent)
@@ -154,35 +175,51 @@ class Directory:
         return parent
 
     def _child(self, parent: str | None, label: str) -> str | None:
+        """The child of `parent` with this name, or with this slug or earlier slug."""
         slugs = {label, name_slug(label)} - {""}
         for row in self.categories.rows.values():
             if row["parent_id"] == parent and (
-                row["name"].casefold() == label.casefold() or row["slug"] in slugs
+                row["name"].casefold() == label.casefold()
+                or not slugs.isdisjoint([row["slug"], *self.categories.previous.get(row["id"], [])])
             ):
                 return str(row["id"])
         return None
 
     def put(self, record: EntityRecord) -> Outcome:
-        """Upsert an author, source or category given in full (the NDJSON lines), matched by id or slug."""
+        """Upsert an author, source or category given in full (the NDJSON lines), matched by id or slug (a
+        category's earlier slugs, kept with those a line gives, are no other item's)."""
         check_slug(record.slug)
+        given = list(record.previous_slugs) if isinstance(record, CategoryRecord) else []
+        for slug in given:
+            check_slug(slug)
         kind, values = self._values(record)
-        found = kind.find(record.id, existing_only=True) if record.id else None
-        found = found or kind.find(record.slug, existing_only=True)
-        if found is None:
-            kind.create(self._new(kind.typename, **values) | ({"id": record.id} if record.id else {}))
-            return "created"
-        row = kind.rows[found]
-        if all(row[column] == value for column, value in values.items()):
+        found = (kind.own(record.id) if record.id else None) or kind.own(record.slug)
+        row = kind.rows[found] if found else None
+        kept = kind.previous.get(found, []) if found else []
+        old = row["slug"] if row and row["slug"] != values["slug"] else None
+        earlier = previous_slugs.after([*kept, *given], old, values["slug"])
+        for slug in (values["slug"], *earlier):
+            if kind.taken.get(slug, found) != found:
+                what = kind.typename.lower()
+                raise BadInput(f"slug {slug!r} belongs to another {what}, as its slug or an earlier one")
+        if row is None:
+            found = kind.create(self._new(kind.typename, **values) | ({"id": record.id} if record.id else {}))
+            outcome: Outcome = "created"
+        elif earlier == kept and all(row[column] == value for column, value in values.items()):
             return "unchanged"
-        if row["slug"] != values["slug"]:
-            if values["slug"] in kind.by_slug:
-                raise BadInput(f"slug {values['slug']!r} belongs to another {kind.typename.lower()}")
-            del kind.by_slug[row["slug"]]
-        row.update(values, updated_at=self.now)
-        kind.index(row)
-        if found not in kind.created and found not in kind.updated:
-            kind.updated.append(found)
-        return "updated"
+        else:
+            assert found is not None
+            if old is not None:
+                del kind.by_slug[old]
+            row.update(values, updated_at=self.now)
+            kind.index(row)
+            if found not in kind.created and found not in kind.updated:
+                kind.updated.append(found)
+            outcome = "updated"
+        if earlier != kept:
+            kind.hold(found, earlier)
+            kind.moved.append(found)
+        return outcome
 
     def _values(self, record: EntityRecord) -> tuple[Kind, Row]:
         values = {_COLUMNS[f.name]: getattr(record, f.name) for f in fields(record) if f.name in _COLUMNS}
@@ -229,9 +266,13 @@ class Directory:
                 )
                 rows = [{"_id": i, **{c: kind.rows[i][c] for c in columns}} for i in kind.updated]
                 await session.execute(statement, rows)
+            if kind.moved:
+                await previous_slugs.put_categories(
+                    session, {i: kind.previous.get(i, []) for i in kind.moved}
+                )
             events += [
                 changes.event(kind.typename, i, now=self.now, actor=actor)
                 for i in kind.created + kind.updated
             ]
-            kind.created, kind.updated = [], []
+            kind.created, kind.updated, kind.moved = [], [], []
         await changes.append(session, events)

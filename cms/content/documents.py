@@ -29,14 +29,16 @@ def article_document(
     sources: list[Document],
     translation_of: str | None,
     corrections: list[Document],
+    previous_slugs: list[str],
 ) -> Document:
     """An article's columns with its references already named (slugs, or ids where a slug is ambiguous).
-    `corrections` come last, and only when there are some: documents written before the log existed keep
-    their bytes."""
+    `previousSlugs` (after `slug`) and `corrections` (last) are there only when there are some: documents
+    written before either existed keep their bytes."""
     document = {
         "type": "article",
         "id": row["id"],
         "slug": row["slug"],
+        **({"previousSlugs": previous_slugs} if previous_slugs else {}),
         "language": row["language"],
         "title": row["title"],
         "subtitle": row["subtitle"],
@@ -91,11 +93,13 @@ def author_document(row: Mapping[str, Any]) -> Document:
     }
 
 
-def category_document(row: Mapping[str, Any], *, parent: str | None) -> Document:
+def category_document(row: Mapping[str, Any], *, parent: str | None, previous_slugs: list[str]) -> Document:
+    """A category's columns, its parent named; `previousSlugs` (after `slug`) only when it has some."""
     return {
         "type": "category",
         "id": row["id"],
         "slug": row["slug"],
+        **({"previousSlugs": previous_slugs} if previous_slugs else {}),
         "name": row["name"],
         "description": row["description"],
         "parent": parent,

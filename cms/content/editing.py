@@ -18,7 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content import changes, corrections, outbox
+from cms.content import changes, corrections, outbox, previous_slugs
 from cms.content.batches import batched
 from cms.content.directory import Directory
 from cms.content.documents import (
@@ -41,6 +41,7 @@ from cms.models import (
     Article,
     ArticleAuthor,
     ArticleCorrection,
+    ArticlePreviousSlug,
     ArticleSource,
     ArticleStatus,
     ArticleTag,
@@ -80,6 +81,7 @@ class _Plan:
     sources: list[tuple[str, SourceRef]]
     corrections: list[CorrectionRecord]
     id: str = ""
+    previous_slugs: list[str] = field(default_factory=list)
     existing: Row | None = None
     group: str = ""
     content: Row = field(default_factory=dict)
@@ -108,6 +110,7 @@ async def write_articles(
         except DomainError as error:
             raise InvalidRecord(position, error) from error
     await _match(session, plans)
+    await _hold(session, plans)
     await _group(session, plans)
     await directory.flush(session, actor=actor)
     changed = []
@@ -144,6 +147,11 @@ def _resolve(position: int, record: ArticleRecord, directory: Directory) -> _Pla
         errors.append(FieldError(("slug",), "INVALID", error.message))
     if not slug and title:
         errors.append(FieldError(("slug",), "INVALID", "the title gives no slug: set one"))
+    for n, earlier in enumerate(record.previous_slugs):
+        try:
+            check_slug(earlier)
+        except BadInput as error:
+            errors.append(FieldError(("previousSlugs", str(n)), "INVALID", error.message))
     strict = record.existing_only
     authors = [directory.author(ref, existing_only=strict) for ref in record.authors]
     category = directory.category(record.category, existing_only=strict) if record.category else None
@@ -262,6 +270,45 @@ async def _match(session: AsyncSession, plans: list[_Plan]) -> None:
             seen[key] = plan.position
 
 
+async def _hold(session: AsyncSession, plans: list[_Plan]) -> None:
+    """Set each plan's earlier slugs (`previous_slugs.after`): SLUG_TAKEN when another article holds its
+    slug as an earlier one, or one of its new earlier slugs as either (in the batch, slugs are claimed
+    first)."""
+    stored = await previous_slugs.of_articles(session, [p.id for p in plans if p.existing])
+    claims: dict[previous_slugs.Pair, tuple[_Plan, tuple[str, ...]]] = {}
+    given: list[tuple[_Plan, tuple[str, ...], str]] = []
+    for plan in plans:
+        existing, kept = plan.existing, stored.get(plan.id, [])
+        old = existing["slug"] if existing and existing["slug"] != plan.slug else None
+        plan.previous_slugs = previous_slugs.after([*kept, *plan.record.previous_slugs], old, plan.slug)
+        claims[plan.slug, plan.record.language] = plan, ("slug",)
+        given += [
+            (plan, ("previousSlugs", str(n)), slug)
+            for n, slug in enumerate(plan.previous_slugs)
+            if slug not in kept and slug != old
+        ]
+    for plan, path, slug in given:
+        if (slug, plan.record.language) in claims:
+            raise _slug_taken(plan, path, f"record {claims[slug, plan.record.language][0].position + 1} here")
+        claims[slug, plan.record.language] = plan, path
+    held = await previous_slugs.article_holders(session, claims, current=False)
+    new = [(slug, plan.record.language) for plan, _, slug in given]
+    held |= await previous_slugs.article_holders(session, new, current=True)
+    for pair, holder in held.items():
+        plan, path = claims[pair]
+        if holder != plan.id:
+            raise _slug_taken(plan, path, f"article {holder!r}")
+
+
+def _slug_taken(plan: _Plan, path: tuple[str, ...], holder: str) -> InvalidRecord:
+    slug, language = (
+        plan.slug if path == ("slug",) else plan.previous_slugs[int(path[1])],
+        plan.record.language,
+    )
+    message = f"the slug {slug!r} in {language} is held by {holder}, as its slug or an earlier one"
+    return InvalidRecord(plan.position, InvalidInput([FieldError(path, "SLUG_TAKEN", message)]))
+
+
 def _duplicate(plan: _Plan, message: str) -> InvalidRecord:
     return InvalidRecord(plan.position, InvalidInput([FieldError(("slug",), "DUPLICATE", message)]))
 
@@ -353,6 +400,8 @@ def _content(plan: _Plan) -> Row:
         "seo": record.seo,
         "group": plan.group,
     }
+    if plan.previous_slugs:
+        content["previousSlugs"] = plan.previous_slugs
     if plan.corrections:
         content["corrections"] = [[c.kind, c.text, c.created_at.isoformat()] for c in plan.corrections]
     return content
@@ -420,7 +469,7 @@ async def _write(
         values = [{"_id": row["id"], **{c: row[c] for c in columns}} for row in updated]
         await session.execute(statement, values)
         ids = [row["id"] for row in updated]
-        for link in (ArticleAuthor, ArticleSource, ArticleTag, ArticleCorrection):
+        for link in (ArticleAuthor, ArticleSource, ArticleTag, ArticleCorrection, ArticlePreviousSlug):
             await session.execute(delete(link).where(table_of(link).c.article_id.in_(ids)))
     links: list[tuple[type[Any], list[Row]]] = [
         (
@@ -451,6 +500,14 @@ async def _write(
             [{"article_id": p.id, "tag": t, "position": i} for p in plans for i, t in enumerate(p.tags)],
         ),
         (ArticleCorrection, [row for p in plans for row in corrections.rows(p.id, p.corrections)]),
+        (
+            ArticlePreviousSlug,
+            [
+                row
+                for p in plans
+                for row in previous_slugs.article_rows(p.id, p.record.language, p.previous_slugs)
+            ],
+        ),
     ]
     for model, values in links:
         if values:
@@ -495,4 +552,5 @@ def _snapshot(row: Row, plan: _Plan, directory: Directory) -> Document:
         sources=[attribution(directory.sources.slug(s), r.role, r.url, r.note) for s, r in plan.sources],
         translation_of=plan.group if plan.group != plan.id else None,
         corrections=[correction(c.kind, c.text, c.created_at) for c in plan.corrections],
+        previous_slugs=plan.previous_slugs,
     )

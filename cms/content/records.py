@@ -62,6 +62,8 @@ class ArticleRecord:
     first_published_at: datetime | None = None
     corrections: list[CorrectionRecord] = field(default_factory=list)
     """The corrections log, written in the order of their `created_at` (oldest first)."""
+    previous_slugs: list[str] = field(default_factory=list)
+    """Earlier slugs a file gives (`content.previous_slugs`): kept beside those the article holds already."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class CategoryRecord:
     description: str | None = None
     parent: str | None = None
     id: str | None = None
+    previous_slugs: tuple[str, ...] = ()
+    """Earlier slugs a file gives (`content.previous_slugs`): kept beside those the category holds already."""
 
 
 EntityRecord = AuthorRecord | SourceRecord | CategoryRecord

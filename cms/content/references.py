@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Executable,
     Row,
+    Select,
     Table,
     delete,
     distinct,
@@ -26,12 +28,13 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    union,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cms.content import changes
+from cms.content import changes, previous_slugs
 from cms.content.categories import subtree_ids
 from cms.content.errors import BadInput, FieldError, InvalidInput
 from cms.content.forms import NUL, email_problem, nul_errors, source_kind, url_problem
@@ -81,6 +84,8 @@ class Entity:
     uses: tuple[Use, ...]
     resolve: Resolver | None = None
     """Fields beyond name, slug and optional texts: a category's parent, a source's kind."""
+    keeps_slugs: bool = False
+    """Its earlier slugs are kept (`content.previous_slugs`): a category's."""
 
     def limit(self, column: str) -> int:
         length = self.table.c[column].type.length  # type: ignore[attr-defined]
@@ -119,8 +124,13 @@ async def update_item(
             update(table).where(table.c.id == id).values({**changed, "updated_at": now}) if changed else None
         )
 
-    if not await _until_written(session, check, write):
+    changed = await _until_written(session, check, write)
+    if not changed:
         return current
+    if entity.keeps_slugs and "slug" in changed:
+        kept = (await previous_slugs.of_categories(session, id)).get(id, [])
+        earlier = previous_slugs.after(kept, current.slug, changed["slug"])
+        await previous_slugs.put_categories(session, {id: earlier})
     await changes.append(session, [changes.event(entity.typename, id, now=now, actor=actor)])
     return await _current(session, entity, id)
 
@@ -239,7 +249,8 @@ async def _slug(
         except BadInput as error:
             return {}, [FieldError(("input", "slug"), "INVALID", error.message)]
         if given in await _taken(session, entity, given, own):
-            message = f"another {entity.typename.lower()} has the slug {given!r}"
+            had = " (or had)" if entity.keeps_slugs else ""
+            message = f"another {entity.typename.lower()} has{had} the slug {given!r}"
             return {}, [FieldError(("input", "slug"), "SLUG_TAKEN", message)]
         return {"slug": given}, []
     if given is None and current is not None:
@@ -256,10 +267,12 @@ async def _slug(
 
 async def _taken(session: AsyncSession, entity: Entity, base: str, own: str | None) -> set[str]:
     """The slugs `first_free(base, ...)` needs to know of (`base` among them), held by items other than
-    `own`."""
+    `own`, as their slugs or, where they are kept, earlier ones."""
     slug = entity.table.c.slug
     others = [entity.table.c.id != own] if own is not None else []
-    statement = select(slug).where(may_be_taken(slug, base), *others)
+    statement: Select[Any] | CompoundSelect = select(slug).where(may_be_taken(slug, base), *others)
+    if entity.keeps_slugs:
+        statement = union(statement, previous_slugs.taken_category_slugs(base, own))
     return set((await session.execute(statement)).scalars())
 
 
@@ -340,6 +353,7 @@ CATEGORY = Entity(
         Use(_CATEGORY.c.parent_id, _CATEGORY.c.id, "categories inside this one"),
     ),
     _category_parent,
+    keeps_slugs=True,
 )
 SOURCE = Entity(
     "Source",

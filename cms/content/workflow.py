@@ -17,14 +17,14 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cms.content import changes, corrections, webhooks
+from cms.content import changes, corrections, previous_slugs, webhooks
 from cms.content.editing import API_NAMES, write_articles
 from cms.content.errors import FieldError, InvalidInput, InvalidRecord
 from cms.content.forms import nul_errors
 from cms.content.ids import could_be
 from cms.content.records import ArticleRecord, CorrectionRecord, SourceRef
 from cms.content.search import reindex
-from cms.content.slugs import first_free, may_be_taken, slugify
+from cms.content.slugs import first_free, slugify
 from cms.content.visibility import public_sees
 from cms.models import Article, ArticleAuthor, ArticleSource, ArticleStatus, ArticleTag, Revision, table_of
 
@@ -288,13 +288,12 @@ async def _taken(session: AsyncSession, slug: str, language: str, other_than: st
 
 
 async def _free_slug(session: AsyncSession, slug: str, language: str) -> str:
-    """`slug`, or the first free `slug-2`, `slug-3`... in this language (`slugs.first_free`)."""
+    """`slug`, or the first free `slug-2`, `slug-3`... in this language (`slugs.first_free`), passing by
+    the earlier slugs articles hold too."""
     if not slug:
         return slug
-    statement = select(ARTICLE.c.slug).where(
-        ARTICLE.c.language == language, may_be_taken(ARTICLE.c.slug, slug)
-    )
-    return first_free(slug, set((await session.execute(statement)).scalars()))
+    taken = await session.execute(previous_slugs.taken_article_slugs(slug, language))
+    return first_free(slug, set(taken.scalars()))
 
 
 def _slug_taken(slug: str, language: str) -> InvalidInput:

@@ -26,7 +26,15 @@ from cms.content.documents import (
     source_document,
 )
 from cms.content.editing import slug_names_one
-from cms.models import Article, ArticleAuthor, ArticleCorrection, ArticleSource, ArticleTag, table_of
+from cms.models import (
+    Article,
+    ArticleAuthor,
+    ArticleCorrection,
+    ArticlePreviousSlug,
+    ArticleSource,
+    ArticleTag,
+    table_of,
+)
 
 PAGE = 1000
 _ARTICLE: Table = table_of(Article)
@@ -78,7 +86,11 @@ def _entities(directory: Directory) -> list[dict[str, Any]]:
             document
             for row in children[parent]
             for document in [
-                category_document(row, parent=directory.categories.slug(parent) if parent else None),
+                category_document(
+                    row,
+                    parent=directory.categories.slug(parent) if parent else None,
+                    previous_slugs=directory.categories.previous.get(row["id"], []),
+                ),
                 *tree(row["id"]),
             ]
         ]
@@ -128,6 +140,7 @@ async def _articles(
         ids,
         lambda link: correction(link.kind, link.text, link.created_at),
     )
+    earlier = await _linked(connection, ArticlePreviousSlug, ids, lambda link: link.slug)
     return [
         article_document(
             row,
@@ -137,6 +150,7 @@ async def _articles(
             sources=sources[row["id"]],
             translation_of=references.get(row["id"]),
             corrections=corrections[row["id"]],
+            previous_slugs=earlier[row["id"]],
         )
         for row in rows
     ]

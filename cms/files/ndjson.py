@@ -82,8 +82,10 @@ def _mapping(item: Mapping[str, Any], key: str, fail: Fail) -> dict[str, Any] | 
 def _entity(item: dict[str, Any], fail: Fail) -> Record:
     """An author, source or category line: every field text, slug and name (and a source's kind) required."""
     make, keys = _ENTITIES[item["type"]]
+    lists = {"previous_slugs": tuple(_texts(item, "previousSlugs", fail))} if make is CategoryRecord else {}
     return make(
-        **{attribute: _text(item, key, fail, required=key in _REQUIRED) for key, attribute in keys.items()}
+        **{attribute: _text(item, key, fail, required=key in _REQUIRED) for key, attribute in keys.items()},
+        **lists,
     )
 
 
@@ -111,6 +113,7 @@ def _article(item: dict[str, Any], fail: Fail) -> ArticleRecord:
         updated_at=moment("updatedAt", item.get("updatedAt"), fail),
         first_published_at=moment("firstPublishedAt", item.get("firstPublishedAt"), fail),
         corrections=correction_records(item.get("corrections"), fail),
+        previous_slugs=_texts(item, "previousSlugs", fail),
     )
 
 
@@ -147,6 +150,7 @@ _ARTICLE_KEYS = {
     "createdAt",
     "updatedAt",
     "corrections",
+    "previousSlugs",
 }
 _REQUIRED = {"slug", "name", "kind"}
 _ENTITIES: dict[str, tuple[Callable[..., Record], dict[str, str]]] = {
@@ -169,5 +173,6 @@ _ENTITIES: dict[str, tuple[Callable[..., Record], dict[str, str]]] = {
 }
 _READERS: dict[str, tuple[Callable[[dict[str, Any], Fail], Record], set[str]]] = {
     **{kind: (_entity, set(keys)) for kind, (_, keys) in _ENTITIES.items()},
+    "category": (_entity, {*_ENTITIES["category"][1], "previousSlugs"}),
     "article": (_article, _ARTICLE_KEYS),
 }

@@ -27,6 +27,7 @@ FIELDS = {
     "coverImage",
     "seo",
     "corrections",
+    "previousSlugs",
 }
 _CORRECTION = {"kind", "text", "createdAt"}
 
@@ -59,6 +60,8 @@ def record_from_front_matter(
         record.tags = _names("tags", meta["tags"], fail)
     if "sources" in meta:
         record.sources = [_source(item, fail) for item in meta["sources"] or []]
+    if "previousSlugs" in meta:
+        record.previous_slugs = _names("previousSlugs", meta["previousSlugs"], fail)
     if "corrections" in meta:
         record.corrections = correction_records(meta["corrections"], fail)
     for key in ("coverImage", "seo"):

@@ -32,7 +32,7 @@ from cms.graphql.lists import (
 from cms.graphql.pagination import Conn, Connection, conns_by_parent
 from cms.graphql.plan.compiler import Compiler, Selected
 from cms.graphql.plan.shapes import Run, Slot, Value
-from cms.graphql.relations import AUTHORS, CORRECTIONS, SOURCES, TAGS
+from cms.graphql.relations import AUTHORS, CORRECTIONS, PREVIOUS_SLUGS, SOURCES, TAGS
 
 
 @strawberry.interface
@@ -114,6 +114,11 @@ class Author(Node):
 @strawberry.type
 class Category(Node):
     slug: str
+    previous_slugs: list[str] = computed(
+        lambda row, context: _tree(context).previous_of.get(row.id, []),
+        needs_tree=True,
+        description="Its earlier slugs, oldest first, each still resolving to it.",
+    )
     name: str
     description: str | None
     parent: Category | None = computed(
@@ -335,6 +340,9 @@ async def _revisions_of(root: Any, info: Info, first: int | None = 20, after: st
 @strawberry.type
 class Article(Node):
     slug: str = strawberry.field(description="Unique per language.")
+    previous_slugs: list[str] = PREVIOUS_SLUGS.field(
+        description="Its earlier slugs in its language, oldest first, each still resolving to it."
+    )
     title: str
     subtitle: str | None
     excerpt: str = computed(

@@ -1,13 +1,13 @@
-"""An article's relations read for every article of a level in one statement: bylines, sources, tags and
-corrections. Their fields (`nodes.Article`) and the JSON-LD built from them (`graphql.jsonld`) take the same
-declarations, so both read them by the same rule."""
+"""An article's relations read for every article of a level in one statement: bylines, sources, tags,
+corrections and earlier slugs. Their fields (`nodes.Article`) and the JSON-LD built from them
+(`graphql.jsonld`) take the same declarations, so both read them by the same rule."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from cms.content import articles, corrections
+from cms.content import articles, corrections, previous_slugs
 from cms.content.reads import Read
 from cms.graphql.context import Context
 from cms.graphql.fields import Columns, PerLevel
@@ -32,3 +32,4 @@ AUTHORS = _by_article(articles.authors_statement)
 SOURCES = _by_article(articles.sources_statement)
 TAGS = _by_article(articles.tags_statement, lambda row: row.tag)
 CORRECTIONS = _by_article(corrections.statement)
+PREVIOUS_SLUGS = _by_article(previous_slugs.statement, lambda row: row.slug)

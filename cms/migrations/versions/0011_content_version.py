@@ -50,17 +50,23 @@ def upgrade() -> None:
             f"$$ BEGIN UPDATE content_version SET token = {token}; RETURN NULL; END $$"
         )
     for name in TABLES:
-        if sqlite:
-            for event in EVENTS:
-                op.execute(
-                    f"CREATE TRIGGER {name}_{event.lower()}_content_version AFTER {event} ON {name} "
-                    f"BEGIN UPDATE content_version SET token = {token}; END"
-                )
-        else:
+        bump_triggers(name)
+
+
+def bump_triggers(table: str, version: str = "content_version") -> None:
+    """Triggers that give `version` (this token's table, or 0008's category_version) a new token in the
+    transaction of any change to `table`: later migrations' tables use them too."""
+    if op.get_bind().dialect.name == "sqlite":
+        for event in EVENTS:
             op.execute(
-                f"CREATE TRIGGER {name}_content_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "
-                f"{name} FOR EACH STATEMENT EXECUTE FUNCTION content_version_bump()"
+                f"CREATE TRIGGER {table}_{event.lower()}_{version} AFTER {event} ON {table} "
+                f"BEGIN UPDATE {version} SET token = {SQLITE_TOKEN}; END"
             )
+    else:
+        op.execute(
+            f"CREATE TRIGGER {table}_{version} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "
+            f"{table} FOR EACH STATEMENT EXECUTE FUNCTION {version}_bump()"
+        )
 
 
 def downgrade() -> None:

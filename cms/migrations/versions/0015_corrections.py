@@ -36,17 +36,7 @@ def upgrade() -> None:
         sa.Column("plain", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
-    if op.get_bind().dialect.name == "sqlite":
-        for event in _VERSION.EVENTS:
-            op.execute(
-                f"CREATE TRIGGER {TABLE}_{event.lower()}_content_version AFTER {event} ON {TABLE} "
-                f"BEGIN UPDATE content_version SET token = {_VERSION.SQLITE_TOKEN}; END"
-            )
-    else:
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_content_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "
-            f"{TABLE} FOR EACH STATEMENT EXECUTE FUNCTION content_version_bump()"
-        )
+    _VERSION.bump_triggers(TABLE)
 
 
 def downgrade() -> None:
