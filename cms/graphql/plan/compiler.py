@@ -217,8 +217,10 @@ class Compiler:
 
 
 def _builtin_scalar(type_: GraphQLInputType) -> bool:
-    named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
-    return named in BUILT_IN
+    """A built-in scalar, or a list of them (`fallbackLanguages`): Strawberry would hand it on as it is."""
+    if isinstance(type_, GraphQLNonNull | GraphQLList):
+        return _builtin_scalar(type_.of_type)
+    return type_ in BUILT_IN
 
 
 def _serializer(type_: GraphQLOutputType) -> Serializer | None:
