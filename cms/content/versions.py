@@ -1,7 +1,8 @@
 """What the public sees is a function of the content and of the clock. The content version names the first
-(a token that triggers change with every content write, in its transaction: migration 0011); the next
-scheduled instant says how long the second holds. Together they say whether an answer kept is still the
-answer: the response cache, ETags and cache lifetimes are built on them."""
+(a token that triggers change with every content write, in its transaction: migration 0011; on PostgreSQL
+once a transaction, 0017); the next scheduled instant says how long the second holds. Together they say
+whether an answer kept is still the answer: the response cache, ETags and cache lifetimes are built on
+them."""
 
 from __future__ import annotations
 
