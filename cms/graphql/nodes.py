@@ -381,7 +381,8 @@ class Article(Node):
     tag_list: list[Tag] = TAG_LIST.field(description="Its tags as items, in its order.")
     related: list[Article] = strawberry.field(
         resolver=_related_of,
-        description=f"Visible articles most like it: shared tags, category, language. 1..{related.MOST}",
+        description="Visible articles most like it: shared tags, category, title words, language."
+        f" 1..{related.MOST}",
         metadata=plan(RELATED),
     )
     sources: list[SourceAttribution] = SOURCES.field(description="Provenance, in the order given.")
