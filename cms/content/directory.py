@@ -54,8 +54,8 @@ class Kind:
     """Ids whose earlier slugs this write changed."""
 
     def __post_init__(self) -> None:
+        # slugs held, as slugs or earlier ones: no other item may take them
         self.taken = ChainMap(self.by_slug, self.by_previous)
-        """Slugs held, as slugs or earlier ones: no other item may take them."""
 
     def index(self, row: Row) -> None:
         self.rows[row["id"]] = row

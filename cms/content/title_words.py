@@ -46,6 +46,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement, TableClause
 from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeEngine
 
 from cms.content.search import FOLDS, POSTGRES_SPACES, fold
 
@@ -92,38 +93,22 @@ def _lowered_forms(word: str) -> set[str]:
 _STOPPED = sorted({form for word in STOPWORDS for form in _lowered_forms(word)})
 
 
-class _Position(FunctionElement[int]):
-    """Where a text's second argument first is in its first, from 1 (0: nowhere)."""
+def _renamed(name: str, postgresql: str, type_: TypeEngine[Any]) -> Any:
+    """A function of the same arguments that PostgreSQL names otherwise (`name` is SQLite's, and str()'s)."""
+    function: Any = type(f"_{name}", (FunctionElement,), {"type": type_, "inherit_cache": True})
+    for dialect, called in ((None, name), ("postgresql", postgresql)):
 
-    type = Integer()
-    inherit_cache = True
+        def compile_(element: Any, compiler: SQLCompiler, called: str = called, **kw: Any) -> str:
+            return f"{called}({compiler.process(element.clauses, **kw)})"
 
-
-@compiles(_Position)  # and how str() shows it
-def _instr(element: _Position, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"instr({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Position, "postgresql")
-def _strpos(element: _Position, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"strpos({compiler.process(element.clauses, **kw)})"
+        compiles(function, *([dialect] if dialect else []))(compile_)
+    return function
 
 
-class _Trimmed(FunctionElement[str]):
-    """A text without the characters of its second argument at either end."""
-
-    type = Text()
-    inherit_cache = True
-
-
-@compiles(_Trimmed)  # and how str() shows it
-def _trim(element: _Trimmed, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"trim({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Trimmed, "postgresql")
-def _btrim(element: _Trimmed, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"btrim({compiler.process(element.clauses, **kw)})"
+_Position = _renamed("instr", "strpos", Integer())
+"""Where a text's second argument first is in its first, from 1 (0: nowhere)."""
+_Trimmed = _renamed("trim", "btrim", Text())
+"""A text without the characters of its second argument at either end."""
 
 
 class _Spaced(FunctionElement[str]):
