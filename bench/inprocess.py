@@ -1,0 +1,150 @@
+"""One scenario of `make bench`, in process: the whole ASGI app (middlewares included) called directly,
+with no socket and no load generator, so that a change to the request path can be measured in
+microseconds, and profiled, without wrk's noise.
+
+    .venv/bin/python bench/inprocess.py --database var/bench/bench.db article          # CMS, cold
+    .venv/bin/python bench/inprocess.py --database var/bench/bench.db article --server baseline
+    .venv/bin/python bench/inprocess.py --database var/bench/bench.db front --profile  # cProfile's top 30
+
+It prints the median of five rounds' microseconds per request (each round every body of the scenario once,
+after a round that warms the caches). The CMS runs as `make bench` loads it: planner on, response cache off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from starlette.types import ASGIApp, Message
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import baseline  # noqa: E402
+from bench.run import ARTICLE_URL, EXAMPLES, scenarios  # noqa: E402
+from cms.app import create_app  # noqa: E402
+from cms.settings import Settings  # noqa: E402
+
+ROUNDS = 5
+
+
+async def call(app: ASGIApp, state: dict[str, Any], method: str, path: str, body: bytes) -> int:
+    """One request as uvicorn hands it over; its status (anything but 200 stops the run)."""
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+        "state": dict(state),
+    }
+    status = 0
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def measure(
+    app: ASGIApp, state: dict[str, Any], asks: list[tuple[str, str, bytes]], profile: bool
+) -> list[float]:
+    async def round_() -> float:
+        start = time.perf_counter()
+        for method, path, body in asks:
+            if (status := await call(app, state, method, path, body)) != 200:
+                raise SystemExit(f"inprocess: {path} answered {status}")
+        return (time.perf_counter() - start) / len(asks) * 1e6
+
+    await round_()
+    if not profile:
+        return [await round_() for _ in range(ROUNDS)]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    rounds = [await round_() for _ in range(ROUNDS)]
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+    return rounds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenario")
+    parser.add_argument("--database", type=Path, required=True)
+    parser.add_argument("--server", choices=("CMS", "baseline"), default="CMS")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    case = next((s for s in scenarios(args.database) if s.name == args.scenario), None)
+    if case is None:
+        raise SystemExit(f"inprocess: no scenario {args.scenario!r}")
+    url = f"sqlite:///{args.database.resolve()}"
+    settings = Settings(database_url=url, webhooks=False, response_cache_mib=0, article_url=ARTICLE_URL)
+    app: ASGIApp = (
+        create_app(settings, examples=EXAMPLES)
+        if args.server == "CMS"
+        else baseline.create_app(str(args.database), settings=settings)
+    )
+    asks = (
+        [("GET", case.get, b"")]
+        if case.get
+        else [("POST", "/graphql", json.dumps(body).encode()) for body in case.bodies]
+    )
+
+    async def run() -> list[float]:
+        async with _lifespan(app) as state:
+            return await measure(app, state, asks, args.profile)
+
+    rounds = asyncio.run(run())
+    shown = ", ".join(f"{r:.0f}" for r in rounds)
+    print(f"{args.server} {case.name}: {statistics.median(rounds):.0f} us a request (rounds: {shown})")
+
+
+class _lifespan:
+    """The app's startup and shutdown, as uvicorn runs them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.messages: asyncio.Queue[Message] = asyncio.Queue()
+        self.sent: asyncio.Queue[Message] = asyncio.Queue()
+        self.state: dict[str, Any] = {}
+
+    async def __aenter__(self) -> dict[str, Any]:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": self.state}
+        self.task = asyncio.ensure_future(self.app(scope, self.messages.get, self.sent.put))
+        await self.messages.put({"type": "lifespan.startup"})
+        if (started := await self.sent.get())["type"] != "lifespan.startup.complete":
+            raise SystemExit(f"inprocess: the app did not start: {started}")
+        return self.state
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.messages.put({"type": "lifespan.shutdown"})
+        await self.sent.get()
+        await self.task
+
+
+if __name__ == "__main__":
+    main()
