@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    CompoundSelect,
     Select,
     String,
     and_,
@@ -31,7 +32,7 @@ from cms.content.languages import among, chain, chain_values, compared, position
 from cms.content.lookups import require_one_of
 from cms.content.markdown import reading_time_minutes
 from cms.content.pagination import PageRequest, SortKey, keyset_page
-from cms.content.previous_slugs import named
+from cms.content.previous_slugs import holding
 from cms.content.reads import NOW, Read, in_keys
 from cms.content.roles import Role, Viewer
 from cms.content.visibility import article_visible, can_preview
@@ -374,14 +375,13 @@ def _by_ids(role: Role, columns: Columns) -> Select[Any]:
     return select(*columns).where(in_keys(ARTICLE.c.id), *_visible(Viewer(role), NOW))
 
 
-_NAMED = ARTICLE.c.id.in_(named(bindparam("slug")))
-"""The article has the `slug` parameter as its slug or as an earlier one (`content.previous_slugs`)."""
+_SLUG: BindParameter[str] = bindparam("slug")
 
 
 @lru_cache(maxsize=256)
-def _by_slug(role: Role, columns: Columns) -> Select[Any]:
-    where = (_NAMED, among(ARTICLE.c.language, 1))
-    return select(*columns).where(*where, *_visible(Viewer(role), NOW))
+def _by_slug(role: Role, columns: Columns) -> CompoundSelect:
+    query = select(*columns).where(among(ARTICLE.c.language, 1), *_visible(Viewer(role), NOW))
+    return holding(query, _SLUG)
 
 
 @lru_cache(maxsize=256)
@@ -389,13 +389,8 @@ def _in_story(role: Role, columns: Columns, length: int) -> Select[Any]:
     """`by_slug_statement` for a chain of `length`: the first article seen with the slug names the story,
     and the story's group gives its versions."""
     rank, seen = position(ARTICLE.c.language, length), _seen(role, length)
-    found = (
-        select(STORY.label("story"), ARTICLE.c.id.label("found_id"))
-        .where(_NAMED, seen)
-        .order_by(rank, ARTICLE.c.id)
-        .limit(1)
-        .subquery("found")
-    )
+    named = select(STORY.label("story"), ARTICLE.c.id.label("found_id"), rank.label("rank")).where(seen)
+    found = holding(named, _SLUG).order_by("rank", "found_id").limit(1).subquery("found")
     return (
         select(*columns)
         .select_from(ARTICLE.join(found, _of_story(ARTICLE, found.c.story)))
