@@ -4,10 +4,12 @@ microseconds, and profiled, without wrk's noise.
 
     .venv/bin/python bench/inprocess.py --database var/bench/bench.db article          # CMS, cold
     .venv/bin/python bench/inprocess.py --database var/bench/bench.db article --server baseline
-    .venv/bin/python bench/inprocess.py --database var/bench/bench.db front --profile  # cProfile's top 30
+    .venv/bin/python bench/inprocess.py --database var/bench/bench.db front --profile  # cProfile's top 40
 
-It prints the median and the best of five rounds' microseconds per request (each round every body of the scenario once,
-after a round that warms the caches). The CMS runs as `make bench` loads it: planner on, response cache off.
+It prints the median and the best of BENCH_ROUNDS (5) rounds' microseconds per request, each round every body
+of the scenario once, after a round that warms the caches (the best is the figure to compare while other work
+shares the machine). The CMS runs as `make bench` loads it: planner on, response cache off. The profile is
+sorted by BENCH_PROFILE_SORT (cumulative; or tottime).
 """
 
 from __future__ import annotations
