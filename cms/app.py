@@ -150,3 +150,13 @@ def create_app(
     app.add_middleware(Cors, origins=settings.cors_origins)
     app.add_middleware(RequestId)
     return app
+
+
+def from_env() -> Starlette:
+    """The app of a `cms serve` process, from the CMS_* environment: uvicorn calls it by its import string
+    (`SERVED`) in each of `Settings.workers` processes, so each has its own engine, pools and caches."""
+    return create_app(Settings.from_env())
+
+
+SERVED = f"{__name__}:{from_env.__name__}"
+"""`from_env` as uvicorn imports it."""

@@ -38,20 +38,26 @@ _PLURALS = {"source": "sources", "author": "authors", "category": "categories", 
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: CMS_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default: CMS_PORT or 8000")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes on the port, one per core. Default: CMS_WORKERS or 1")
+    ] = None,
 ) -> None:
-    """Serve the API and GraphiQL at http://HOST:PORT/graphql."""
+    """Serve the API and GraphiQL at http://HOST:PORT/graphql, from WORKERS processes sharing the port: each
+    builds its own app from the CMS_* environment (uvicorn's workers), with its own engine and caches."""
     import uvicorn
 
-    from cms.app import create_app
+    from cms.app import SERVED
 
     settings = Settings.from_env()
     if not _with_engine(_has_admin):
         typer.echo(FIRST_ADMIN_HINT)
     typer.echo(f"GraphiQL and the API: http://{host or settings.host}:{port or settings.port}/graphql")
     uvicorn.run(
-        create_app(settings),
+        SERVED,
+        factory=True,
         host=host or settings.host,
         port=port or settings.port,
+        workers=workers or settings.workers,
         log_level=settings.log_level,
     )
 

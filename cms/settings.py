@@ -45,6 +45,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    workers: int = 1
+    """`CMS_WORKERS`: the processes `cms serve` runs on its port (one per core: each is one event loop), each
+    with its own engine, pools and caches; what must agree across them is kept in the database."""
     seeds_path: Path = field(default_factory=lambda: Path("seeds"))
     graphiql: bool = True
     webhooks: bool = True
@@ -122,6 +125,7 @@ class Settings:
         if self.rate_limit is not None and not re.fullmatch(r"[1-9]\d*/(second|minute)", self.rate_limit):
             raise ValueError(f"CMS_RATE_LIMIT must be N/second or N/minute, not {self.rate_limit!r}")
         counts = (
+            "workers",
             "max_cost",
             "max_cost_token",
             "statement_timeout_ms",
@@ -169,18 +173,20 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read CMS_DATABASE_URL, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL, CMS_SEEDS, CMS_GRAPHIQL, CMS_WEBHOOKS,
-        CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS, CMS_SQLITE_MMAP_MIB, CMS_CORS_ORIGINS, CMS_DOCUMENTS,
-        CMS_CACHE_MAX_AGE, CMS_CACHE_S_MAXAGE, CMS_CACHE_SWR, CMS_PURGE_URL, CMS_RESPONSE_CACHE_MIB,
-        CMS_MAX_COST, CMS_MAX_COST_TOKEN, CMS_RATE_LIMIT, CMS_TRUSTED_PROXIES, CMS_STATEMENT_TIMEOUT_MS,
-        CMS_MAX_BODY_KIB, CMS_INTROSPECTION, CMS_WEBHOOK_ALLOW_PRIVATE, CMS_WEBHOOK_RETENTION_DAYS,
-        CMS_ARTICLE_URL, CMS_SITE_URL, CMS_PUBLISHER_NAME, CMS_PUBLISHER_LOGO_URL, CMS_PLANNER."""
+        """Read CMS_DATABASE_URL, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL, CMS_WORKERS, CMS_SEEDS, CMS_GRAPHIQL,
+        CMS_WEBHOOKS, CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS, CMS_SQLITE_MMAP_MIB, CMS_CORS_ORIGINS,
+        CMS_DOCUMENTS, CMS_CACHE_MAX_AGE, CMS_CACHE_S_MAXAGE, CMS_CACHE_SWR, CMS_PURGE_URL,
+        CMS_RESPONSE_CACHE_MIB, CMS_MAX_COST, CMS_MAX_COST_TOKEN, CMS_RATE_LIMIT, CMS_TRUSTED_PROXIES,
+        CMS_STATEMENT_TIMEOUT_MS, CMS_MAX_BODY_KIB, CMS_INTROSPECTION, CMS_WEBHOOK_ALLOW_PRIVATE,
+        CMS_WEBHOOK_RETENTION_DAYS, CMS_ARTICLE_URL, CMS_SITE_URL, CMS_PUBLISHER_NAME, CMS_PUBLISHER_LOGO_URL,
+        CMS_PLANNER."""
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("CMS_DATABASE_URL", DEFAULT_DATABASE_URL),
             host=env.get("CMS_HOST", "127.0.0.1"),
             port=int(env.get("CMS_PORT", "8000")),
             log_level=env.get("CMS_LOG_LEVEL", "info"),
+            workers=int(env.get("CMS_WORKERS", "1")),
             seeds_path=Path(env.get("CMS_SEEDS", "seeds")),
             graphiql=_on(env.get("CMS_GRAPHIQL", "1")),
             webhooks=_on(env.get("CMS_WEBHOOKS", "1")),
