@@ -100,11 +100,13 @@ TREES_KEPT = 8
 _trees: LRU[str, CategoryTree] = LRU(TREES_KEPT)
 
 
-async def read_tree(fetch: Callable[[Read], Awaitable[Sequence[Any]]]) -> CategoryTree:
-    """The category tree in the caller's snapshot: its token, then the tree kept for that token, or read
-    and kept. Reading and indexing 65 categories costs about 0.15 ms, more than the rest of an article
-    page's statements; the token, one short row."""
-    token = (await fetch(TREE_TOKEN))[0].token
+async def read_tree(
+    fetch: Callable[[Read], Awaitable[Sequence[Any]]], token: str | None = None
+) -> CategoryTree:
+    """The category tree in the caller's snapshot: its token (read unless the caller read it in the same
+    snapshot: `versions.TOKENS`), then the tree kept for that token, or read and kept. Reading and indexing
+    the categories costs more than the rest of an article page's statements; the token, one short row."""
+    token = token or (await fetch(TREE_TOKEN))[0].token
     tree = _trees.get(token)
     if tree is None:
         tree = _trees[token] = CategoryTree.of(await fetch(TREE), await fetch(EARLIER_SLUGS))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import column, select, table
+from sqlalchemy import column, select, table, true
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cms.content.reads import NOW, Read
@@ -19,7 +19,13 @@ from cms.content.visibility import next_public_change
 from cms.db import read_once
 from cms.lru import LRU
 
-TOKEN = Read(select(column("token")).select_from(table("content_version")), {})
+_CONTENT, _TREE = table("content_version", column("token")), table("category_version", column("token"))
+TOKEN = Read(select(_CONTENT.c.token), {})
+TOKENS = Read(
+    select(_CONTENT.c.token, _TREE.c.token.label("tree")).select_from(_CONTENT.join(_TREE, true())), {}
+)
+"""The content's token and the category tree's (`categories.read_tree`), in one read: a request that
+needs both pays one statement."""
 _NEXT = next_public_change(NOW)
 TOKENS_KEPT = 64
 
@@ -31,6 +37,8 @@ class Version:
 
     token: str
     until: datetime | None
+    tree: str | None = None
+    """The category tree's token in the same snapshot, when it was read with the content's."""
 
     def seconds_left(self, now: datetime) -> int | None:
         """Whole seconds until `until` (None if nothing is scheduled)."""
@@ -50,11 +58,12 @@ async def token(engine: AsyncEngine) -> str:
 
 
 async def current(fetch: Callable[[Read], Awaitable[Sequence[Any]]], now: datetime) -> Version:
-    """The version in the caller's snapshot: one short read, and a second once per token and instant."""
-    token: str = (await fetch(TOKEN))[0].token
+    """The version in the caller's snapshot, with the category tree's token: one short read, and a second
+    once per token and instant."""
+    token, tree = (await fetch(TOKENS))[0]
     kept = _untils.get(token)
     if kept is not None and kept[1] <= now and (kept[0] is None or now < kept[0]):
-        return Version(token, kept[0])
+        return Version(token, kept[0], tree)
     until = (await fetch(Read(_NEXT, {"now": now})))[0][0]
     _untils[token] = (until, now)
-    return Version(token, until)
+    return Version(token, until, tree)

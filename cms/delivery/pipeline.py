@@ -255,6 +255,7 @@ class GraphQLEndpoint:
         given the headers that let every cache keep it as long as it holds."""
         key = asked.key
         version = await versions.current(context.fetch, context.now)
+        context.tree_token = version.tree
         tag = etag(key, version)
         fresh = self.lifetimes.fresh(tag, version, context.now)
         if asked.method == "GET" and matches(request.headers.get("if-none-match"), tag):

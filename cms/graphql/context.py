@@ -111,6 +111,8 @@ class Context:
     """The surrogate keys of the items the answer holds, when the answer will carry them (`saw`)."""
     tree: CategoryTree | None = None
     """The category tree, once `category_tree` has read it."""
+    tree_token: str | None = None
+    """The category tree's token, when this snapshot read it with the content's (`versions.current`)."""
     settings: Settings = DEFAULT_SETTINGS
     """The app's: what an answer says of the site (`Article.url`, the publisher in `Article.jsonLd`)."""
     _in_place: bool = field(init=False)
@@ -149,7 +151,7 @@ class Context:
         """The whole category tree, read once per request however many fields ask at the same time."""
         if self.tree is None:
             if self._tree is None:
-                self._tree = self.shared(lambda: read_tree(self.fetch))
+                self._tree = self.shared(lambda: read_tree(self.fetch, self.tree_token))
             self.tree = await self._tree.get()
         return self.tree
 
@@ -188,7 +190,7 @@ class Context:
         async with self._lock:
             await self._release()
         self._loaders = {}
-        self.tree = self._tree = None
+        self.tree = self._tree = self.tree_token = None
 
     async def _release(self) -> None:
         if self._snapshot is not None:
