@@ -59,6 +59,7 @@ def serve(
         port=port or settings.port,
         workers=workers or settings.workers,
         log_level=settings.log_level,
+        proxy_headers=False,  # who the client is behind a proxy is CMS_TRUSTED_PROXIES' rule alone
     )
 
 

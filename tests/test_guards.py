@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from cms.db import StatementCounter
 from cms.models import ApiToken
 from cms.settings import Settings
 from tests.conftest import NOW, ROOT, error_codes, token_for
+from tests.live import live_cms
 
 GRAPHQL_RESPONSE = {"accept": "application/graphql-response+json"}
 HUGE = """{ articles(first: 100) { nodes { authors { articles(first: 100) { nodes { authors {
@@ -237,6 +239,20 @@ async def test_a_caller_over_the_rate_limit_is_told_when_to_come_back(
             for n in range(4)
         ]
         assert spoofed[-1].status_code == 429, "X-Forwarded-For from an untrusted peer is not believed"
+
+
+def test_cms_serve_believes_no_forwarded_address_but_its_trusted_proxies(
+    seeded: AsyncEngine, tmp_path: Path
+) -> None:
+    """Served as `cms serve` serves (uvicorn would otherwise take X-Forwarded-For from any loopback peer as
+    the client): a reader on loopback cannot change who it is by naming another address."""
+    query = {"query": "{ viewer { role } }"}
+    with live_cms(seeded, tmp_path, CMS_RATE_LIMIT="3/minute") as base, httpx.Client(base_url=base) as http:
+        spoofed = [
+            http.post("/graphql", json=query, headers={"x-forwarded-for": f"198.51.100.{n}"}).status_code
+            for n in range(4)
+        ]
+    assert spoofed == [200, 200, 200, 429]
 
 
 async def test_a_refused_request_carries_the_rate_limit_headers_too(
