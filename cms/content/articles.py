@@ -21,14 +21,17 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    union_all,
 )
+from sqlalchemy.sql.elements import Label
 from sqlalchemy.sql.util import ClauseAdapter
 
+from cms.content import counts
 from cms.content.categories import subtree_pairs
 from cms.content.errors import BadInput
 from cms.content.filters import ArticleFilter, ArticleOrder, article_filter, article_sort
 from cms.content.ids import could_be
-from cms.content.languages import among, chain, chain_values, compared, position
+from cms.content.languages import among, canonical, chain, chain_values, compared, position
 from cms.content.lookups import require_one_of
 from cms.content.markdown import reading_time_minutes
 from cms.content.pagination import PageRequest, SortKey, keyset_page
@@ -38,7 +41,17 @@ from cms.content.roles import Role, Viewer
 from cms.content.visibility import article_visible, can_preview
 from cms.db import KEYS
 from cms.lru import LRU
-from cms.models import Article, ArticleAuthor, ArticleSource, ArticleTag, Author, Category, Source, table_of
+from cms.models import (
+    Article,
+    ArticleAuthor,
+    ArticleSource,
+    ArticleTag,
+    Author,
+    Category,
+    Source,
+    SourceRole,
+    table_of,
+)
 
 ARTICLE = table_of(Article)
 _BYLINE, _AUTHOR = table_of(ArticleAuthor).c, table_of(Author)
@@ -134,7 +147,8 @@ def count_statement(
     *, viewer: Viewer, now: datetime, f: ArticleFilter | None, fallbacks: Sequence[str] | None = None
 ) -> Read:
     """totalCount of the root list: what the caller may see and asked for, nothing more; with `fallbacks`,
-    the stories (`page_statement`)."""
+    the stories (`page_statement`). The public's total of everything or of one language is its counter's
+    (`content.counts`)."""
     if fallbacks is not None:
         rest, languages = _in_languages(f, fallbacks)
         statement = _list_statement(
@@ -142,11 +156,31 @@ def count_statement(
             lambda: select(func.count()).select_from(Article).where(*_in_stories(viewer, rest, languages)),
         )
         return Read(statement, {"now": now, **chain_values(languages)})
+    counter = None if can_preview(viewer) else _root_counter(f)
+    if counter is not None:
+        kind, key = counter
+        statement = _list_statement(("counted", kind), lambda: _counted_total(kind == counts.LANGUAGE))
+        return Read(statement, {"now": now, counts.KIND: kind, counts.KEY: key})
     statement = _list_statement(
         ("count", viewer.role, f),
         lambda: select(func.count()).select_from(Article).where(*_visible(viewer, NOW, f)),
     )
     return Read(statement, {"now": now})
+
+
+def _root_counter(f: ArticleFilter | None) -> tuple[str, str] | None:
+    """The counter (kind, key) that counts what `f` asks for, if one does: none asked, or one language."""
+    if f is None or f == ArticleFilter():
+        return counts.ALL, ""
+    if f.language is not None and replace(f, language=None) == ArticleFilter():
+        return counts.LANGUAGE, canonical(f.language)
+    return None
+
+
+def _counted_total(by_language: bool) -> Select[Any]:
+    language = [compared(ARTICLE.c.language) == bindparam(counts.KEY, type_=String)] if by_language else []
+    held = select(func.count()).select_from(Article).where(counts.held_back(NOW), *language)
+    return select(counts.counted() - held.scalar_subquery())
 
 
 STORY = func.coalesce(ARTICLE.c.translation_group, ARTICLE.c.id)
@@ -256,17 +290,58 @@ def linked_count_statement(
     f: ArticleFilter | None,
     keys: list[str] | None = None,
 ) -> Read:
-    """totalCount per parent for `linked_page_statement`, in one statement."""
+    """totalCount per parent for `linked_page_statement`, in one statement; the public's, of a list with no
+    filter, from its parents' counters (`_counted_per_parent`)."""
     single = len(parents) == 1
+    counter = None if can_preview(viewer) or _root_counter(f) != (counts.ALL, "") else _counter_of(links)
+    values = {KEYS: parents if keys is None else keys, "now": now} | ({PARENT: parents[0]} if single else {})
+    if counter is not None and (single or links is not IN_CATEGORIES):
+        kind, by_pairs = counter
+        statement = _list_statement(
+            ("linked counted", links, single), lambda: _counted_per_parent(links, single, by_pairs)
+        )
+        return Read(statement, values | {counts.KIND: kind})
 
     def build() -> Select[Any]:
         statement, link = links.joined(single, func.count())
         statement = statement.where(*_visible(viewer, NOW, f))
         return statement if single else statement.group_by(link.c.parent_key)
 
-    statement = _list_statement(("linked count", links, single, viewer.role, f), build)
-    values = {KEYS: parents if keys is None else keys, "now": now}
-    return Read(statement, values | ({PARENT: parents[0]} if single else {}))
+    return Read(_list_statement(("linked count", links, single, viewer.role, f), build), values)
+
+
+def _counted_per_parent(links: Links, single: bool, by_pairs: bool) -> Select[Any]:
+    """(parent_key, total): the parent's counters (its own, its subtree's categories, or those `links`
+    pairs it with when `by_pairs`) less its articles held back."""
+    pairs = links.pairs if by_pairs else None
+    if single:
+        maintained = counts.counted_in_keys() if pairs is None else counts.counted(counts.key_in(pairs))
+        statement, _ = links.joined(True, (maintained - func.count()).label("total"))
+        return statement.where(counts.held_back(NOW))
+    held, link = links.joined(False, (-func.count()).label("n"))
+    held = held.where(counts.held_back(NOW)).group_by(link.c.parent_key)
+    both = union_all(
+        counts.counted_by_parent(None if pairs is None else pairs.subquery("pairs")), held
+    ).subquery("counted")
+    return select(both.c.parent_key, counts.total(both.c.n)).group_by(both.c.parent_key)
+
+
+def _counter_of(links: Links) -> tuple[str, bool] | None:
+    """The counter kind of a parent's articles through `links`, and whether its keys are those `links`
+    pairs the parent with (a category's, or its subtree's) rather than the `keys` parameter's."""
+    if links is IN_CATEGORIES:
+        return counts.CATEGORY, False
+    if links is category_links(True) or links is category_links(False):
+        return counts.CATEGORY, True
+    if links is AUTHOR_LINKS:
+        return counts.AUTHOR, False
+    for role in (None, *(role.value for role in SourceRole)):
+        if links is source_links(role):
+            return counts.source_kind(role), False
+    parent = links.pairs.selected_columns[0] if links.pairs is not None else None
+    if isinstance(parent, Label) and parent.element is _TAGGED.slug:  # content.tags.LINKS
+        return counts.TAG, False
+    return None
 
 
 AUTHOR_LINKS = Links(
