@@ -1,17 +1,19 @@
 """The raw-SQL baseline: the fastest honest way to answer the pages, the walk and the feeds of the benchmark.
 
 What the CMS's layers (GraphQL, SQLAlchemy, aiosqlite's thread hop, DataLoaders) cost is the difference
-between it and this: a plain Starlette app with hand-written SQL on ONE synchronous sqlite3 connection used
-directly on the event loop, one statement per relation, and orjson. It answers POST /graphql for
-schema/examples/front_page.graphql, article_page.graphql, category_page.graphql and tag_page.graphql, and
-for bench/run.py's SEARCH and WALK (recognised by operationName or the query text; the selections are
+between it and this: a plain Starlette app with hand-written SQL, one statement per relation, and orjson;
+on SQLite ONE synchronous sqlite3 connection used directly on the event loop, on PostgreSQL asyncpg's pool
+(a request on one connection, each statement text prepared once per connection). It answers POST /graphql
+for schema/examples/front_page.graphql, article_page.graphql, category_page.graphql and tag_page.graphql,
+and for bench/run.py's SEARCH and WALK (recognised by operationName or the query text; the selections are
 those) with the same JSON as the CMS, under the same visibility rule, order and cursors, and nothing else;
 and GET /feeds/articles.xml and /feeds/articles.json, the CMS's RSS 2.0 and JSON Feed 1.1 of the 50 latest
-visible articles (the XML built with lxml, the JSON with orjson), the same items a feed reader reads.
-The search's FTS5 match string comes from the CMS's parser of the reader's words (`search_terms`), and an
-article's URL from CMS_ARTICLE_URL by the CMS's rule (`article_url`): those are the contract's query syntax
-and the setting's meaning, rules rather than layers, and re-implementing them would only risk a different
-answer.
+visible articles (the XML built with lxml, the JSON with orjson), the same items a feed reader reads. The
+pages are built by the same code on both engines; a `Database` says what the two say differently.
+The search's FTS5 match string and tsquery come from the CMS's parser of the reader's words
+(`search_terms`), and an article's URL from CMS_ARTICLE_URL by the CMS's rule (`article_url`): those are the
+contract's query syntax and the setting's meaning, rules rather than layers, and re-implementing them would
+only risk a different answer.
 
 Serve it as `cms serve` serves the CMS (the same CMS_* variables, one uvicorn process):
     CMS_DATABASE_URL=sqlite:///var/bench/bench.db CMS_ARTICLE_URL='https://news.example/{language}/{slug}' \
@@ -20,19 +22,23 @@ Serve it as `cms serve` serves the CMS (the same CMS_* variables, one uvicorn pr
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 import re
 import sqlite3
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
+import asyncpg
 import orjson
 from lxml import etree
 from starlette.applications import Starlette
@@ -44,11 +50,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cms import collector  # noqa: E402
 from cms.content.errors import DomainError  # noqa: E402
-from cms.content.search import search_terms  # noqa: E402
+from cms.content.search import SearchQuery, search_terms  # noqa: E402
 from cms.content.urls import article_url  # noqa: E402
 from cms.settings import Settings  # noqa: E402
 
-Row = tuple[Any, ...]
+Row = Sequence[Any]  # a tuple of sqlite3, a Record of asyncpg
 Tree = dict[str, Row]  # every category by id: (id, slug, name, description, parent_id)
 Clock = Callable[[], datetime]
 Json = dict[str, Any]
@@ -59,43 +65,193 @@ WORDS_PER_MINUTE = 200
 NEWEST_FIRST = "Article:PUBLISHED_AT:DESC"  # the CMS's cursor tag for the order of every card list here
 VISIBLE = "a.status = 'PUBLISHED' AND a.published_at <= ?"
 CATEGORIES = "SELECT id, slug, name, description, parent_id FROM category"
+# The unary + keeps SQLite walking the newest-first index and testing each row against the set of matches,
+# built once, so a page stops after its rows; looking the matches up instead would read each one's status
+# and publishedAt, behind the overflow pages of its body.
+SQLITE_MATCHING = """ AND +a.id IN (
+SELECT k.article_id FROM article_fts JOIN article_fts_key k ON k.key = article_fts.rowid
+WHERE article_fts MATCH ?)"""
+# IS TRUE keeps PostgreSQL from making the IN a join that looks each match's article up, as the CMS's does.
+POSTGRES_MATCHING = """ AND (a.id IN (
+SELECT article_id FROM article_search WHERE search_vector @@ to_tsquery('simple'::regconfig, ?))) IS TRUE"""
+# The unary + keeps SQLite on the translation-group index: left to itself it takes the visibility index and
+# reads every visible article.
+SQLITE_TRANSLATIONS = """
+SELECT a.language, a.slug, a.title FROM article a
+WHERE a.translation_group = ? AND a.id != ? AND +a.status = 'PUBLISHED' AND +a.published_at <= ?
+ORDER BY a.language, a.id
+"""
+TRANSLATIONS = SQLITE_TRANSLATIONS.replace("+", "")  # PostgreSQL's: no hint of SQLite's
 _OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+(\w+)")
+DEFAULTS = Settings()
 
 
 class Database:
-    """The one connection, counting its statements so the benchmark can report them."""
+    """One request's reads: its statements counted on the source's tally, and the few things the two engines
+    say differently (placeholders, a list of keys, timestamps, the search, one index hint) behind these
+    methods, so that every page is built by the same code whichever engine answers it."""
 
-    def __init__(self, path: str, mmap_mib: int) -> None:
-        self.connection = sqlite3.connect(path, isolation_level=None)
-        self.connection.execute("PRAGMA query_only = ON")
-        self.connection.execute(f"PRAGMA mmap_size = {mmap_mib << 20}")  # as the CMS's readers map it
-        self.statements = 0
+    translations: str
+    """TRANSLATIONS as this engine is told to read it."""
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        self.statements += 1
-        return self.connection.execute(sql, params).fetchall()
+    def __init__(self, tally: Tally) -> None:
+        self.tally = tally
 
-    def related(self, sql: str, ids: Sequence[str]) -> dict[str, list[Row]]:
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """The rows of one statement written with `?` placeholders."""
+        raise NotImplementedError
+
+    def among(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """What goes in `IN (...)` for these values, and its parameters."""
+        raise NotImplementedError
+
+    def stored(self, moment: datetime) -> Any:
+        """A moment as the CMS stores it, so that comparisons are the CMS's."""
+        raise NotImplementedError
+
+    def aware(self, stored: Any) -> datetime:
+        """A stored timestamp as an aware UTC datetime."""
+        raise NotImplementedError
+
+    def matching(self, query: SearchQuery) -> tuple[str, list[Any]]:
+        """The condition (" AND ...") that an article matches the search, and its parameters."""
+        raise NotImplementedError
+
+    def moment(self, stored: Any) -> str:
+        """A stored timestamp as the CMS prints it (ISO 8601 with +00:00)."""
+        return self.aware(stored).isoformat()
+
+    async def related(self, sql: str, ids: Sequence[str]) -> dict[str, list[Row]]:
         """One relation of many articles in one statement, grouped by the article id each row starts with."""
         groups: dict[str, list[Row]] = defaultdict(list)
-        for row in self.rows(sql.format(ids=", ".join("?" * len(ids))), ids):
+        among, params = self.among(ids)
+        for row in await self.rows(sql.format(ids=among), params):
             groups[row[0]].append(row)
         return groups
 
-    def categories(self) -> Tree:
+    async def categories(self) -> Tree:
         """The whole category tree in one statement, as the CMS reads it: breadcrumbs, children and subtrees
         then need no more SQL."""
-        return {row[0]: row for row in self.rows(CATEGORIES)}
+        return {row[0]: tuple(row) for row in await self.rows(CATEGORIES)}
 
 
-def _moment(stored: str) -> str:
-    """A stored UTC timestamp as the CMS prints it (ISO 8601 with +00:00)."""
-    return datetime.fromisoformat(stored).replace(tzinfo=UTC).isoformat()
+@dataclass
+class Tally:
+    """The statements a source's requests ran, for the benchmark's report."""
+
+    statements: int = 0
 
 
-def _stored(moment: datetime) -> str:
-    """A moment as SQLAlchemy stores it in SQLite, so comparisons are the CMS's string comparisons."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+class Source(Protocol):
+    """Where the pages are read from: a reader per request, and the count of their statements."""
+
+    tally: Tally
+
+    def reading(self) -> contextlib.AbstractAsyncContextManager[Database]: ...
+
+    async def close(self) -> None: ...
+
+
+class SQLite(Database):
+    """The one synchronous sqlite3 connection, used directly on the event loop (in autocommit: each
+    statement its own snapshot)."""
+
+    translations = SQLITE_TRANSLATIONS
+
+    def __init__(self, path: str, mmap_mib: int) -> None:
+        super().__init__(Tally())
+        self.connection = sqlite3.connect(path, isolation_level=None)
+        self.connection.execute("PRAGMA query_only = ON")
+        self.connection.execute(f"PRAGMA mmap_size = {mmap_mib << 20}")  # as the CMS's readers map it
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[Database]:
+        yield self
+
+    async def close(self) -> None:
+        self.connection.close()
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self.tally.statements += 1
+        return self.connection.execute(sql, params).fetchall()
+
+    def among(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return ", ".join("?" * len(values)), list(values)
+
+    def stored(self, moment: datetime) -> str:
+        """As SQLAlchemy stores it in SQLite: text, compared as text."""
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def aware(self, stored: str) -> datetime:
+        return datetime.fromisoformat(stored).replace(tzinfo=UTC)
+
+    def matching(self, query: SearchQuery) -> tuple[str, list[Any]]:
+        return SQLITE_MATCHING, [query.fts5()]
+
+
+class Postgres(Database):
+    """A request's connection of asyncpg's pool, in autocommit as SQLite's is; asyncpg prepares each
+    statement text once per connection, and a list of keys is one array parameter, so a text stays the
+    same whatever the count."""
+
+    translations = TRANSLATIONS
+
+    def __init__(self, connection: asyncpg.pool.PoolConnectionProxy[asyncpg.Record], tally: Tally) -> None:
+        super().__init__(tally)
+        self.connection = connection
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self.tally.statements += 1
+        return cast(list[Row], await self.connection.fetch(_numbered(sql), *params))
+
+    def among(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return "SELECT unnest(?::text[])", [list(values)]
+
+    def stored(self, moment: datetime) -> datetime:
+        return moment.astimezone(UTC)
+
+    def aware(self, stored: datetime) -> datetime:
+        return stored.astimezone(UTC)
+
+    def matching(self, query: SearchQuery) -> tuple[str, list[Any]]:
+        return POSTGRES_MATCHING, [query.tsquery()]
+
+
+class PostgresPool:
+    """asyncpg's pool (its default size), made on the first request: the in-process count sends requests
+    with no lifespan."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.tally = Tally()
+        self.pool: asyncpg.Pool | None = None
+        self.made = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[Database]:
+        if self.pool is None:
+            async with self.made:
+                self.pool = self.pool or await asyncpg.create_pool(self.url)
+        async with self.pool.acquire() as connection:
+            yield Postgres(connection, self.tally)
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+
+
+@lru_cache(maxsize=256)
+def _numbered(sql: str) -> str:
+    """A statement's `?` placeholders as PostgreSQL's $1, $2, ... (no statement here has one in a literal)."""
+    parts = sql.split("?")
+    return parts[0] + "".join(f"${number}{part}" for number, part in enumerate(parts[1:], 1))
+
+
+def connect(where: str, settings: Settings = DEFAULTS) -> Source:
+    """The source at `where`: a postgresql:// URL, else the path of a SQLite file."""
+    if where.startswith(("postgresql://", "postgres://")):
+        return PostgresPool(where)
+    return SQLite(where, settings.sqlite_mmap_mib)
 
 
 def _json(raw: str | None) -> Any:
@@ -121,7 +277,7 @@ def _cursor(card: Json) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def _seek(cursor: str) -> tuple[str, str | int]:
+def _seek(db: Database, cursor: str) -> tuple[Any, str | int]:
     """The (published_at, id) a newest-first cursor stands for; a cursor the CMS would refuse is refused."""
     try:
         tag, moment, item_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
@@ -130,7 +286,7 @@ def _seek(cursor: str) -> tuple[str, str | int]:
         raise ValueError(f"malformed cursor: {cursor!r}") from error
     if tag != NEWEST_FIRST or not isinstance(item_id, str | int) or published_at.tzinfo is None:
         raise ValueError(f"not a cursor of this list: {cursor!r}")
-    return _stored(published_at), item_id
+    return db.stored(published_at), item_id
 
 
 def _path(tree: Tree, category_id: str) -> list[Json]:
@@ -186,7 +342,7 @@ class Cards:
         return {"edges": edges, "pageInfo": self.page_info(), "totalCount": self.total}
 
 
-def newest_cards(
+async def newest_cards(
     db: Database,
     tree: Tree,
     now: datetime,
@@ -197,18 +353,18 @@ def newest_cards(
 ) -> Cards:
     """A page of the visible articles as cards, newest first: the list of the front, category and search
     pages. `where` (" AND ...", with `params` for its placeholders) narrows the list; `after` is a cursor."""
-    narrowed = (_stored(now), *params)
-    seek = _seek(after) if after is not None else ()
-    rows = db.rows(
+    narrowed = (db.stored(now), *params)
+    seek = _seek(db, after) if after is not None else ()
+    rows = await db.rows(
         f"SELECT {CARD_COLUMNS} FROM article a WHERE {VISIBLE}{where}{AFTER if seek else ''} {NEWEST}",
         (*narrowed, *seek, first + 1),
     )
-    total = db.rows(f"SELECT count(*) FROM article a WHERE {VISIBLE}{where}", narrowed)[0][0]
+    total = (await db.rows(f"SELECT count(*) FROM article a WHERE {VISIBLE}{where}", narrowed))[0][0]
     page = rows[:first]
     ids = [row[0] for row in page]
-    authors = db.related(CARD_AUTHORS, ids)
-    sources = db.related(CARD_SOURCES, ids)
-    tags = db.related(TAGS, ids)
+    authors = await db.related(CARD_AUTHORS, ids)
+    sources = await db.related(CARD_SOURCES, ids)
+    tags = await db.related(TAGS, ids)
     cards = []
     for article_id, slug, title, subtitle, excerpt, published, language, words, cover, category_id in page:
         image = _json(cover)
@@ -219,7 +375,7 @@ def newest_cards(
                 "title": title,
                 "subtitle": subtitle,
                 "excerpt": excerpt,
-                "publishedAt": _moment(published),
+                "publishedAt": db.moment(published),
                 "language": language,
                 "readingTimeMinutes": _reading_time(words),
                 "coverImage": {"url": image["url"], "alt": image.get("alt") or ""}
@@ -237,15 +393,15 @@ def newest_cards(
     return Cards(cards, len(rows) > first, total)
 
 
-def front_page(db: Database, variables: Json, now: datetime) -> Json:
+async def front_page(db: Database, variables: Json, now: datetime) -> Json:
     """schema/examples/front_page.graphql: the newest visible articles as cards, with the page's cursor."""
-    return {"articles": newest_cards(db, db.categories(), now, _first(variables)).nodes()}
+    return {"articles": (await newest_cards(db, await db.categories(), now, _first(variables))).nodes()}
 
 
-def category_page(db: Database, variables: Json, now: datetime) -> Json:
+async def category_page(db: Database, variables: Json, now: datetime) -> Json:
     """schema/examples/category_page.graphql: a category by slug with its breadcrumbs and children, and a page
     of the visible articles of it and of its descendants as cards, newest first, each with its cursor."""
-    tree = db.categories()
+    tree = await db.categories()
     found = next((row for row in tree.values() if row[1] == variables.get("slug")), None)
     if found is None:
         return {"category": None}
@@ -256,8 +412,9 @@ def category_page(db: Database, variables: Json, now: datetime) -> Json:
     subtree = [category_id]
     for parent_id in subtree:  # the list grows as it is walked: the descendants, level by level
         subtree.extend(row[0] for row in children[parent_id])
-    where = f" AND a.category_id IN ({', '.join('?' * len(subtree))})"
-    cards = newest_cards(db, tree, now, _first(variables), where, subtree, variables.get("after"))
+    among, params = db.among(subtree)
+    where = f" AND a.category_id IN ({among})"
+    cards = await newest_cards(db, tree, now, _first(variables), where, params, variables.get("after"))
     own = sorted(children[category_id], key=lambda row: (row[2].lower(), row[1]))  # the CMS's order
     category = {
         "id": category_id,
@@ -276,30 +433,24 @@ WHERE t.slug = ? AND {VISIBLE}"""
 TAGGED = " AND a.id IN (SELECT article_id FROM article_tag WHERE slug = ?)"
 
 
-def tag_page(db: Database, variables: Json, now: datetime) -> Json:
+async def tag_page(db: Database, variables: Json, now: datetime) -> Json:
     """schema/examples/tag_page.graphql: a tag by slug (its name the first of its spellings on visible
     articles, its count theirs; null when none carries it) and a page of them as cards, newest first."""
     slug = variables.get("slug")
-    name, count = db.rows(TAG, (slug, _stored(now)))[0]
+    name, count = (await db.rows(TAG, (slug, db.stored(now))))[0]
     if not count:
         return {"tag": None}
-    cards = newest_cards(db, db.categories(), now, _first(variables), TAGGED, (slug,), variables.get("after"))
+    tree, first, after = await db.categories(), _first(variables), variables.get("after")
+    cards = await newest_cards(db, tree, now, first, TAGGED, (slug,), after)
     return {"tag": {"slug": slug, "name": name, "articleCount": count, "articles": cards.nodes()}}
 
 
-# The unary + keeps SQLite walking the newest-first index and testing each row against the set of matches,
-# built once, so a page stops after its rows; looking the matches up instead would read each one's status
-# and publishedAt, behind the overflow pages of its body.
-MATCHING = """ AND +a.id IN (
-SELECT k.article_id FROM article_fts JOIN article_fts_key k ON k.key = article_fts.rowid
-WHERE article_fts MATCH ?)"""
-
-
-def search(db: Database, variables: Json, now: datetime) -> Json:
+async def search(db: Database, variables: Json, now: datetime) -> Json:
     """bench/run.py's SEARCH: the first 20 visible articles that match the words, as cards, newest first (the
     CMS's order when none is asked, a search included)."""
-    match = search_terms(variables.get("q") or "").fts5()
-    return {"articles": newest_cards(db, db.categories(), now, DEFAULT_PAGE_SIZE, MATCHING, [match]).nodes()}
+    matching, params = db.matching(search_terms(variables.get("q") or ""))
+    cards = await newest_cards(db, await db.categories(), now, DEFAULT_PAGE_SIZE, matching, params)
+    return {"articles": cards.nodes()}
 
 
 ARTICLE = f"""
@@ -315,13 +466,6 @@ JOIN author au ON au.id = aa.author_id WHERE aa.article_id IN ({ids}) ORDER BY a
 PAGE_SOURCES = """
 SELECT s.article_id, s.role, s.url, s.note, src.slug, src.name, src.kind, src.url FROM article_source s
 JOIN source src ON src.id = s.source_id WHERE s.article_id IN ({ids}) ORDER BY s.article_id, s.position
-"""
-# The unary + keeps SQLite on the translation-group index: left to itself it takes the visibility index and
-# reads every visible article.
-TRANSLATIONS = """
-SELECT a.language, a.slug, a.title FROM article a
-WHERE a.translation_group = ? AND a.id != ? AND +a.status = 'PUBLISHED' AND +a.published_at <= ?
-ORDER BY a.language, a.id
 """
 IMAGE_FIELDS = ("url", "alt", "caption", "credit", "width", "height")
 
@@ -339,10 +483,10 @@ def _attributions(rows: list[Row]) -> list[Json]:
     ]
 
 
-def article_page(db: Database, variables: Json, now: datetime) -> Json:
+async def article_page(db: Database, variables: Json, now: datetime) -> Json:
     """schema/examples/article_page.graphql: one visible article by slug and language, with its relations."""
-    visible_at = _stored(now)
-    found = db.rows(ARTICLE, (variables.get("slug"), variables.get("language") or "en", visible_at))
+    visible_at = db.stored(now)
+    found = await db.rows(ARTICLE, (variables.get("slug"), variables.get("language") or "en", visible_at))
     if not found:
         return {"article": None}
     (
@@ -362,11 +506,11 @@ def article_page(db: Database, variables: Json, now: datetime) -> Json:
         seo_json,
     ) = found[0]
     ids = [article_id]
-    tags = db.related(TAGS, ids)[article_id]
-    authors = db.related(PAGE_AUTHORS, ids)[article_id]
-    sources = db.related(PAGE_SOURCES, ids)[article_id]
-    tree = db.categories()
-    translations = db.rows(TRANSLATIONS, (group, article_id, visible_at)) if group else []
+    tags = (await db.related(TAGS, ids))[article_id]
+    authors = (await db.related(PAGE_AUTHORS, ids))[article_id]
+    sources = (await db.related(PAGE_SOURCES, ids))[article_id]
+    tree = await db.categories()
+    translations = await db.rows(db.translations, (group, article_id, visible_at)) if group else []
     image = _json(cover)
     seo = _json(seo_json) or {}
     article = {
@@ -377,8 +521,8 @@ def article_page(db: Database, variables: Json, now: datetime) -> Json:
         "excerpt": excerpt,
         "body": body,
         "language": language,
-        "publishedAt": _moment(published),
-        "updatedAt": _moment(updated),
+        "publishedAt": db.moment(published),
+        "updatedAt": db.moment(updated),
         "wordCount": words,
         "readingTimeMinutes": _reading_time(words),
         "tags": [r[1] for r in tags],
@@ -401,28 +545,28 @@ def article_page(db: Database, variables: Json, now: datetime) -> Json:
 WALK_COLUMNS = "a.id, a.slug, a.language, a.title, a.published_at, a.body_html, a.category_id"
 
 
-def walk(db: Database, variables: Json, now: datetime) -> Json:
+async def walk(db: Database, variables: Json, now: datetime) -> Json:
     """bench/run.py's WALK: a page of every visible article, newest first, with its body, relations and
     the cursor of the next page, as a static-site build reads the whole archive."""
     first, after = _first(variables), variables.get("after")
-    seek = _seek(after) if after is not None else ()
-    rows = db.rows(
+    seek = _seek(db, after) if after is not None else ()
+    rows = await db.rows(
         f"SELECT {WALK_COLUMNS} FROM article a WHERE {VISIBLE}{AFTER if seek else ''} {NEWEST}",
-        (_stored(now), *seek, first + 1),
+        (db.stored(now), *seek, first + 1),
     )
     page = rows[:first]
     ids = [row[0] for row in page]
-    authors = db.related(CARD_AUTHORS, ids)
-    sources = db.related(PAGE_SOURCES, ids)
-    tags = db.related(TAGS, ids)
-    tree = db.categories()
+    authors = await db.related(CARD_AUTHORS, ids)
+    sources = await db.related(PAGE_SOURCES, ids)
+    tags = await db.related(TAGS, ids)
+    tree = await db.categories()
     nodes = [
         {
             "id": article_id,
             "slug": slug,
             "language": language,
             "title": title,
-            "publishedAt": _moment(published),
+            "publishedAt": db.moment(published),
             "body": body,
             "authors": [{"slug": r[1], "name": r[2]} for r in authors[article_id]],
             "category": _category(category_id, tree),
@@ -436,7 +580,7 @@ def walk(db: Database, variables: Json, now: datetime) -> Json:
     return {"articles": {"pageInfo": {"hasNextPage": more, "endCursor": end}, "nodes": nodes}}
 
 
-OPERATIONS: dict[str, Callable[[Database, Json, datetime], Json]] = {
+OPERATIONS: dict[str, Callable[[Database, Json, datetime], Awaitable[Json]]] = {
     "FrontPage": front_page,
     "ArticlePage": article_page,
     "CategoryPage": category_page,
@@ -446,7 +590,6 @@ OPERATIONS: dict[str, Callable[[Database, Json, datetime], Json]] = {
 }
 
 
-DEFAULTS = Settings()
 FEED_SIZE = 50
 FEED = f"""
 SELECT a.id, a.slug, a.language, a.title, coalesce(nullif(a.excerpt, ''), a.derived_excerpt), a.body_html,
@@ -504,14 +647,10 @@ class Feed:
         return max((item.updated for item in self.items), default=None)
 
 
-def _aware(stored: str) -> datetime:
-    return datetime.fromisoformat(stored).replace(tzinfo=UTC)
-
-
-def latest(db: Database, settings: Settings, template: str, now: datetime) -> Feed:
+async def latest(db: Database, settings: Settings, template: str, now: datetime) -> Feed:
     """The 50 newest visible articles with their category's name (joined) and bylines: two statements."""
-    rows = db.rows(FEED, (_stored(now), FEED_SIZE))
-    authors = db.related(FEED_AUTHORS, [row[0] for row in rows])
+    rows = await db.rows(FEED, (db.stored(now), FEED_SIZE))
+    authors = await db.related(FEED_AUTHORS, [row[0] for row in rows])
     items = []
     for article_id, slug, language, title, summary, body, published, updated, cover, category in rows:
         image = _json(cover)
@@ -523,8 +662,8 @@ def latest(db: Database, settings: Settings, template: str, now: datetime) -> Fe
                 summary=summary,
                 content=body,
                 language=language,
-                published=_aware(published),
-                updated=_aware(updated),
+                published=db.aware(published),
+                updated=db.aware(updated),
                 authors=authors[article_id],
                 category=category,
                 image=image["url"] if image and image.get("url") else None,
@@ -616,10 +755,13 @@ def _error(message: str, status: int) -> Response:
     return Response(orjson.dumps({"errors": [{"message": message}]}), status, media_type="application/json")
 
 
-def create_app(path: str, now: Clock = lambda: datetime.now(UTC), settings: Settings = DEFAULTS) -> Starlette:
-    """The baseline over the SQLite file at `path`, with the CMS's settings (the mapping of the file, what
-    feeds are made from); tests pass the CMS's fixed clock as `now`."""
-    db = Database(path, settings.sqlite_mmap_mib)
+def create_app(
+    where: str, now: Clock = lambda: datetime.now(UTC), settings: Settings = DEFAULTS
+) -> Starlette:
+    """The baseline over the SQLite file or the PostgreSQL database at `where` (`connect`), with the CMS's
+    settings (the mapping of the file, what feeds are made from); tests pass the CMS's fixed clock as `now`.
+    """
+    source = connect(where, settings)
 
     async def graphql(request: Request) -> Response:
         try:
@@ -632,7 +774,8 @@ def create_app(path: str, now: Clock = lambda: datetime.now(UTC), settings: Sett
         if operation is None:
             return _error(f"the baseline answers only {', '.join(OPERATIONS)}", 400)
         try:
-            data = operation(db, body.get("variables") or {}, now())
+            async with source.reading() as db:
+                data = await operation(db, body.get("variables") or {}, now())
         except (ValueError, DomainError) as error:  # the CMS's BAD_USER_INPUT
             return _error(str(error), 400)
         return Response(orjson.dumps({"data": data}), media_type="application/json")
@@ -643,15 +786,23 @@ def create_app(path: str, now: Clock = lambda: datetime.now(UTC), settings: Sett
         if request.query_params:
             return _error("the baseline answers the feeds of every language only", 400)
         build, media_type = FEEDS[request.url.path]
-        return Response(build(latest(db, settings, settings.article_url, now())), media_type=media_type)
+        async with source.reading() as db:
+            feed = await latest(db, settings, settings.article_url, now())
+        return Response(build(feed), media_type=media_type)
 
     async def healthz(request: Request) -> Response:
         return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
 
     routes = [Route("/graphql", graphql, methods=["POST"]), Route("/healthz", healthz)]
     routes += [Route(path, feed, methods=["GET", "HEAD"]) for path in FEEDS]
-    app = Starlette(routes=routes)
-    app.state.database = db
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await source.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.database = source
     return app
 
 
@@ -661,9 +812,10 @@ def main() -> None:
     import uvicorn
 
     settings = Settings.from_env()
-    if not settings.database_url.startswith("sqlite:///"):
-        raise SystemExit("the baseline reads SQLite only: CMS_DATABASE_URL=sqlite:///path/to.db")
-    app = create_app(settings.database_url.removeprefix("sqlite:///"), settings=settings)
+    url = settings.database_url
+    if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise SystemExit("the baseline reads CMS_DATABASE_URL=sqlite:///path/to.db or postgresql://...")
+    app = create_app(url.removeprefix("sqlite:///"), settings=settings)
     collector.settle()  # as the CMS's server sets its collector
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
 

@@ -4,6 +4,9 @@
     BENCH_ARTICLES=2000 make bench    # the same, quickly, on 2,000 articles
     BENCH_VAR=/tmp/bench make bench   # in another working directory (default var/bench), so that a second
                                       # run does not replace the database of one under way
+    BENCH_DATABASE=postgresql://postgres@127.0.0.1:5432/cms_bench BENCH_WORKERS=1,2 make bench
+                                      # on PostgreSQL (that database DROPPED and created again), the CMS
+                                      # with 1 and 2 uvicorn workers, and PostGraphile 5 beside it
 
 Steps: generate the archive (bench/generate.py, cached in the working directory by size and seed);
 migrate a fresh bench.db there and time `cms import` and `cms export`; serve the CMS as `make run` does
@@ -20,6 +23,16 @@ JSON, key order included; a feed as its reader reads it, `seen`). The table is p
 bench/RESULTS.md. Every step has a timeout, traffic goes to 127.0.0.1 only, and the servers are stopped on
 exit, error or Ctrl-C. The servers run at CMS_LOG_LEVEL=warning, so none writes an access-log line per
 request.
+
+BENCH_DATABASE=postgresql://...: the same steps on that PostgreSQL database instead of bench.db. The bench
+drops it (WITH (FORCE)) and creates it empty from the server's `postgres` database, so never name one whose
+data you want; after the import it runs ANALYZE and bench/peers/postgraphile/schema.sql (the view and the
+computed column PostGraphile's operations read). The baseline reads it through asyncpg, and PostGraphile 5
+(bench/peers/postgraphile, `npm ci` once) serves it too: loaded in the front and article scenarios, its
+answers checked to hold data (not equal to the CMS's: its schema is its own).
+BENCH_WORKERS=1,2 (default 1): the CMS's cold and warm rows once per count of `cms serve` workers ("CMS, 2
+workers"), with the ratio of their requests/s to one worker's. wrk keeps its -t2 -c32 and runs on the same
+cores (two on this machine): a second worker shares them with wrk, so the ratio is what it gains here.
 """
 
 from __future__ import annotations
@@ -39,12 +52,14 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn, TypeVar, cast
 
+import asyncpg
 import feedparser
 import httpx
 import orjson
@@ -67,6 +82,10 @@ ARTICLES = int(os.environ.get("BENCH_ARTICLES", "50000"))
 SEED = 1
 VAR = Path(os.environ.get("BENCH_VAR") or ROOT / "var" / "bench").resolve()
 DATABASE = VAR / "bench.db"
+DATABASE_URL = os.environ.get("BENCH_DATABASE") or f"sqlite:///{DATABASE}"
+POSTGRES = DATABASE_URL.startswith(("postgresql://", "postgres://"))
+WORKERS = sorted({1, *(int(n) for n in os.environ.get("BENCH_WORKERS", "1").split(","))})
+"""The CMS's cold and warm rows run once per count; one worker always, the figure the others compare with."""
 EXPORT = VAR / "export.ndjson"
 LUA = ROOT / "bench" / "graphql.lua"
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -91,6 +110,11 @@ SETTLE_TIMEOUT = 300
 WALK_PAGE = 100
 WALKS = 3
 SAMPLES = 1000  # slugs (and at most as many words) the load rotates over
+PEER = "PostGraphile 5"  # on PostgreSQL only: bench/peers/postgraphile, loaded in PEER_QUERIES' scenarios
+PEER_DIR = ROOT / "bench" / "peers" / "postgraphile"
+PEER_SERVER = ["node", str(PEER_DIR / "server.mjs")]
+PEER_QUERIES = {name: (PEER_DIR / f"{name}_page.graphql").read_text() for name in ("front", "article")}
+T = TypeVar("T")
 
 Json = dict[str, Any]
 Ask = Json | str  # what the in-process count sends: a body POSTed to /graphql, or the path of a GET
@@ -186,24 +210,23 @@ class Walks:
         return self.median.seconds
 
 
-def scenarios(database: Path) -> list[Scenario]:
-    """The front page, then article, category and tag pages and searches over what the database holds, then
-    the feeds."""
+def scenarios(database: Path | str) -> list[Scenario]:
+    """The front page, then article, category and tag pages and searches over what the database (a SQLite
+    file, or a postgresql:// URL) holds, then the feeds."""
     rng = random.Random(SEED)
-    with contextlib.closing(sqlite3.connect(database)) as db:
-        visible = "status = 'PUBLISHED' AND published_at <= ?"
-        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        pages = db.execute(
-            f"SELECT slug, language FROM article WHERE {visible} ORDER BY id", (now,)
-        ).fetchall()
-        categories = [row[0] for row in db.execute("SELECT slug FROM category ORDER BY slug")]
-        tags = [
-            row[0]
-            for row in db.execute("SELECT DISTINCT slug FROM article_tag WHERE slug != '' ORDER BY slug")
+
+    async def read(db: baseline.Database) -> list[list[baseline.Row]]:
+        now, visible = db.stored(datetime.now(UTC)), f"FROM article a WHERE {baseline.VISIBLE} ORDER BY a.id"
+        return [
+            await db.rows(f"SELECT a.slug, a.language {visible}", (now,)),
+            await db.rows("SELECT slug FROM category ORDER BY slug"),
+            await db.rows("SELECT DISTINCT slug FROM article_tag WHERE slug != '' ORDER BY slug"),
+            await db.rows(f"SELECT a.title {visible}", (now,)),
         ]
-        titles = [
-            row[0] for row in db.execute(f"SELECT title FROM article WHERE {visible} ORDER BY id", (now,))
-        ]
+
+    found = _reading(str(database), read)
+    pages = [(row[0], row[1]) for row in found[0]]
+    categories, tags, titles = ([row[0] for row in rows] for rows in found[1:])
     words = sorted(
         {word.lower() for title in titles for word in re.findall(r"\w{5,}", title) if word.isalpha()}
     )
@@ -247,6 +270,22 @@ def scenarios(database: Path) -> list[Scenario]:
     ]
 
 
+def _reading(where: str, read: Callable[[baseline.Database], Awaitable[T]]) -> T:
+    """What `read` reads through the baseline's reader of `where`, from code that may run on an event loop
+    (the tests'): on a loop of its own, in a thread of its own."""
+
+    async def reading() -> T:
+        source = baseline.connect(where)
+        try:
+            async with source.reading() as db:
+                return await read(db)
+        finally:
+            await source.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, reading()).result()
+
+
 def main() -> None:
     for name in ("SIGTERM", "SIGHUP"):  # stop the servers when `make` is stopped, as Ctrl-C does
         signal.signal(getattr(signal, name), _exit)
@@ -256,7 +295,7 @@ def main() -> None:
     VAR.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
-        "CMS_DATABASE_URL": f"sqlite:///{DATABASE}",
+        "CMS_DATABASE_URL": DATABASE_URL,
         "CMS_LOG_LEVEL": "warning",
         "CMS_HOST": HOST,
         "CMS_ARTICLE_URL": ARTICLE_URL,
@@ -264,10 +303,11 @@ def main() -> None:
     busy = os.getloadavg()[0]  # other work on the machine skews every figure: say how much there was
     figures = prepare(console, env)
     figures["Load average (1 min) before the run"] = f"{busy:.2f} on {os.cpu_count()} cores"
-    cases = scenarios(DATABASE)
-    for scenario in cases:
+    cases = scenarios(DATABASE_URL.removeprefix("sqlite:///"))
+    peer = {case.name: _peer_case(case) for case in cases if POSTGRES and case.name in PEER_QUERIES}
+    for scenario in [*cases, *peer.values()]:
         scenario.file.write_text(scenario.lines())
-    statements = asyncio.run(count_statements(cases, DATABASE))
+    statements = asyncio.run(count_statements(cases, DATABASE_URL.removeprefix("sqlite:///")))
     figures["Planner fallbacks on these operations (checked in-process)"] = "none"
     loads: dict[tuple[str, str], Load] = {}
     walks: dict[str, Walks] = {}
@@ -278,26 +318,42 @@ def main() -> None:
         (CACHED, CMS_SERVER, {**env, "CMS_PLANNER": "on"}, "cms-cached"),
         ("baseline", BASELINE_SERVER, env, "baseline"),
     ]
+    for count in WORKERS[1:]:  # beside their one-worker rows, so that each scenario loads them back to back
+        more = {"CMS_PLANNER": "on", "CMS_WORKERS": str(count)}
+        servers.insert(1, (_workers("CMS", count), CMS_SERVER, {**env, **COLD, **more}, f"cms-{count}"))
+        servers.insert(-1, (_workers(CACHED, count), CMS_SERVER, {**env, **more}, f"cms-cached-{count}"))
+    if POSTGRES:
+        _install_peer(console)
+        servers.append((PEER, PEER_SERVER, {**env, "GRAPHILE_ENV": "production"}, "postgraphile"))
     with contextlib.ExitStack() as stack:  # all up at once, so each scenario loads them back to back
         running = {
             server: stack.enter_context(serving(command, server_env, VAR / f"{log}.log"))
             for server, command, server_env, log in servers
         }
         _floor_answers(running["CMS"][1], cases)
+        if POSTGRES:
+            _peer_answers(running[PEER][1], list(peer.values()))
         floor_env = {**env, "BENCH_FLOOR_ANSWERS": str(VAR)}
         running[FLOOR] = stack.enter_context(serving(FLOOR_SERVER, floor_env, VAR / "floor.log"))
         cases += _revalidations(running[CACHED][1], cases)
         for scenario in cases:
             for server, (_process, port) in running.items():
-                if scenario.servers and server not in scenario.servers:
+                if (
+                    scenario.servers
+                    and server not in scenario.servers
+                    or server == PEER
+                    and scenario.name not in peer
+                ):
                     continue
                 console.print(f"[bold]{server}[/] {scenario.label}")
                 path = f"/floor/{scenario.name}" if server == FLOOR else scenario.path
-                loads[scenario.name, server] = _load(wrk, port, scenario, path)
+                loads[scenario.name, server] = _load(
+                    wrk, port, peer.get(scenario.name, scenario) if server == PEER else scenario, path
+                )
                 _settle(port)  # idle again before the next server is loaded
         guarded = _guarded(wrk, running["CMS"], next(c for c in cases if c.name == "article"), words(cases))
         for server, (process, port) in running.items():
-            if server in (CACHED, FLOOR):
+            if server not in (*CMS_MODES, "baseline"):  # one connection: more workers would not help it
                 continue
             console.print(f"[bold]{server}[/] static-site walk")
             walked = walks[server] = Walks([_walk(port) for _ in range(WALKS)])
@@ -322,6 +378,24 @@ def main() -> None:
         figures[f"{server}/baseline, static-site walk"] = (
             f"{walks[server].seconds / walks['baseline'].seconds:.2g}× the time"
         )
+    for count in WORKERS[1:]:
+        for scenario in cases:
+            for one in ("CMS", CACHED):
+                if (scenario.name, _workers(one, count)) in loads:
+                    ratio = (
+                        loads[scenario.name, _workers(one, count)].per_second
+                        / loads[scenario.name, one].per_second
+                    )
+                    figures[f"{_workers(one, count)}/{one}, {_in_sentence(scenario.label)}"] = (
+                        f"{ratio:.2g}× the requests/s"
+                    )
+    for scenario in cases:
+        if (scenario.name, PEER) in loads:
+            cms_load, peer_load = loads[scenario.name, "CMS"], loads[scenario.name, PEER]
+            figures[f"CMS/PostGraphile, {_in_sentence(scenario.label)}"] = (
+                f"{cms_load.per_second / peer_load.per_second:.2g}× the requests/s, "
+                f"{cms_load.p50_ms / peer_load.p50_ms:.3g}× the p50 latency"
+            )
     for scenario in cases:
         if (scenario.name, FLOOR) in loads:
             warm, floor = loads[scenario.name, CACHED].per_second, loads[scenario.name, FLOOR].per_second
@@ -348,6 +422,8 @@ def prepare(console: Console, env: dict[str, str]) -> dict[str, str]:
         console.print(f"[bold]generating {ARTICLES:,} articles[/] -> {_shown(archive)}")
         seconds = _timed(lambda: _generate(archive))
         figures["Archive"] = f"{_shown(archive)}, generated in {seconds:.1f} s"
+    if POSTGRES:
+        figures["Database"] = asyncio.run(_recreate())
     for path in (DATABASE, DATABASE.with_name("bench.db-wal"), DATABASE.with_name("bench.db-shm")):
         path.unlink(missing_ok=True)
     _cms(env, "migrate", timeout=120)
@@ -357,17 +433,74 @@ def prepare(console: Console, env: dict[str, str]) -> dict[str, str]:
     exported = _timed(lambda: _cms(env, "export", "--out", str(EXPORT), timeout=60 + ARTICLES * 0.01))
     figures["cms import"] = f"{imported:.1f} s ({ARTICLES / imported:,.0f} articles/s)"
     figures["cms export"] = f"{exported:.1f} s ({ARTICLES / exported:,.0f} articles/s)"
+    if POSTGRES:
+        asyncio.run(_execute(DATABASE_URL, (PEER_DIR / "schema.sql").read_text(), "ANALYZE"))
     return figures
 
 
-async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[str, str], float]:
+async def _recreate() -> str:
+    """BENCH_DATABASE dropped and created again, empty (from the server's postgres database); its server's
+    version."""
+    name = urllib.parse.urlsplit(DATABASE_URL).path.lstrip("/")
+    admin = urllib.parse.urlsplit(DATABASE_URL)._replace(path="/postgres").geturl()
+    return await _execute(
+        admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
+
+
+async def _execute(url: str, *statements: str) -> str:
+    """The statements, one after the other, on one connection; the server's version."""
+    connection = await asyncpg.connect(url)
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+        version: str = await connection.fetchval("SHOW server_version")
+        return f"PostgreSQL {version}"
+    finally:
+        await connection.close()
+
+
+def _workers(server: str, count: int) -> str:
+    """A server's row with `count` uvicorn workers: "CMS, 2 workers" (one: its plain name)."""
+    return server if count == 1 else f"{server}, {count} workers"
+
+
+def _install_peer(console: Console) -> None:
+    """bench/peers/postgraphile's packages as its lock pins them, once (as .ci/peers installs clients/)."""
+    if (PEER_DIR / "node_modules" / ".package-lock.json").exists():
+        return
+    console.print(f"[bold]npm ci[/] {_shown(PEER_DIR)}")
+    command = ["npm", "ci", "--prefix", str(PEER_DIR), "--no-audit", "--no-fund", "--loglevel=error"]
+    subprocess.run(command, check=True, timeout=600)
+
+
+def _peer_case(scenario: Scenario) -> Scenario:
+    """A scenario as PostGraphile is asked it: its operation in PostGraphile's schema, the same variables."""
+    bodies = [{**body, "query": PEER_QUERIES[scenario.name]} for body in scenario.bodies]
+    return Scenario(f"{scenario.name}-postgraphile", scenario.label, bodies, (PEER,))
+
+
+def _peer_answers(port: int, cases: list[Scenario]) -> None:
+    """PostGraphile answers each operation with data: its root field not null, a list not empty."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=SETTLE_TIMEOUT)
+    for scenario in cases:
+        status, raw = _post(connection, scenario.bodies[0])
+        found = next(iter(_answer(status, orjson.loads(raw)).values()))
+        if not found or found.get("nodes") == []:
+            raise SystemExit(f"bench: {PEER} answered {scenario.name} with no data: {raw[:500]!r}")
+    connection.close()
+
+
+async def count_statements(cases: list[Scenario], database: Path | str) -> dict[tuple[str, str], float]:
     """SQL statements per request, counted in-process (the CMS's engine events, the baseline's counter), and
-    two checks: the baseline gives the CMS's very answers on this database (else it would prove nothing), and
-    the planner answers every one of these operations itself (no fallback to Strawberry)."""
-    url = f"sqlite:///{database}"
+    two checks: the baseline gives the CMS's very answers on this database (a SQLite file or a postgresql://
+    URL; else it would prove nothing), and the planner answers every one of these operations itself (no
+    fallback to Strawberry)."""
+    where = str(database)
+    url = where if where.startswith(("postgresql://", "postgres://")) else f"sqlite:///{where}"
     engine = create_engine(async_database_url(url))
     counting = StatementCounter(engine).__enter__()
-    base = baseline.create_app(str(database), settings=Settings(database_url=url, article_url=ARTICLE_URL))
+    base = baseline.create_app(where, settings=Settings(database_url=url, article_url=ARTICLE_URL))
     servers: dict[str, tuple[ASGIApp, Callable[[], int]]] = {
         server: (
             create_app(
@@ -384,7 +517,7 @@ async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[
             lambda: counting.count,
         )
         for server, mode in CMS_MODES.items()
-    } | {"baseline": (base, lambda: base.state.database.statements)}
+    } | {"baseline": (base, lambda: base.state.database.tally.statements)}
     hundred = {**cases[0].bodies[0], "variables": {"first": 100}}
     walk = {"query": WALK, "variables": {"first": WALK_PAGE, "after": None}}
     shared: dict[str, list[Ask]] = {s.name: [s.get] * 5 if s.get else [*s.bodies[:5]] for s in cases}
@@ -395,6 +528,7 @@ async def count_statements(cases: list[Scenario], database: Path) -> dict[tuple[
         for name, bodies in shared.items():
             found[name, server], answers[name, server] = await _per_request(app, counter, bodies)
     await engine.dispose()
+    await base.state.database.close()
     differ = [
         f"{name} ({server})"
         for name in shared
@@ -482,12 +616,16 @@ def report(
         "# Benchmark results",
         "",
         f"`make bench` (bench/run.py) on {machine['date']}, commit {machine['commit']}: "
-        f"{ARTICLES:,} generated articles (seed {SEED}), SQLite. wrk: {CONNECTIONS} connections, {THREADS} "
-        f"threads, {DURATION} s per scenario after a {WARM_UP} s warm-up, on the same machine as the server. "
-        "Each server is one uvicorn process at log level warning.",
+        f"{ARTICLES:,} generated articles (seed {SEED}), {'PostgreSQL' if POSTGRES else 'SQLite'}. wrk: "
+        f"{CONNECTIONS} connections, {THREADS} threads, {DURATION} s per scenario after a {WARM_UP} s "
+        "warm-up, on the same machine as the server (sharing its cores). Each server is one uvicorn "
+        "process at log level warning (a row named so: that many workers)"
+        + (f"; {PEER} one Node process." if POSTGRES else "."),
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory']} RAM, {machine['system']}, "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}.",
+        f"Python {platform.python_version()}, "
+        + (figures["Database"] if POSTGRES else f"SQLite {sqlite3.sqlite_version}")
+        + ".",
         "",
         _markdown(headers, rows),
         "",
@@ -723,7 +861,10 @@ def _answer(status: int, body: Json) -> Json:
 def _read_through(path: Path) -> None:
     """Read the file through (0.1 to 0.3 s), so that each load and walk finds it in the page cache. This VM's
     host takes cached pages back minutes after they were read or written, and whoever ran first read them
-    from disk for whoever came after: with a third of the file cached a walk took 7.5 s, the next 2.9 s."""
+    from disk for whoever came after: with a third of the file cached a walk took 7.5 s, the next 2.9 s.
+    On PostgreSQL there is no file of ours to read: its shared buffers hold what the warm-up read."""
+    if POSTGRES:
+        return
     with path.open("rb") as file:
         while file.read(1 << 24):
             pass
