@@ -5,9 +5,11 @@ microseconds, and profiled, without wrk's noise.
     .venv/bin/python bench/inprocess.py --database var/bench/bench.db article          # CMS, cold
     .venv/bin/python bench/inprocess.py --database var/bench/bench.db article --server baseline
     .venv/bin/python bench/inprocess.py --database var/bench/bench.db front --profile  # cProfile's top 40
+    .venv/bin/python bench/inprocess.py --database var/bench/bench.db --url postgresql://... article
 
 It prints the median and the best of BENCH_ROUNDS (5) rounds' microseconds per request, each round every body
-of the scenario once, after a round that warms the caches (the best is the figure to compare while other work
+of the scenario once (read from the SQLite file, which --url's database must hold too: the same
+archive imported), after a round that warms the caches (the best is the figure to compare while other work
 shares the machine). The CMS runs as `make bench` loads it: planner on, response cache off. The profile is
 sorted by BENCH_PROFILE_SORT (cumulative; or tottime).
 """
@@ -101,11 +103,14 @@ def main() -> None:
     parser.add_argument("--database", type=Path, required=True)
     parser.add_argument("--server", choices=("CMS", "baseline"), default="CMS")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--url", help="serve the CMS over this database (e.g. PostgreSQL's), holding what --database holds"
+    )
     args = parser.parse_args()
     case = next((s for s in scenarios(args.database) if s.name == args.scenario), None)
     if case is None:
         raise SystemExit(f"inprocess: no scenario {args.scenario!r}")
-    url = f"sqlite:///{args.database.resolve()}"
+    url = args.url or f"sqlite:///{args.database.resolve()}"
     settings = Settings(database_url=url, webhooks=False, response_cache_mib=0, article_url=ARTICLE_URL)
     app: ASGIApp = (
         create_app(settings, examples=EXAMPLES)

@@ -40,8 +40,9 @@ by each SQLite read connection (sqlite3's own cache, one per text)."""
 PREPARED_SQL = MIB
 """...and at most this much of their SQL text in all: a compiled statement and the statement it was made
 from hold about 115 bytes per byte of text (1 MiB: about 115 MiB at most, reached only by a thousand shapes
-of a kilobyte each, or sixty of 16 KiB). SQLAlchemy's own compiled cache, for what it runs itself (every
-PostgreSQL statement; on SQLite writes, an expanding IN, text) is bounded the same way (`_compiled_cache`)."""
+of a kilobyte each, or sixty of 16 KiB). SQLAlchemy's own compiled cache, for what it runs itself (writes,
+a snapshot's first statement on PostgreSQL, an expanding IN, text) is bounded the same way
+(`_compiled_cache`)."""
 BIG_SQL = 16 * 1024
 """A statement whose text is longer (a filter of hundreds of conditions) is compiled for each run and kept
 by no cache of ours or SQLAlchemy's: one of 30 KiB holds 3.6 MiB."""
@@ -119,13 +120,14 @@ class Snapshot(Protocol):
 async def snapshot(engine: AsyncEngine) -> Snapshot:
     """Open a read-only snapshot. SQLite reads run on a plain synchronous connection on the event loop: its
     statements take microseconds, and the async driver's thread hops cost about 0.5 ms each. PostgreSQL reads
-    run on the async engine in a REPEATABLE READ, READ ONLY transaction."""
+    run in a REPEATABLE READ, READ ONLY transaction of the async engine (in memory, SQLite's too)."""
     readers = _reader(engine)
     if readers is not None:
         return _SqliteSnapshot(readers)
     connection = await engine.connect()
     await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-    return _AsyncSnapshot(connection)
+    timeout = _options.get(engine, (SQLITE_MMAP_MIB, None))[1]
+    return _AsyncSnapshot(connection, timeout_message(None if timeout is None else round(timeout * 1000)))
 
 
 @dataclass(eq=False)
@@ -143,6 +145,9 @@ class _Prepared:
     _listed: dict[int, str] = field(default_factory=dict)
     slow: bool = False
 
+    def __post_init__(self) -> None:
+        self.listable = SQLITE_KEYS in self.sql
+
     def statement(self, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """Its text and parameters for these values. A few keys (`KEYS` parameters) are listed in the text,
         `IN (?, ?)`: json_each costs about 10 us a statement, a third of a one-article read."""
@@ -151,6 +156,7 @@ class _Prepared:
             value = values.get(name, default)
             if (
                 name == KEYS
+                and self.listable
                 and value is not None
                 and 0 < len(value) <= LISTED_KEYS
                 and len(self.sql) < LISTED_SQL
@@ -203,26 +209,30 @@ def _weight(entry: tuple[_Prepared, Any] | None) -> int:
     return max(len(entry[0].sql) if entry is not None else 0, PREPARED_SQL // PREPARED_CACHED)
 
 
-_by_statement: WeakKeyDictionary[Any, tuple[_Prepared, Mapping[str, Any]] | None] = WeakKeyDictionary()
-"""By the statement object (`content.reads`' statements, built once): kept while the statement lives."""
+_by_statement: WeakKeyDictionary[Any, dict[str, tuple[_Prepared, Mapping[str, Any]] | None]] = (
+    WeakKeyDictionary()
+)
+"""By the statement object (`content.reads`' statements, built once), then by dialect: kept while the
+statement lives."""
 _by_cache_key: LRU[Any, tuple[_Prepared, Any] | None] = LRU(PREPARED_SQL, _weight)
-"""By SQLAlchemy's cache key: the statement prepared and its compiled form (which makes a statement's values
-from a statement of the same shape)."""
+"""By dialect and SQLAlchemy's cache key: the statement prepared and its compiled form (which makes a
+statement's values from a statement of the same shape)."""
 _raw_counters: list[Callable[[], None]] = []
 
 
 def _prepared(
     statement: Executable, values: Mapping[str, Any] | None, dialect: Any
 ) -> tuple[_Prepared, Mapping[str, Any]] | None:
-    """The statement compiled for SQLite once, and its parameters' values (`values` over its own); None when
-    it must run through SQLAlchemy. Statements of one shape (SQLAlchemy's cache key: a filter's shape, an
-    order, a page direction) share one compiled text, and each keeps its own values; a statement built once
-    and run many times (`content.reads`) is found again by identity, without even a cache key to make."""
-    found = _by_statement.get(statement, _MISSING)
+    """The statement compiled for the dialect once, and its parameters' values (`values` over its own); None
+    when it must run through SQLAlchemy. Statements of one shape (SQLAlchemy's cache key: a filter's shape,
+    an order, a page direction) share one compiled text, and each keeps its own values; a statement built
+    once and run many times (`content.reads`) is found again by identity, without even a cache key to make."""
+    by_dialect = _by_statement.get(statement)
+    found = _MISSING if by_dialect is None else by_dialect.get(dialect.name, _MISSING)
     if found is _MISSING:
         found = _prepare(statement, dialect)
         if found is None or len(found[0].sql) <= BIG_SQL:
-            _by_statement[statement] = found
+            _by_statement.setdefault(statement, {})[dialect.name] = found
     if found is None:
         return None
     prepared, own = found
@@ -234,11 +244,11 @@ def _prepare(statement: Executable, dialect: Any) -> tuple[_Prepared, Mapping[st
     if key is None:  # compiled for itself: its parameters' defaults are its values
         made = _compiled(statement, dialect, None)
         return (made[0], {}) if made else None
-    found = _by_cache_key.get(key.key, _MISSING)
+    found = _by_cache_key.get((dialect.name, key.key), _MISSING)
     if found is _MISSING:
         found = _compiled(statement, dialect, key)
         if found is None or len(found[0].sql) <= BIG_SQL:  # (the LRU keeps none heavier than its size)
-            _by_cache_key[key.key] = found
+            _by_cache_key[dialect.name, key.key] = found
     if found is None:
         return None
     prepared, compiled = found
@@ -250,8 +260,9 @@ _MISSING: Any = object()
 
 
 def _compiled(statement: Executable, dialect: Any, key: Any) -> tuple[_Prepared, Any] | None:
-    """None when the columns cannot name a row's fields, it names no columns (text), or its text depends
-    on its values (an expanding IN)."""
+    """None when the columns cannot name a row's fields, it names no columns (text), its text depends on
+    its values (an expanding IN), or a column's conversion depends on the type the database will say it
+    has (asyncpg's numbers: a search's rank)."""
     compiled: Any = cast(ClauseElement, statement).compile(dialect=dialect, cache_key=key)
     names = [entry[0] for entry in compiled._result_columns]
     nameable = all(n.isidentifier() and not n.startswith("_") for n in names)
@@ -266,11 +277,14 @@ def _compiled(statement: Executable, dialect: Any, key: Any) -> tuple[_Prepared,
         )
         for name in compiled.positiontup
     )
-    processors = tuple(
-        (index, process)
-        for index, entry in enumerate(compiled._result_columns)
-        if (process := entry[3]._cached_result_processor(dialect, None)) is not None
-    )
+    try:
+        processors = tuple(
+            (index, process)
+            for index, entry in enumerate(compiled._result_columns)
+            if (process := entry[3]._cached_result_processor(dialect, None)) is not None
+        )
+    except TypeError:
+        return None
     return _Prepared(compiled.string, binds, _row_type(tuple(names)), processors), compiled
 
 
@@ -438,19 +452,41 @@ class _SqliteSnapshot:
 
 
 class _AsyncSnapshot:
+    """A snapshot of the async engine. On PostgreSQL, once its first statement (SQLAlchemy's, which begins
+    the transaction) has run, the statements that prepare (`_prepared`) run on the asyncpg connection itself:
+    SQLAlchemy's execution of a statement (its cache key, a greenlet, its result) costs twice the loopback
+    round trip the statement takes; asyncpg prepares each text once per connection and keeps it."""
+
     on_loop = False
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, timed_out_message: str) -> None:
         self.connection = connection
+        self.dialect = connection.dialect
+        self.message = timed_out_message
+        self.raw: Any = None
+        """The asyncpg connection, in the transaction SQLAlchemy began (None: not begun, or not asyncpg)."""
         self._timed_out: Timeout | None = None
 
-    async def fetch(
-        self, statement: Executable, values: Mapping[str, Any] | None = None
-    ) -> Sequence[Row[Any]]:
+    async def fetch(self, statement: Executable, values: Mapping[str, Any] | None = None) -> Sequence[Any]:
         if self._timed_out is not None:  # PostgreSQL has ended the transaction: the request has had its time
             raise self._timed_out
         try:
-            return (await self.connection.execute(statement, values)).all()
+            found = None if self.raw is None else _prepared(statement, values, self.dialect)
+            if found is None:
+                rows = (await self.connection.execute(statement, values)).all()
+                if self.raw is None and self.dialect.driver == "asyncpg":
+                    self.raw = (await self.connection.get_raw_connection()).driver_connection
+                return rows
+            for count in _raw_counters:
+                count()
+            prepared, given = found
+            sql, params = prepared.statement(given)
+            try:
+                return prepared.rows(await self.raw.fetch(sql, *params))
+            except Exception as error:
+                if stopped(error):
+                    raise Timeout(self.message) from None
+                raise
         except Timeout as timeout:
             self._timed_out = timeout
             raise

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, event, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
@@ -23,7 +23,7 @@ from cms.db import LISTED_KEYS, READERS, Snapshot, StatementCounter, create_engi
 from cms.files.importer import import_paths
 from cms.graphql.context import Context, Shared
 from cms.graphql.nodes import AUTHORS
-from cms.models import Article, ArticleAuthor, Category, CategoryPreviousSlug
+from cms.models import Article, ArticleAuthor, ArticleTag, Category, CategoryPreviousSlug
 from cms.settings import async_database_url
 from tests.conftest import NOW, SEEDS, error_codes
 
@@ -229,3 +229,31 @@ async def test_keys_read_alike_listed_in_the_text_or_as_one_json_parameter(seede
             assert sorted((row.article_id, row.tag) for row in found) == [
                 pair for pair in expected if pair[0] in set(keys)
             ]
+
+
+async def test_a_snapshot_runs_its_reads_on_the_driver_itself(seeded: AsyncEngine) -> None:
+    """SQLite's from the first statement (sqlite3); PostgreSQL's once SQLAlchemy has begun the transaction
+    with the first, on the asyncpg connection in it: the same rows (read by attribute, as SQLAlchemy's
+    are), keys as one array parameter, and one snapshot throughout."""
+    executed: list[str] = []
+    listener = lambda *args: executed.append(args[2])  # noqa: E731  # before_cursor_execute's statement
+    event.listen(seeded.sync_engine, "before_cursor_execute", listener)
+    ids = select(col(Article.id)).order_by(col(Article.id))
+    try:
+        async with opened(seeded) as view:
+            first = await view.fetch(TITLES)
+            keys = [row.id for row in await view.fetch(ids)]
+            tags = await view.fetch(*articles.tags_statement(keys))
+            async with seeded.begin() as connection:
+                await connection.execute(update(Article).values(title="Changed meanwhile"))
+            again = await view.fetch(TITLES)
+    finally:
+        event.remove(seeded.sync_engine, "before_cursor_execute", listener)
+    assert [row.title for row in again] == [row.title for row in first]
+    async with seeded.connect() as connection:
+        tagged = select(col(ArticleTag.article_id), col(ArticleTag.tag)).order_by(
+            col(ArticleTag.article_id), col(ArticleTag.position)
+        )
+        assert [tuple(row) for row in tags] == [tuple(row) for row in await connection.execute(tagged)]
+    reads = [sql for sql in executed if sql.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == (1 if seeded.dialect.name == "postgresql" else 0)

@@ -295,7 +295,7 @@ async def test_a_stopped_statement_outside_execution_is_answered_timeout_too(
 ) -> None:
     """The content version a public answer is checked against is read before any field runs: stopped, it is
     a 503 with TIMEOUT, as a JSON answer, never a 500."""
-    monkeypatch.setattr(versions, "TOKEN", Read(sleeping(timed), {}))
+    monkeypatch.setattr(versions, "TOKENS", Read(sleeping(timed), {}))
     settings = Settings(webhooks=False, statement_timeout_ms=TIMEOUT_MS)
     app = create_app(settings, engine=timed, clock=FixedClock(NOW), examples=ROOT / "schema" / "examples")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
