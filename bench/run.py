@@ -619,7 +619,8 @@ def report(
         f"{ARTICLES:,} generated articles (seed {SEED}), {'PostgreSQL' if POSTGRES else 'SQLite'}. wrk: "
         f"{CONNECTIONS} connections, {THREADS} threads, {DURATION} s per scenario after a {WARM_UP} s "
         "warm-up, on the same machine as the server (sharing its cores). Each server is one uvicorn "
-        "process at log level warning (a row named so: that many workers)"
+        "process at log level warning"
+        + (" (but for those named with their count of workers)" if WORKERS[1:] else "")
         + (f"; {PEER} one Node process." if POSTGRES else "."),
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory']} RAM, {machine['system']}, "
