@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cms.content import changes, corrections, outbox, previous_slugs
@@ -57,6 +57,16 @@ LIMITS = {"title": 300, "subtitle": 300, "excerpt": 1000, "body": 1_000_000, "ta
 MAX_ITEMS = {"tags": 30, "authors": 10, "sources": 20}
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _ARTICLE: Table = table_of(Article)
+_AUTHORS: Table = table_of(ArticleAuthor)
+_SOURCES: Table = table_of(ArticleSource)
+_TAGS: Table = table_of(ArticleTag)
+_CORRECTIONS: Table = table_of(ArticleCorrection)
+_PREVIOUS_SLUGS: Table = table_of(ArticlePreviousSlug)
+_REVISION: Table = table_of(Revision)
+SQLITE_PARAMETERS = 32766
+"""The most parameters a SQLite statement takes (SQLITE_MAX_VARIABLE_NUMBER since 3.32)."""
+_UPDATED = [c.name for c in _ARTICLE.columns if c.name != "created_at"]
+"""An update's columns: all but created_at, `id` to find the row."""
 API_NAMES = {"name": "source"}
 """A record's fields named as the API does, where the snake-case name is not it (a source reference)."""
 
@@ -125,13 +135,24 @@ async def write_articles(
         progress(len(plans) - len(changed))
     chunks = list(batched(changed, CHUNK))
     upcoming = _render(render_many, chunks, 0)
-    for index, chunk in enumerate(chunks):
-        rendered = await upcoming
-        upcoming = _render(render_many, chunks, index + 1)  # the next batch renders while this one is written
-        await _write(session, chunk, rendered, directory, actor=actor, now=now)
-        if progress:
-            progress(len(chunk))
-    upcoming.cancel()
+    storing: asyncio.Future[None] | None = None  # the batch before: prepared while its statements run
+    try:
+        for index, chunk in enumerate(chunks):
+            rendered = await upcoming
+            # the next batch renders while this one is prepared and written
+            upcoming = _render(render_many, chunks, index + 1)
+            batch = await _prepare(chunk, rendered, directory, actor=actor, now=now)
+            if storing is not None:
+                await storing
+            storing = asyncio.ensure_future(_store(session, batch, progress))
+        if storing is not None:
+            await storing
+    except BaseException:
+        if storing is not None:
+            await asyncio.wait([storing])  # no statement left running into the rollback
+        raise
+    finally:
+        upcoming.cancel()
     return [Written(plan.outcome, plan.id) for plan in plans]
 
 
@@ -448,32 +469,60 @@ def _row(plan: _Plan, rendered: RenderedBody, now: datetime) -> Row:
     }
 
 
-async def _write(
-    session: AsyncSession,
-    plans: list[_Plan],
-    rendered: list[RenderedBody],
-    directory: Directory,
-    *,
-    actor: str,
-    now: datetime,
-) -> None:
-    rows = [_row(plan, body, now) for plan, body in zip(plans, rendered, strict=True)]
-    created = [row for row, plan in zip(rows, plans, strict=True) if plan.existing is None]
-    updated = [row for row, plan in zip(rows, plans, strict=True) if plan.existing is not None]
-    if created:
-        await session.execute(insert(_ARTICLE), created)
-    if updated:
-        columns = [c.name for c in _ARTICLE.columns if c.name not in ("id", "created_at")]
-        statement = update(_ARTICLE).where(_ARTICLE.c.id == bindparam("_id"))
-        statement = statement.values({c: bindparam(c) for c in columns})
-        values = [{"_id": row["id"], **{c: row[c] for c in columns}} for row in updated]
-        await session.execute(statement, values)
-        ids = [row["id"] for row in updated]
-        for link in (ArticleAuthor, ArticleSource, ArticleTag, ArticleCorrection, ArticlePreviousSlug):
-            await session.execute(delete(link).where(table_of(link).c.article_id.in_(ids)))
-    links: list[tuple[type[Any], list[Row]]] = [
+@dataclass
+class _Batch:
+    """One batch's rows for every table, made before any of its statements runs."""
+
+    created: list[Row]
+    updated: list[Row]
+    links: list[tuple[Table, list[Row]]]
+    revisions: list[Row]
+    events: list[Row]
+
+
+PREPARE_STEP = 50
+"""Plans prepared between two turns of the event loop, which meanwhile sends the previous batch's next
+statement."""
+
+
+async def _prepare(
+    plans: list[_Plan], rendered: list[RenderedBody], directory: Directory, *, actor: str, now: datetime
+) -> _Batch:
+    rows: list[Row] = []
+    revisions: list[Row] = []
+    events: list[Row] = []
+    for step in range(0, len(plans), PREPARE_STEP):
+        await asyncio.sleep(0)
+        for plan, body in zip(
+            plans[step : step + PREPARE_STEP], rendered[step : step + PREPARE_STEP], strict=True
+        ):
+            row = _row(plan, body, now)
+            rows.append(row)
+            revisions.append(
+                {
+                    "article_id": row["id"],
+                    "version": row["version"],
+                    "created_at": now,
+                    "actor": actor,
+                    "title": row["title"],
+                    "status": row["status"],
+                    "snapshot": dumps(_snapshot(row, plan, directory)).decode(),
+                }
+            )
+            events.append(
+                changes.event(
+                    "Article",
+                    plan.id,
+                    now=now,
+                    actor=actor,
+                    public=public_sees(plan.existing, now) or public_sees(row, now),
+                    webhook_events=outbox.article_events(plan.existing, row, now=now),
+                )
+            )
+    tag_slugs = {tag: slugify(tag) for plan in plans for tag in plan.tags}
+    links: list[tuple[Table, list[Row]]] = [
         (
-            ArticleAuthor,
+            _AUTHORS,
             [
                 {"article_id": p.id, "author_id": a, "position": i}
                 for p in plans
@@ -481,7 +530,7 @@ async def _write(
             ],
         ),
         (
-            ArticleSource,
+            _SOURCES,
             [
                 {
                     "article_id": p.id,
@@ -496,12 +545,16 @@ async def _write(
             ],
         ),
         (
-            ArticleTag,
-            [{"article_id": p.id, "tag": t, "position": i} for p in plans for i, t in enumerate(p.tags)],
+            _TAGS,
+            [
+                {"article_id": p.id, "tag": t, "position": i, "slug": tag_slugs[t]}
+                for p in plans
+                for i, t in enumerate(p.tags)
+            ],
         ),
-        (ArticleCorrection, [row for p in plans for row in corrections.rows(p.id, p.corrections)]),
+        (_CORRECTIONS, [row for p in plans for row in corrections.rows(p.id, p.corrections)]),
         (
-            ArticlePreviousSlug,
+            _PREVIOUS_SLUGS,
             [
                 row
                 for p in plans
@@ -509,37 +562,68 @@ async def _write(
             ],
         ),
     ]
-    for model, values in links:
-        if values:
-            await session.execute(insert(table_of(model)), values)
-    await reindex(session, [plan.id for plan in plans])
-    revisions = [
-        {
-            "article_id": row["id"],
-            "version": row["version"],
-            "created_at": now,
-            "actor": actor,
-            "title": row["title"],
-            "status": row["status"],
-            "snapshot": dumps(_snapshot(row, plan, directory)).decode(),
-        }
+    created = [row for row, plan in zip(rows, plans, strict=True) if plan.existing is None]
+    updated = [
+        {c: row[c] for c in _UPDATED}
         for row, plan in zip(rows, plans, strict=True)
+        if plan.existing is not None
     ]
-    await session.execute(insert(table_of(Revision)), revisions)
-    await changes.append(
-        session,
-        [
-            changes.event(
-                "Article",
-                plan.id,
-                now=now,
-                actor=actor,
-                public=public_sees(plan.existing, now) or public_sees(row, now),
-                webhook_events=outbox.article_events(plan.existing, row, now=now),
+    return _Batch(created, updated, links, revisions, events)
+
+
+async def _store(session: AsyncSession, batch: _Batch, progress: Callable[[int], None] | None) -> None:
+    """A batch's statements: one per table, whatever the number of rows (`_given`)."""
+    await _insert(session, _ARTICLE, batch.created)
+    if batch.updated:
+        assigned = ", ".join(f"{c} = r.{c}" for c in _UPDATED if c != "id")
+        for given, values in _given(session, _ARTICLE, batch.updated):
+            await _execute(
+                session, f"{given} UPDATE article SET {assigned} FROM r WHERE article.id = r.id", values
             )
-            for plan, row in zip(plans, rows, strict=True)
-        ],
-    )
+        ids = [row["id"] for row in batch.updated]
+        for link in (_AUTHORS, _SOURCES, _TAGS, _CORRECTIONS, _PREVIOUS_SLUGS):
+            await session.execute(delete(link).where(link.c.article_id.in_(ids)))
+    for table, rows in batch.links:
+        await _insert(session, table, rows)
+    await reindex(session, [row["id"] for row in (*batch.created, *batch.updated)])
+    await _insert(session, _REVISION, batch.revisions)
+    await changes.append(session, batch.events)
+    if progress:
+        progress(len(batch.events))
+
+
+async def _insert(session: AsyncSession, table: Table, rows: Sequence[Row]) -> None:
+    if rows:
+        columns = ", ".join(rows[0])
+        for given, values in _given(session, table, rows):
+            await _execute(session, f"{given} INSERT INTO {table.name} ({columns}) SELECT * FROM r", values)
+
+
+def _given(session: AsyncSession, table: Table, rows: Sequence[Row]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """The rows (of `table`'s columns, each value as its column binds it) as a table `r` for the statement
+    that follows (`WITH r (...) AS (...)`), and its parameters: one array per column on PostgreSQL (unnest),
+    a VALUES list on SQLite (as many statements as its limit of parameters needs). One statement for many
+    rows, where executemany is a statement per row on PostgreSQL (asyncpg), each firing the statement-level
+    triggers, and on SQLite takes the GIL back at every row, behind whatever else the process runs."""
+    dialect = session.get_bind().dialect
+    columns = list(rows[0])
+    bound = [(c, table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in columns]
+    named = f"WITH r ({', '.join(columns)}) AS"
+    if dialect.name == "postgresql":
+        types = [table.c[c].type.compile(dialect=dialect) for c in columns]
+        arrays = ", ".join(f"${n}::{t}[]" for n, t in enumerate(types, 1))
+        values = tuple([row[c] if bind is None else bind(row[c]) for row in rows] for c, bind in bound)
+        yield f"{named} (SELECT * FROM unnest({arrays}))", values
+        return
+    one = f"({', '.join('?' * len(columns))})"
+    for part in batched(rows, SQLITE_PARAMETERS // len(columns)):
+        values = tuple(row[c] if bind is None else bind(row[c]) for row in part for c, bind in bound)
+        yield f"{named} (VALUES {', '.join([one] * len(part))})", values
+
+
+async def _execute(session: AsyncSession, statement: str, values: tuple[Any, ...]) -> None:
+    connection = await session.connection()
+    await connection.exec_driver_sql(statement, values)
 
 
 def _snapshot(row: Row, plan: _Plan, directory: Directory) -> Document:
