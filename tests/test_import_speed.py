@@ -1,0 +1,50 @@
+"""An import's cost in statements: a batch writes each table in one statement whatever its rows, so the
+database's statement-level triggers (counters, content version) fire once per batch, not once per row
+(asyncpg's executemany is a statement per row)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from cms.content.editing import write_articles
+from cms.content.records import ArticleRecord
+from tests.conftest import NOW
+
+
+def _records(count: int, prefix: str) -> list[ArticleRecord]:
+    return [
+        ArticleRecord(
+            title=f"{prefix} article {n}",
+            body=f"Body of {prefix} {n}.",
+            status="PUBLISHED",
+            published_at=NOW,
+            tags=["Caspian Sea", f"tag {n % 3}"],
+        )
+        for n in range(count)
+    ]
+
+
+async def _statements(engine: AsyncEngine, records: list[ArticleRecord]) -> list[tuple[str, bool]]:
+    """Each statement of one write of `records`, and whether it ran as executemany."""
+    executed: list[tuple[str, bool]] = []
+
+    def listener(*args: Any) -> None:  # before_cursor_execute: (..., statement, parameters, context, many)
+        executed.append((args[2], args[5]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            await write_articles(session, records, actor="test", now=NOW)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", listener)
+    return executed
+
+
+async def test_a_batch_costs_the_same_statements_whatever_its_articles(engine: AsyncEngine) -> None:
+    few = await _statements(engine, _records(3, "few"))
+    many = await _statements(engine, _records(300, "many"))
+    assert len(many) == len(few)
+    assert not [statement for statement, executemany in many if executemany and "article" in statement]
