@@ -10,7 +10,8 @@ microseconds, and profiled, without wrk's noise.
 It prints the median and the best of BENCH_ROUNDS (5) rounds' microseconds per request, each round every body
 of the scenario once (read from the SQLite file, which --url's database must hold too: the same
 archive imported), after a round that warms the caches (the best is the figure to compare while other work
-shares the machine). The CMS runs as `make bench` loads it: planner on, response cache off. The profile is
+shares the machine). The CMS runs as `make bench` loads it: planner on, response cache off (on with --warm);
+`--server floor` is bench/floor.py answering the CMS's first answer to every body. The profile is
 sorted by BENCH_PROFILE_SORT (cumulative; or tottime).
 """
 
@@ -24,7 +25,9 @@ import os
 import pstats
 import statistics
 import sys
+import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +35,8 @@ from starlette.types import ASGIApp, Message
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import baseline  # noqa: E402
-from bench.run import ARTICLE_URL, EXAMPLES, scenarios  # noqa: E402
+from bench import baseline, floor  # noqa: E402
+from bench.run import ARTICLE_URL, EXAMPLES, Scenario, scenarios  # noqa: E402
 from cms.app import create_app  # noqa: E402
 from cms.settings import Settings  # noqa: E402
 
@@ -43,7 +46,19 @@ SORT = os.environ.get("BENCH_PROFILE_SORT", "cumulative")  # or tottime
 
 async def call(app: ASGIApp, state: dict[str, Any], method: str, path: str, body: bytes) -> int:
     """One request as uvicorn hands it over; its status (anything but 200 stops the run)."""
-    scope: dict[str, Any] = {
+    status = 0
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(_scope(method, path, body, state), _received(body), send)
+    return status
+
+
+def _scope(method: str, path: str, body: bytes, state: dict[str, Any]) -> dict[str, Any]:
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -62,18 +77,13 @@ async def call(app: ASGIApp, state: dict[str, Any], method: str, path: str, body
         "server": ("127.0.0.1", 8000),
         "state": dict(state),
     }
-    status = 0
 
+
+def _received(body: bytes) -> Callable[[], Awaitable[Message]]:
     async def receive() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    async def send(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
+    return receive
 
 
 async def measure(
@@ -101,7 +111,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenario")
     parser.add_argument("--database", type=Path, required=True)
-    parser.add_argument("--server", choices=("CMS", "baseline"), default="CMS")
+    parser.add_argument("--server", choices=("CMS", "baseline", "floor"), default="CMS")
+    parser.add_argument("--warm", action="store_true", help="the CMS with its response cache on")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
         "--url", help="serve the CMS over this database (e.g. PostgreSQL's), holding what --database holds"
@@ -111,16 +122,19 @@ def main() -> None:
     if case is None:
         raise SystemExit(f"inprocess: no scenario {args.scenario!r}")
     url = args.url or f"sqlite:///{args.database.resolve()}"
-    settings = Settings(database_url=url, webhooks=False, response_cache_mib=0, article_url=ARTICLE_URL)
-    app: ASGIApp = (
-        create_app(settings, examples=EXAMPLES)
-        if args.server == "CMS"
-        else baseline.create_app(str(args.database), settings=settings)
-    )
+    cache = Settings().response_cache_mib if args.warm else 0
+    settings = Settings(database_url=url, webhooks=False, response_cache_mib=cache, article_url=ARTICLE_URL)
+    path = case.get or "/graphql"
+    app: ASGIApp = create_app(settings, examples=EXAMPLES)
+    if args.server == "baseline":
+        app = baseline.create_app(str(args.database), settings=settings)
+    elif args.server == "floor":  # the CMS's answer to the first body, for every body
+        folder = Path(tempfile.mkdtemp())
+        (folder / f"{case.name}{floor.ANSWERS}").write_bytes(asyncio.run(_first_answer(app, case)))
+        app, path = floor.create_app(folder), f"/floor/{case.name}"
+    method = "GET" if case.get else "POST"
     asks = (
-        [("GET", case.get, b"")]
-        if case.get
-        else [("POST", "/graphql", json.dumps(body).encode()) for body in case.bodies]
+        [(method, path, b"")] if case.get else [(method, path, json.dumps(b).encode()) for b in case.bodies]
     )
 
     async def run() -> list[float]:
@@ -131,6 +145,20 @@ def main() -> None:
     shown = ", ".join(f"{r:.0f}" for r in rounds)
     best, median = min(rounds), statistics.median(rounds)
     print(f"{args.server} {case.name}: {median:.0f} us a request, {best:.0f} at best (rounds: {shown})")
+
+
+async def _first_answer(app: ASGIApp, case: Scenario) -> bytes:
+    body = b"" if case.get else json.dumps(case.bodies[0]).encode()
+    async with _lifespan(app) as state:
+        sent: list[bytes] = []
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                sent.append(message.get("body", b""))
+
+        scope = _scope("GET" if case.get else "POST", case.get or "/graphql", body, state)
+        await app(scope, _received(body), send)
+        return b"".join(sent)
 
 
 class _lifespan:

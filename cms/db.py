@@ -348,6 +348,37 @@ async def read_once(engine: AsyncEngine, statement: Executable) -> Sequence[Any]
         readers.give(pooled)
 
 
+def read_in_place(engine: AsyncEngine, statement: Executable) -> Callable[[], Sequence[Any]] | None:
+    """For a SQLite file, `read_once` of a statement that reads a row or a few, as a plain call on the loop,
+    compiled once, on a read connection kept for such reads: what every hit of the response cache pays, so
+    no pool, no await and no worker thread (past the statement timeout it is stopped: `Timeout`). None for
+    other databases."""
+    readers = _reader(engine)
+    if readers is None:
+        return None
+    found = _prepared(statement, None, readers.engine.dialect)
+    assert found is not None, "a plain SELECT prepares"
+    prepared, given = found
+    sql, params = prepared.statement(given)
+
+    def read() -> Sequence[Any]:
+        raw = readers.own()
+        for count in _raw_counters:
+            count()
+        if raw.timeout is not None:
+            raw.deadline = perf_counter() + raw.timeout
+        try:
+            return prepared.rows(raw.execute(sql, params).fetchall())
+        except sqlite3.OperationalError as error:
+            if stopped(error):
+                raise Timeout(timeout_message(round(cast(float, raw.timeout) * 1000))) from None
+            raise
+        finally:
+            raw.deadline = FOREVER
+
+    return read
+
+
 class SnapshotClosed(Exception):
     """A statement that waited for its turn in a snapshot that was closed meanwhile."""
 
@@ -503,9 +534,16 @@ class _Readers:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.idle: list[PoolProxiedConnection] = []
+        self._own: PoolProxiedConnection | None = None
 
     def take(self) -> PoolProxiedConnection:
         return self.idle.pop() if self.idle else self.engine.raw_connection()
+
+    def own(self) -> ReadConnection:
+        """The connection `read_in_place` reads on, never in a snapshot (each of its reads is its own)."""
+        if self._own is None:
+            self._own = self.engine.raw_connection()
+        return cast(ReadConnection, self._own.driver_connection)
 
     def give(self, connection: PoolProxiedConnection) -> None:
         if len(self.idle) < READERS and cast(ReadConnection, connection.driver_connection).kept < TEXTS_KEPT:
@@ -516,6 +554,8 @@ class _Readers:
     def dispose(self) -> None:
         while self.idle:
             self.idle.pop().close()
+        if self._own is not None:
+            self._own.close()
         self.engine.dispose()
 
 

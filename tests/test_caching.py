@@ -96,12 +96,13 @@ async def test_hits_waiting_together_share_one_version_read(
     seeded: AsyncEngine, reader: httpx.AsyncClient
 ) -> None:
     """Requests ready in the same turn of the loop are all answered by a version read that began after
-    they arrived (cms/delivery/shared.py): a burst of hits costs one statement."""
+    they arrived (cms/delivery/shared.py): a burst of hits costs one statement. On SQLite each reads it in
+    place, on the loop (`db.read_in_place`): a statement there costs less than sharing it."""
     first = await get(reader, FRONT)
     await asyncio.sleep(0)
     with StatementCounter(seeded) as counter:
         burst = await asyncio.gather(*(get(reader, FRONT) for _ in range(10)))
-    assert counter.count == 1
+    assert counter.count == (10 if seeded.dialect.name == "sqlite" else 1)
     assert {response.content for response in burst} == {first.content}
 
 

@@ -162,6 +162,18 @@ async def test_read_once_is_held_to_the_timeout_too(timed: AsyncEngine) -> None:
         await db.read_once(timed, sleeping(timed))
 
 
+async def test_a_read_in_place_is_held_to_the_timeout_too(timed: AsyncEngine) -> None:
+    """SQLite's reads of a kept answer's token, on the loop: stopped at the statement timeout, not later."""
+    read = db.read_in_place(timed, sleeping(timed))
+    if read is None:  # PostgreSQL's are awaited: read_once, above
+        assert timed.dialect.name == "postgresql"
+        return
+    started = time.perf_counter()
+    with pytest.raises(Timeout):
+        read()
+    assert time.perf_counter() - started < TIMEOUT_MS / 1000 + 2
+
+
 # ---------------------------------------------------------------- a long read never stalls the loop (SQLite)
 
 

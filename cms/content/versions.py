@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cms.content.reads import NOW, Read
 from cms.content.visibility import next_public_change
-from cms.db import read_once
+from cms.db import read_in_place, read_once
 from cms.lru import LRU
 
 _CONTENT, _TREE = table("content_version", column("token")), table("category_version", column("token"))
@@ -55,6 +55,12 @@ async def token(engine: AsyncEngine) -> str:
     rows = await read_once(engine, TOKEN.statement)
     found: str = rows[0].token
     return found
+
+
+def token_in_place(engine: AsyncEngine) -> Callable[[], str] | None:
+    """`token` as a plain call (SQLite: `db.read_in_place`), None where it must be awaited."""
+    read = read_in_place(engine, TOKEN.statement)
+    return None if read is None else lambda: read()[0].token
 
 
 async def current(fetch: Callable[[Read], Awaitable[Sequence[Any]]], now: datetime) -> Version:

@@ -55,14 +55,14 @@ class Asked:
 
 
 @lru_cache(maxsize=64)
-def media_type(accept: str | None) -> str | None:
+def media_type(accept: bytes | None) -> str | None:
     """The answer's media type: the accepted one of highest quality, the first of equals; `application/json`
     when nothing is said, as the specification asks for clients that predate it; None when neither is
     acceptable (406)."""
     if not accept:
         return JSON
     chosen, best = None, 0.0
-    for entry in accept.split(","):
+    for entry in accept.decode("latin-1").split(","):
         name, *parameters = entry.split(";")
         found = _ACCEPTED.get(name.strip().lower())
         if found is None:
@@ -89,22 +89,31 @@ class Received:
     media_type: str
     raw: bytes
     key: bytes
+    headers: dict[bytes, bytes]
+    """The request's headers as ASGI gives them (names in lower case): a dict of them costs less to make
+    and ask than Starlette's `Headers`, on a path a kept answer takes."""
 
 
 async def receive(request: Request, method: str, *, most_bytes: int) -> Received:
     """Refused when no answer type is acceptable (406), a POST is not JSON (415) or its body is over
     `most_bytes` (413)."""
-    answer_type = media_type(request.headers.get("accept"))
+    headers = dict(request.scope["headers"])
+    answer_type = media_type(headers.get(b"accept"))
     if answer_type is None:
         raise Refused(406, f"Accept names no type this endpoint answers in ({GRAPHQL_RESPONSE}, {JSON})")
     if method == "GET":
         raw: bytes = request.scope["query_string"]
     else:
-        content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-        if content_type != JSON:
+        if _content_type(headers.get(b"content-type", b"")) != JSON:
             raise Refused(415, f"A POST body must be {JSON}", "UNSUPPORTED_MEDIA_TYPE")
-        raw = await body(request, most_bytes)
-    return Received(method, answer_type, raw, b"%s %s %s" % (method.encode(), answer_type.encode(), raw))
+        raw = await body(request, headers.get(b"content-length", b""), most_bytes)
+    key = b"%s %s %s" % (method.encode(), answer_type.encode(), raw)
+    return Received(method, answer_type, raw, key, headers)
+
+
+@lru_cache(maxsize=64)
+def _content_type(header: bytes) -> str:
+    return header.decode("latin-1").partition(";")[0].strip().lower()
 
 
 def read(request: Request, received: Received) -> Asked:
@@ -139,10 +148,10 @@ def read(request: Request, received: Received) -> Asked:
     return Asked(query, name, variables, extensions, received.method, received.media_type, received.key)
 
 
-async def body(request: Request, most_bytes: int) -> bytes:
+async def body(request: Request, declared: bytes, most_bytes: int) -> bytes:
     """The request's body, read straight from the ASGI channel (Starlette's reader, an async generator,
-    costs a cached answer a tenth of its time), and never more of it than `most_bytes`."""
-    declared = request.headers.get("content-length", "")
+    costs a cached answer a tenth of its time), and never more of it than `most_bytes` (nor than its
+    `declared` Content-Length says)."""
     if declared.isdigit() and int(declared) > most_bytes:
         raise _too_large(most_bytes)
     chunks, size = [], 0

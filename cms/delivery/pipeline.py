@@ -100,6 +100,8 @@ class GraphQLEndpoint:
         self.mismatches: list[Mismatch] = []
         self.token = Shared(lambda: versions.token(engine))
         """The content version a kept answer is checked against, read once for the requests waiting."""
+        self.token_in_place = versions.token_in_place(engine)
+        """...or, on SQLite, read by each in place: a read there costs less than sharing one."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # HEAD is answered as GET is; Starlette's response, given the HEAD scope, sends the headers alone
@@ -126,7 +128,7 @@ class GraphQLEndpoint:
             received = await http.receive(request, method, most_bytes=self.settings.max_body_kib * 1024)
             media_type = received.media_type
             kept = None
-            if self.answers is not None and "authorization" not in request.headers:
+            if self.answers is not None and b"authorization" not in received.headers:
                 kept = await self._kept(received, request)
             answer = kept or await self._answered(http.read(request, received), request, scope)
         except Refused as refused:
@@ -237,9 +239,11 @@ class GraphQLEndpoint:
             if now >= kept.version.until:
                 return None
             headers = [*self.lifetimes.fresh(kept.etag, kept.version, now), headers[-1]]
-        if await self.token() != kept.version.token:
+        token = self.token_in_place() if self.token_in_place is not None else await self.token()
+        if token != kept.version.token:
             return None
-        if received.method == "GET" and matches(request.headers.get("if-none-match"), kept.etag):
+        if_none_match = received.headers.get(b"if-none-match", b"").decode("latin-1")
+        if received.method == "GET" and matches(if_none_match, kept.etag):
             return Answer(304, b"", headers)
         coding = coding_for(request.scope) if len(kept.body) >= COMPRESSED_FROM else None
         if coding is None:
