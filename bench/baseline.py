@@ -9,7 +9,9 @@ and for bench/run.py's SEARCH and WALK (recognised by operationName or the query
 those) with the same JSON as the CMS, under the same visibility rule, order and cursors, and nothing else;
 and GET /feeds/articles.xml and /feeds/articles.json, the CMS's RSS 2.0 and JSON Feed 1.1 of the 50 latest
 visible articles (the XML built with lxml, the JSON with orjson), the same items a feed reader reads. The
-pages are built by the same code on both engines; a `Database` says what the two say differently.
+pages are built by the same code on both engines; a `Database` says what the two say differently. The
+front and category pages' totals come from the counters the writes keep (`COUNTED`), as a hand-written
+design for these pages would keep them; the other lists' totals are counted.
 The search's FTS5 match string and tsquery come from the CMS's parser of the reader's words
 (`search_terms`), and an article's URL from CMS_ARTICLE_URL by the CMS's rule (`article_url`): those are the
 contract's query syntax and the setting's meaning, rules rather than layers, and re-implementing them would
@@ -309,6 +311,13 @@ a.id, a.slug, a.title, a.subtitle, coalesce(nullif(a.excerpt, ''), a.derived_exc
 a.language, a.word_count, a.cover_image, a.category_id
 """
 NEWEST = "ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
+COUNTED = """SELECT (SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM published_count
+   WHERE kind = ? AND key IN ({among}))
+- (SELECT count(*) FROM article a
+   WHERE a.status = 'PUBLISHED' AND (a.published_at > ? OR a.published_at IS NULL){where})"""
+"""A total from the counters the writes keep (migration 0018: the PUBLISHED articles of a kind's key, whatever
+their publishedAt), less the few PUBLISHED articles of the list not yet due: what a hand-written server that
+keeps counts answers, exact at a scheduled instant with no job."""
 AFTER = " AND (a.published_at, a.id) < (?, ?)"
 CARD_AUTHORS = """
 SELECT aa.article_id, au.slug, au.name FROM article_author aa JOIN author au ON au.id = aa.author_id
@@ -350,16 +359,25 @@ async def newest_cards(
     where: str = "",
     params: Sequence[Any] = (),
     after: str | None = None,
+    counted: tuple[str, Sequence[str]] | None = None,
 ) -> Cards:
     """A page of the visible articles as cards, newest first: the list of the front, category and search
-    pages. `where` (" AND ...", with `params` for its placeholders) narrows the list; `after` is a cursor."""
+    pages. `where` (" AND ...", with `params` for its placeholders) narrows the list; `after` is a cursor.
+    `counted` (a kind of the writes' counters and its keys, which hold what `where` narrows to) gives the
+    total from them (`COUNTED`), else the visible articles are counted."""
     narrowed = (db.stored(now), *params)
     seek = _seek(db, after) if after is not None else ()
     rows = await db.rows(
         f"SELECT {CARD_COLUMNS} FROM article a WHERE {VISIBLE}{where}{AFTER if seek else ''} {NEWEST}",
         (*narrowed, *seek, first + 1),
     )
-    total = (await db.rows(f"SELECT count(*) FROM article a WHERE {VISIBLE}{where}", narrowed))[0][0]
+    if counted is None:
+        total = (await db.rows(f"SELECT count(*) FROM article a WHERE {VISIBLE}{where}", narrowed))[0][0]
+    else:
+        kind, keys = counted
+        among, key_params = db.among(list(keys))
+        statement = COUNTED.format(among=among, where=where)
+        total = (await db.rows(statement, (kind, *key_params, *narrowed)))[0][0]
     page = rows[:first]
     ids = [row[0] for row in page]
     authors = await db.related(CARD_AUTHORS, ids)
@@ -395,7 +413,8 @@ async def newest_cards(
 
 async def front_page(db: Database, variables: Json, now: datetime) -> Json:
     """schema/examples/front_page.graphql: the newest visible articles as cards, with the page's cursor."""
-    return {"articles": (await newest_cards(db, await db.categories(), now, _first(variables))).nodes()}
+    cards = await newest_cards(db, await db.categories(), now, _first(variables), counted=("all", [""]))
+    return {"articles": cards.nodes()}
 
 
 async def category_page(db: Database, variables: Json, now: datetime) -> Json:
@@ -414,7 +433,8 @@ async def category_page(db: Database, variables: Json, now: datetime) -> Json:
         subtree.extend(row[0] for row in children[parent_id])
     among, params = db.among(subtree)
     where = f" AND a.category_id IN ({among})"
-    cards = await newest_cards(db, tree, now, _first(variables), where, params, variables.get("after"))
+    after, counted = variables.get("after"), ("category", subtree)
+    cards = await newest_cards(db, tree, now, _first(variables), where, params, after, counted)
     own = sorted(children[category_id], key=lambda row: (row[2].lower(), row[1]))  # the CMS's order
     category = {
         "id": category_id,
