@@ -332,15 +332,12 @@ async def read_once(engine: AsyncEngine, statement: Executable) -> Sequence[Any]
     if readers is None:
         async with engine.connect() as connection:
             return (await connection.execute(statement)).all()
+    prepared, sql, params = _plain(readers, statement)
     pooled = readers.take()
     try:
-        found = _prepared(statement, None, readers.engine.dialect)
-        assert found is not None, "a plain SELECT prepares"
         for count in _raw_counters:
             count()
-        prepared, given = found
         raw = cast(ReadConnection, pooled.driver_connection)
-        sql, params = prepared.statement(given)
         if hash(sql) not in raw.texts:
             raw.ran(sql)
         return prepared.rows(await guarded(raw, lambda: raw.execute(sql, params).fetchall()))
@@ -356,10 +353,7 @@ def read_in_place(engine: AsyncEngine, statement: Executable) -> Callable[[], Se
     readers = _reader(engine)
     if readers is None:
         return None
-    found = _prepared(statement, None, readers.engine.dialect)
-    assert found is not None, "a plain SELECT prepares"
-    prepared, given = found
-    sql, params = prepared.statement(given)
+    prepared, sql, params = _plain(readers, statement)
 
     def read() -> Sequence[Any]:
         raw = readers.own()
@@ -377,6 +371,14 @@ def read_in_place(engine: AsyncEngine, statement: Executable) -> Callable[[], Se
             raw.deadline = FOREVER
 
     return read
+
+
+def _plain(readers: _Readers, statement: Executable) -> tuple[_Prepared, str, list[Any]]:
+    """A statement with no parameters of its caller's, prepared for SQLite: its text and parameters."""
+    found = _prepared(statement, None, readers.engine.dialect)
+    assert found is not None, "a plain SELECT prepares"
+    prepared, given = found
+    return (prepared, *prepared.statement(given))
 
 
 class SnapshotClosed(Exception):

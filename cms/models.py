@@ -208,9 +208,15 @@ class ArticleSource(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text))
 
 
+def tag_slug(tag: str) -> str:
+    """A tag's slug: the one slug rule's, of its name."""
+    return slugify(tag)
+
+
 def _tag_slug(context: Any) -> str:
-    """A tag's slug, made as its row is written, whichever write path inserts it."""
-    return slugify(context.get_current_parameters()["tag"])
+    """`tag_slug`, made as its row is written through SQLAlchemy (a bulk write that builds its own rows
+    calls `tag_slug` itself)."""
+    return tag_slug(context.get_current_parameters()["tag"])
 
 
 class ArticleTag(SQLModel, table=True):

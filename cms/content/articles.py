@@ -23,7 +23,6 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.sql.elements import Label
 from sqlalchemy.sql.util import ClauseAdapter
 
 from cms.content import counts
@@ -38,7 +37,7 @@ from cms.content.pagination import PageRequest, SortKey, keyset_page
 from cms.content.previous_slugs import holding
 from cms.content.reads import NOW, Read, in_keys
 from cms.content.roles import Role, Viewer
-from cms.content.visibility import article_visible, can_preview
+from cms.content.visibility import article_visible, can_preview, held_back
 from cms.db import KEYS
 from cms.lru import LRU
 from cms.models import (
@@ -49,7 +48,6 @@ from cms.models import (
     Author,
     Category,
     Source,
-    SourceRole,
     table_of,
 )
 
@@ -73,10 +71,13 @@ def columns_for(names: frozenset[str]) -> Columns:
 class Links:
     """How articles hang off parents: `pairs` selects (parent_key, key) rows for the parents in the `keys`
     parameter, matched on `article_column`. Made once per kind; the parents come with each statement.
-    Without pairs, the keys are `article_column`'s own values, for one parent."""
+    Without pairs, the keys are `article_column`'s own values, for one parent. `counter`: the kind of the
+    writes' counters (`content.counts`) that counts a parent's articles, and whether its keys are those the
+    pairs give the parent (a category's subtree) rather than the parents themselves."""
 
     pairs: Select[Any] | None
     article_column: Any
+    counter: tuple[str, bool] | None = None
 
     def joined(self, single: bool, *columns: Any) -> tuple[Select[Any], Any]:
         """SELECT parent_key, columns FROM article JOIN the pairs; the pairs subquery for grouping. For a
@@ -179,7 +180,7 @@ def _root_counter(f: ArticleFilter | None) -> tuple[str, str] | None:
 
 def _counted_total(by_language: bool) -> Select[Any]:
     language = [compared(ARTICLE.c.language) == bindparam(counts.KEY, type_=String)] if by_language else []
-    held = select(func.count()).select_from(Article).where(counts.held_back(NOW), *language)
+    held = select(func.count()).select_from(Article).where(held_back(NOW), *language)
     return select(counts.counted() - held.scalar_subquery())
 
 
@@ -293,7 +294,7 @@ def linked_count_statement(
     """totalCount per parent for `linked_page_statement`, in one statement; the public's, of a list with no
     filter, from its parents' counters (`_counted_per_parent`)."""
     single = len(parents) == 1
-    counter = None if can_preview(viewer) or _root_counter(f) != (counts.ALL, "") else _counter_of(links)
+    counter = None if can_preview(viewer) or _root_counter(f) != (counts.ALL, "") else links.counter
     values = {KEYS: parents if keys is None else keys, "now": now} | ({PARENT: parents[0]} if single else {})
     if counter is not None and (single or links is not IN_CATEGORIES):
         kind, by_pairs = counter
@@ -317,31 +318,13 @@ def _counted_per_parent(links: Links, single: bool, by_pairs: bool) -> Select[An
     if single:
         maintained = counts.counted_in_keys() if pairs is None else counts.counted(counts.key_in(pairs))
         statement, _ = links.joined(True, (maintained - func.count()).label("total"))
-        return statement.where(counts.held_back(NOW))
+        return statement.where(held_back(NOW))
     held, link = links.joined(False, (-func.count()).label("n"))
-    held = held.where(counts.held_back(NOW)).group_by(link.c.parent_key)
+    held = held.where(held_back(NOW)).group_by(link.c.parent_key)
     both = union_all(
         counts.counted_by_parent(None if pairs is None else pairs.subquery("pairs")), held
     ).subquery("counted")
     return select(both.c.parent_key, counts.total(both.c.n)).group_by(both.c.parent_key)
-
-
-def _counter_of(links: Links) -> tuple[str, bool] | None:
-    """The counter kind of a parent's articles through `links`, and whether its keys are those `links`
-    pairs the parent with (a category's, or its subtree's) rather than the `keys` parameter's."""
-    if links is IN_CATEGORIES:
-        return counts.CATEGORY, False
-    if links is category_links(True) or links is category_links(False):
-        return counts.CATEGORY, True
-    if links is AUTHOR_LINKS:
-        return counts.AUTHOR, False
-    for role in (None, *(role.value for role in SourceRole)):
-        if links is source_links(role):
-            return counts.source_kind(role), False
-    parent = links.pairs.selected_columns[0] if links.pairs is not None else None
-    if isinstance(parent, Label) and parent.element is _TAGGED.slug:  # content.tags.LINKS
-        return counts.TAG, False
-    return None
 
 
 AUTHOR_LINKS = Links(
@@ -349,6 +332,7 @@ AUTHOR_LINKS = Links(
         in_keys(_BYLINE.author_id)
     ),
     ARTICLE.c.id,
+    (counts.AUTHOR, False),
 )
 
 
@@ -359,10 +343,10 @@ def source_links(role: str | None) -> Links:
     )
     if role is not None:
         pairs = pairs.where(_CITED.role == role)
-    return Links(pairs.distinct(), ARTICLE.c.id)
+    return Links(pairs.distinct(), ARTICLE.c.id, (counts.source_kind(role), False))
 
 
-IN_CATEGORIES = Links(None, ARTICLE.c.category_id)
+IN_CATEGORIES = Links(None, ARTICLE.c.category_id, (counts.CATEGORY, False))
 """The articles of one category whose subtree's ids the caller has in hand (from the category tree): SQLite
 reads each category's newest from its index, where a recursive subquery has it walk the newest of all."""
 
@@ -373,10 +357,10 @@ def category_links(include_descendants: bool) -> Links:
     if include_descendants:
         pairs = subtree_pairs().subquery("pairs")
         subtrees = select(pairs.c.root_id.label("parent_key"), pairs.c.id.label("key"))
-        return Links(subtrees, ARTICLE.c.category_id)
+        return Links(subtrees, ARTICLE.c.category_id, (counts.CATEGORY, True))
     category = table_of(Category).c.id
     own = select(category.label("parent_key"), category.label("key")).where(in_keys(category))
-    return Links(own, ARTICLE.c.category_id)
+    return Links(own, ARTICLE.c.category_id, (counts.CATEGORY, True))
 
 
 def lookup(

@@ -1,7 +1,8 @@
 """The public's totals from the counters the writes keep (migration 0018's published_count): a counter holds
 the PUBLISHED articles of its scope whatever their publishedAt, and the public's total is that less the
-scope's PUBLISHED articles still ahead of their time, few and found by the visible-order index: exact at a
-scheduled instant with no job, where counting the visible articles read them all at every request."""
+scope's PUBLISHED articles still ahead of their time (`visibility.held_back`), few and found by the
+visible-order index: exact at a scheduled instant with no job, where counting the visible articles read
+them all at every request."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    BindParameter,
     ColumnElement,
     Select,
     String,
@@ -18,18 +18,16 @@ from sqlalchemy import (
     cast,
     column,
     func,
-    or_,
     select,
     table,
 )
 
 from cms.content.reads import in_keys
-from cms.models import Article, ArticleStatus, table_of
 
 PUBLISHED_COUNT = table(
     "published_count", column("kind", String), column("key", String), column("n", BigInteger)
 )
-_COUNTER, _ARTICLE = PUBLISHED_COUNT.c, table_of(Article).c
+_COUNTER = PUBLISHED_COUNT.c
 KIND, KEY = "counted_kind", "counted_key"
 """Parameters: the counter's kind, and a root list's key (one statement for every language)."""
 ALL, LANGUAGE, CATEGORY, AUTHOR, TAG = "all", "language", "category", "author", "tag"
@@ -38,13 +36,6 @@ ALL, LANGUAGE, CATEGORY, AUTHOR, TAG = "all", "language", "category", "author", 
 def source_kind(role: str | None) -> str:
     """A source's counter: its articles, or those citing it in one role."""
     return "source" if role is None else f"source:{role}"
-
-
-def held_back(now: BindParameter[Any]) -> ColumnElement[bool]:
-    """PUBLISHED and not yet visible to the public (`visibility.article_visible`): counted, not shown."""
-    published_at = _ARTICLE.published_at
-    status = _ARTICLE.status == ArticleStatus.PUBLISHED.value
-    return and_(status, or_(published_at > now, published_at.is_(None)))
 
 
 def _of_kind() -> ColumnElement[bool]:

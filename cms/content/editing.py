@@ -48,6 +48,7 @@ from cms.models import (
     Revision,
     SourceRole,
     table_of,
+    tag_slug,
 )
 
 Outcome = Literal["created", "updated", "unchanged"]
@@ -519,7 +520,7 @@ async def _prepare(
                     webhook_events=outbox.article_events(plan.existing, row, now=now),
                 )
             )
-    tag_slugs = {tag: slugify(tag) for plan in plans for tag in plan.tags}
+    tag_slugs = {tag: tag_slug(tag) for plan in plans for tag in plan.tags}
     links: list[tuple[Table, list[Row]]] = [
         (
             _AUTHORS,

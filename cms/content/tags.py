@@ -25,6 +25,7 @@ from sqlalchemy import (
     true,
 )
 
+from cms.content import counts
 from cms.content.articles import ARTICLE, STATEMENTS_CACHED, Links
 from cms.content.errors import BadInput
 from cms.content.filters import LENGTHS
@@ -57,6 +58,7 @@ MOST_USED = TagOrder()
 LINKS = Links(
     select(_TAG.slug.label("parent_key"), _TAG.article_id.label("key")).where(in_keys(_TAG.slug)).distinct(),
     ARTICLE.c.id,
+    (counts.TAG, False),
 )
 """A tag's articles (`Tag.articles`): its slug's rows, once an article however many of its names it has."""
 

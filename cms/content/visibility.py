@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, func, select, true
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, func, or_, select, true
 from sqlmodel import col
 
 from cms.content.roles import Role, Viewer
@@ -35,12 +35,19 @@ def article_visible(viewer: Viewer, now: datetime | BindParameter[Any]) -> Colum
     return and_(col(Article.status) == ArticleStatus.PUBLISHED.value, col(Article.published_at) <= now)
 
 
+def held_back(now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
+    """PUBLISHED, and yet not seen by the public (`article_visible`): its publishedAt is ahead, or unset.
+    The writes' counters count it (`content.counts`); the public's totals take it off."""
+    published_at = col(Article.published_at)
+    published = col(Article.status) == ArticleStatus.PUBLISHED.value
+    return and_(published, or_(published_at > now, published_at.is_(None)))
+
+
 def next_public_change(now: BindParameter[Any]) -> Select[Any]:
     """The first instant after `now` at which what the public sees changes with no write: the earliest
-    publishedAt of an article that `article_visible` holds back only for its time."""
-    published_at = col(Article.published_at)
-    scheduled = and_(col(Article.status) == ArticleStatus.PUBLISHED.value, published_at > now)
-    return select(func.min(published_at)).where(scheduled)
+    publishedAt of an article that `article_visible` holds back only for its time (an unset one is no
+    instant)."""
+    return select(func.min(col(Article.published_at))).where(held_back(now))
 
 
 def public_sees(row: Mapping[str, Any] | None, now: datetime) -> bool:
