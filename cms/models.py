@@ -227,6 +227,7 @@ class ArticleTag(SQLModel, table=True):
         Index("ix_article_tag_tag", "tag", "article_id"),
         Index("ix_article_tag_order", "article_id", "position", "tag"),
         Index("ix_article_tag_slug", "slug", "article_id", "tag"),
+        Index("ix_article_tag_name", "slug", "tag", "article_id"),
     )
 
     article_id: str = Field(

@@ -47,9 +47,11 @@ TOTALS = """
   authors(first: 40) { nodes { id slug articles(first: 1) { totalCount } } }
   sources(first: 40) { nodes { id slug articles(first: 1) { totalCount }
                                wire: articles(first: 1, role: WIRE) { totalCount } } }
-  tags(first: 40) { nodes { slug articles(first: 1) { totalCount } } }
+  tags(first: 40) { nodes { slug name articles(first: 1) { totalCount } } }
 }
 """
+ONE_TAG = "query($s: String!) { tag(slug: $s) { name articleCount articles(first: 1) { totalCount } } }"
+ONE_AUTHOR = "query($s: String!) { author(slug: $s) { articles(first: 1) { totalCount } } }"
 
 
 async def maintained(engine: AsyncEngine) -> dict[tuple[str, str], int]:
@@ -120,11 +122,15 @@ async def served(client: httpx.AsyncClient) -> Counter[tuple[str, str]]:
         assert one["category"]["articles"]["totalCount"] == node["articles"]["totalCount"]
     for node in result["authors"]["nodes"]:
         counts["author", node["id"]] = node["articles"]["totalCount"]
+        one = await data(client, ONE_AUTHOR, {"s": node["slug"]})
+        assert one["author"]["articles"] == node["articles"]
     for node in result["sources"]["nodes"]:
         counts["source", node["id"]] = node["articles"]["totalCount"]
         counts["source:WIRE", node["id"]] = node["wire"]["totalCount"]
     for node in result["tags"]["nodes"]:
-        counts["tag", node["slug"]] = node["articles"]["totalCount"]
+        counts["tag", node["slug"]] = total = node["articles"]["totalCount"]
+        one = await data(client, ONE_TAG, {"s": node["slug"]})  # a tag page's name and counts
+        assert one["tag"] == {"name": node["name"], "articleCount": total, "articles": {"totalCount": total}}
     return +counts
 
 

@@ -35,7 +35,7 @@ from cms.content.lookups import require_one_of
 from cms.content.markdown import reading_time_minutes
 from cms.content.pagination import PageRequest, SortKey, keyset_page
 from cms.content.previous_slugs import holding
-from cms.content.reads import NOW, Read, in_keys
+from cms.content.reads import NOW, Read, in_keys, tested
 from cms.content.roles import Role, Viewer
 from cms.content.visibility import article_visible, can_preview, held_back
 from cms.db import KEYS
@@ -73,22 +73,28 @@ class Links:
     parameter, matched on `article_column`. Made once per kind; the parents come with each statement.
     Without pairs, the keys are `article_column`'s own values, for one parent. `counter`: the kind of the
     writes' counters (`content.counts`) that counts a parent's articles, and whether its keys are those the
-    pairs give the parent (a category's subtree) rather than the parents themselves."""
+    pairs give the parent (a category's subtree) rather than the parents themselves. `visibility_indexed`:
+    an index of `article_column` holds status and publishedAt too (category_id's), so a parent's articles
+    held back are found through its keys; else the few held back are walked and tested against them."""
 
     pairs: Select[Any] | None
     article_column: Any
     counter: tuple[str, bool] | None = None
+    visibility_indexed: bool = False
 
-    def joined(self, single: bool, *columns: Any) -> tuple[Select[Any], Any]:
+    def joined(self, single: bool, *columns: Any, few: bool = False) -> tuple[Select[Any], Any]:
         """SELECT parent_key, columns FROM article JOIN the pairs; the pairs subquery for grouping. For a
         single parent (the `parent` parameter) the pairs are a list of keys (`article_column IN (...)`):
-        SQLite answers a count from the parent's index, where a join has it scan every visible article."""
+        SQLite answers a count from the parent's index, where a join has it scan every visible article.
+        `few`: the statement's other conditions find few articles (those held back), which the parent's
+        keys then test (`reads.tested`) rather than each of the parent's articles being looked up."""
         parent = bindparam(PARENT, type_=String).label("parent_key")
+        column = tested(self.article_column) if few else self.article_column
         if self.pairs is None:
-            return select(parent, *columns).select_from(Article).where(in_keys(self.article_column)), None
+            return select(parent, *columns).select_from(Article).where(in_keys(column)), None
         link = self.pairs.subquery("link")
         if single:
-            statement = select(parent, *columns).where(self.article_column.in_(select(link.c.key)))
+            statement = select(parent, *columns).where(column.in_(select(link.c.key)))
             return statement.select_from(Article), link
         statement = select(link.c.parent_key, *columns).select_from(Article)
         return statement.join(link, link.c.key == self.article_column), link
@@ -317,7 +323,8 @@ def _counted_per_parent(links: Links, single: bool, by_pairs: bool) -> Select[An
     pairs = links.pairs if by_pairs else None
     if single:
         maintained = counts.counted_in_keys() if pairs is None else counts.counted(counts.key_in(pairs))
-        statement, _ = links.joined(True, (maintained - func.count()).label("total"))
+        total = (maintained - func.count()).label("total")
+        statement, _ = links.joined(True, total, few=not links.visibility_indexed)
         return statement.where(held_back(NOW))
     held, link = links.joined(False, (-func.count()).label("n"))
     held = held.where(held_back(NOW)).group_by(link.c.parent_key)
@@ -346,7 +353,7 @@ def source_links(role: str | None) -> Links:
     return Links(pairs.distinct(), ARTICLE.c.id, (counts.source_kind(role), False))
 
 
-IN_CATEGORIES = Links(None, ARTICLE.c.category_id, (counts.CATEGORY, False))
+IN_CATEGORIES = Links(None, ARTICLE.c.category_id, (counts.CATEGORY, False), visibility_indexed=True)
 """The articles of one category whose subtree's ids the caller has in hand (from the category tree): SQLite
 reads each category's newest from its index, where a recursive subquery has it walk the newest of all."""
 
@@ -357,10 +364,10 @@ def category_links(include_descendants: bool) -> Links:
     if include_descendants:
         pairs = subtree_pairs().subquery("pairs")
         subtrees = select(pairs.c.root_id.label("parent_key"), pairs.c.id.label("key"))
-        return Links(subtrees, ARTICLE.c.category_id, (counts.CATEGORY, True))
+        return Links(subtrees, ARTICLE.c.category_id, (counts.CATEGORY, True), visibility_indexed=True)
     category = table_of(Category).c.id
     own = select(category.label("parent_key"), category.label("key")).where(in_keys(category))
-    return Links(own, ARTICLE.c.category_id, (counts.CATEGORY, True))
+    return Links(own, ARTICLE.c.category_id, (counts.CATEGORY, True), visibility_indexed=True)
 
 
 def lookup(

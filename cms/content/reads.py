@@ -86,6 +86,33 @@ def _in_array(element: _InKeys, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.keys, **kw)})"
 
 
+class _Tested(ColumnElement[Any]):
+    """A column that a condition tests on the rows another condition's index walks, and that no index of its
+    own may serve: SQLite's unary `+` (PostgreSQL's planner weighs the two by their statistics)."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_Tested)
+def _tested_as_is(element: _Tested, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
+
+
+@compiles(_Tested, "sqlite")
+def _tested_unindexed(element: _Tested, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+{compiler.process(element.column, **kw)}"
+
+
+def tested(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`column`, to be tested rather than walked (`_Tested`)."""
+    return _Tested(column)
+
+
 def in_keys(column: ColumnElement[Any], keys: list[str] | None = None) -> ColumnElement[bool]:
     """`column` is one of `keys`, or of the keys the call gives (`values={"keys": [...]}`) in a statement
     built once. One such condition a statement: its parameter is named."""
