@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cms import collector, graphiql
 from cms.clock import Clock
 from cms.content import webhooks
-from cms.db import create_engine
+from cms.db import Replicas, create_engine
 from cms.delivery.http import refusal
 from cms.delivery.pipeline import GraphQLEndpoint
 from cms.edge import Compressed, Cors
@@ -102,14 +102,17 @@ def create_app(
     examples: Path = Path("schema/examples"),
 ) -> Starlette:
     """The ASGI app; tests pass their own engine and clock. Its lifespan runs the webhook delivery worker
-    (unless `settings.webhooks` is off) and disposes of the engine."""
+    (unless `settings.webhooks` is off) and disposes of the engine and the read replicas' engines."""
     engine = engine or create_engine(
         settings.async_database_url,
         sqlite_mmap_mib=settings.sqlite_mmap_mib,
         statement_timeout_ms=settings.statement_timeout_ms,
     )
     clock = clock or Clock()
-    endpoint = GraphQLEndpoint(settings, engine=engine, clock=clock, examples=examples)
+    replicas = Replicas(
+        engine, settings.async_replica_urls, clock=clock, statement_timeout_ms=settings.statement_timeout_ms
+    )
+    endpoint = GraphQLEndpoint(settings, engine=engine, clock=clock, examples=examples, replicas=replicas)
 
     async def healthz(request: Request) -> JSONResponse:
         try:
@@ -134,12 +137,13 @@ def create_app(
         async with worker if settings.webhooks else contextlib.nullcontext():
             collector.settle()
             yield
+        await replicas.dispose()
         await engine.dispose()
 
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
-            *feed_routes(settings, engine, clock),
+            *feed_routes(settings, replicas, clock),
             Mount(graphiql.ASSET_URL, StaticFiles(directory=graphiql.ASSETS), name="graphiql"),
         ],
         lifespan=lifespan,

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
 from time import perf_counter
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 import orjson
 from sqlalchemy import ClauseElement, Connection, Engine, Executable, Row, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 
+from cms.clock import Clock
 from cms.content.errors import Timeout
 from cms.deadlines import (
     FOREVER,
@@ -61,6 +66,15 @@ SQLITE_KEYS = "IN (SELECT value FROM json_each(?))"
 """How SQLite reads it: one statement text whatever the number of keys."""
 LISTED_KEYS = 32
 """Up to this many keys are listed in the statement's text instead (a text per count, cached)."""
+REPLICA_RETRY = timedelta(seconds=5)
+"""How long a read replica that could not be reached is passed over (its reads go to the next replica up,
+else the primary) before it is tried again: one warning a period, and no connection attempt per request."""
+REPLICA_CONNECT_TIMEOUT = 2.0
+"""Seconds a new connection to a replica may take (asyncpg's own default is a minute): a host that does not
+answer costs one request this wait once per `REPLICA_RETRY`."""
+
+log = logging.getLogger("cms.db")
+T = TypeVar("T")
 
 
 def create_engine(
@@ -124,10 +138,135 @@ async def snapshot(engine: AsyncEngine) -> Snapshot:
     readers = _reader(engine)
     if readers is not None:
         return _SqliteSnapshot(readers)
+    return _AsyncSnapshot(await _repeatable_read(engine), _timed_out_message(engine))
+
+
+async def _repeatable_read(engine: AsyncEngine) -> AsyncConnection:
     connection = await engine.connect()
     await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return connection
+
+
+def _timed_out_message(engine: AsyncEngine) -> str:
     timeout = _options.get(engine, (SQLITE_MMAP_MIB, None))[1]
-    return _AsyncSnapshot(connection, timeout_message(None if timeout is None else round(timeout * 1000)))
+    return timeout_message(None if timeout is None else round(timeout * 1000))
+
+
+Opens = Callable[[], Awaitable[Snapshot]]
+"""How a request's snapshot is opened (`Replicas.reads`)."""
+
+
+class Replicas:
+    """Where the public's reads go (`CMS_DATABASE_REPLICA_URLS`): streaming replicas of the primary, a
+    request's snapshot on each in turn, and on the primary while none can be reached. A snapshot is one
+    database's state throughout, the content version's read included (`versions.current` reads it in the
+    snapshot), so an answer is kept under the version of the state it was read from, however far behind the
+    primary that replica is; checked against any replica's version, or the primary's, a kept answer is
+    served only while that database holds the very state it was made from (a version names one state).
+    Writes, and the reads that must see them, are the primary's: a request with a token, a request's reads
+    after it wrote (`Context.renew`), the webhook worker. Without replicas every read is the primary's."""
+
+    def __init__(
+        self,
+        primary: AsyncEngine,
+        urls: Sequence[str] = (),
+        *,
+        clock: Clock,
+        statement_timeout_ms: int | None = None,
+    ) -> None:
+        self.primary = primary
+        self.engines = [
+            create_engine(
+                url,
+                statement_timeout_ms=statement_timeout_ms,
+                connect_args={"timeout": REPLICA_CONNECT_TIMEOUT},
+            )
+            for url in urls
+        ]
+        self.clock = clock
+        self._turn = 0
+        self._down: dict[AsyncEngine, datetime] = {}
+        """A replica that could not be reached, and when it is tried again."""
+
+    def reads(self) -> Opens | None:
+        """How a public request's snapshot opens: on the next replica up; None (on the primary) when there
+        is none."""
+        replica = self._next()
+        return None if replica is None else partial(self._snapshot, replica)
+
+    async def snapshot(self) -> Snapshot:
+        """A public read's snapshot (`reads`)."""
+        opens = self.reads()
+        return await (snapshot(self.primary) if opens is None else opens())
+
+    async def once(self, read: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+        """`read` (a read of its own, in no snapshot: a kept answer's check) on the next replica up, else, or
+        if that one cannot be reached, on the primary."""
+        replica = self._next()
+        if replica is not None:
+            try:
+                return await read(replica)
+            except (OSError, DBAPIError) as error:
+                if not _unreachable(error):
+                    raise
+                self._failed(replica, error)
+        return await read(self.primary)
+
+    async def dispose(self) -> None:
+        for replica in self.engines:
+            await replica.dispose()
+
+    def _next(self) -> AsyncEngine | None:
+        if not self.engines:
+            return None
+        count = len(self.engines)
+        for step in range(count):
+            index = (self._turn + step) % count
+            if self._up(replica := self.engines[index]):
+                self._turn = index + 1
+                return replica
+        return None
+
+    def _up(self, replica: AsyncEngine) -> bool:
+        retry = self._down.get(replica)
+        return retry is None or retry <= self.clock.now()
+
+    async def _snapshot(self, replica: AsyncEngine) -> Snapshot:
+        """A snapshot on `replica`; on the primary if it has failed since it was picked, if its connection
+        cannot be made, or if the first statement finds it lost (nothing has been read yet:
+        `_AsyncSnapshot.instead`)."""
+        if not self._up(replica):
+            return await snapshot(self.primary)
+        try:
+            connection = await _repeatable_read(replica)
+        except (OSError, DBAPIError) as error:
+            if not _unreachable(error):
+                raise
+            return _AsyncSnapshot(await self._primary(replica, error), _timed_out_message(self.primary))
+        return _AsyncSnapshot(connection, _timed_out_message(replica), partial(self._primary, replica))
+
+    async def _primary(self, replica: AsyncEngine, error: Exception) -> AsyncConnection:
+        self._failed(replica, error)
+        return await _repeatable_read(self.primary)
+
+    def _failed(self, replica: AsyncEngine, error: Exception) -> None:
+        self._down[replica] = self.clock.now() + REPLICA_RETRY
+        others = "the other replicas, else the primary" if len(self.engines) > 1 else "the primary"
+        log.warning(
+            "read replica %s cannot be reached (%s): its reads go to %s, and it is tried again in %d s",
+            replica.url.render_as_string(hide_password=True),
+            str(getattr(error, "orig", None) or error) or type(error).__name__,
+            others,
+            REPLICA_RETRY.total_seconds(),
+        )
+
+
+def _unreachable(error: Exception) -> bool:
+    """A database that cannot be read from at all: no connection could be made (a DBAPIError with no
+    statement was raised connecting), or the connection was lost (SQLAlchemy's disconnect detection)."""
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or error.statement is None
+    return isinstance(error, OSError)
 
 
 @dataclass(eq=False)
@@ -492,10 +631,18 @@ class _AsyncSnapshot:
 
     on_loop = False
 
-    def __init__(self, connection: AsyncConnection, timed_out_message: str) -> None:
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        timed_out_message: str,
+        instead: Callable[[Exception], Awaitable[AsyncConnection]] | None = None,
+    ) -> None:
         self.connection = connection
         self.dialect = connection.dialect
         self.message = timed_out_message
+        self.instead = instead
+        """Until the first statement has run: the connection to begin the snapshot on instead, should this
+        one turn out to be lost (a replica's: `Replicas`)."""
         self.raw: Any = None
         """The asyncpg connection, in the transaction SQLAlchemy began (None: not begun, or not asyncpg)."""
         self._timed_out: Timeout | None = None
@@ -506,7 +653,7 @@ class _AsyncSnapshot:
         try:
             found = None if self.raw is None else _prepared(statement, values, self.dialect)
             if found is None:
-                rows = (await self.connection.execute(statement, values)).all()
+                rows = await self._executed(statement, values)
                 if self.raw is None and self.dialect.driver == "asyncpg":
                     self.raw = (await self.connection.get_raw_connection()).driver_connection
                 return rows
@@ -523,6 +670,19 @@ class _AsyncSnapshot:
         except Timeout as timeout:
             self._timed_out = timeout
             raise
+
+    async def _executed(self, statement: Executable, values: Mapping[str, Any] | None) -> Sequence[Any]:
+        """Through SQLAlchemy; the first statement on the connection `instead` gives if this one is lost."""
+        instead, self.instead = self.instead, None
+        try:
+            return (await self.connection.execute(statement, values)).all()
+        except (OSError, DBAPIError) as error:
+            if instead is None or not _unreachable(error):
+                raise
+            await self.connection.close()
+            self.connection = await instead(error)
+            self.dialect = self.connection.dialect
+        return (await self.connection.execute(statement, values)).all()
 
     async def close(self) -> None:
         await self.connection.close()

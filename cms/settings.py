@@ -19,22 +19,26 @@ DOCUMENT_MODES = ("open", "trusted")
 _ORIGIN = re.compile(r"https?://[^/\s:]+(:\d+)?")
 
 
-def async_database_url(url: str) -> str:
-    """Turn the plain URL a user writes into one naming the async driver we ship.
+def async_database_url(url: str, setting: str = "CMS_DATABASE_URL") -> str:
+    """Turn the plain URL a user writes (in `setting`) into one naming the async driver we ship.
 
     `sqlite:///x.db` -> `sqlite+aiosqlite:///x.db`, `postgres(ql)://...` -> `postgresql+asyncpg://...`;
     a URL that already names a driver is kept as it is.
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise ValueError(f"CMS_DATABASE_URL is not a URL: {url!r}")
+        raise ValueError(f"{setting} is not a URL: {url!r}")
     if "+" in scheme:
         return url
     if scheme == "sqlite":
         return f"sqlite+aiosqlite://{rest}"
     if scheme in ("postgres", "postgresql"):
         return f"postgresql+asyncpg://{rest}"
-    raise ValueError(f"CMS_DATABASE_URL: unsupported database {scheme!r} (use sqlite:// or postgresql://)")
+    raise ValueError(f"{setting}: unsupported database {scheme!r} (use sqlite:// or postgresql://)")
+
+
+def _postgresql(async_url: str) -> bool:
+    return async_url.partition("://")[0].split("+")[0] == "postgresql"
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,10 @@ class Settings:
     """Everything the app and the CLI need to know about their surroundings."""
 
     database_url: str = DEFAULT_DATABASE_URL
+    database_replica_urls: tuple[str, ...] = ()
+    """`CMS_DATABASE_REPLICA_URLS`: streaming replicas of the PostgreSQL database (comma-separated URLs) that
+    serve the public's reads, each request on the next in turn (`cms.db.Replicas`); writes and the reads
+    that must see them stay on `database_url`."""
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
@@ -113,6 +121,14 @@ class Settings:
     resolvers and compare the planner's answer with it: the test suite's differential mode)."""
 
     def __post_init__(self) -> None:
+        if self.database_replica_urls and not _postgresql(self.async_database_url):
+            raise ValueError(
+                "CMS_DATABASE_REPLICA_URLS: read replicas are a PostgreSQL feature, and CMS_DATABASE_URL is "
+                "not a PostgreSQL database (unset CMS_DATABASE_REPLICA_URLS)"
+            )
+        for replica in self.async_replica_urls:
+            if not _postgresql(replica):
+                raise ValueError(f"CMS_DATABASE_REPLICA_URLS: not a PostgreSQL URL: {replica!r}")
         if self.sqlite_mmap_mib < 0:
             raise ValueError(f"CMS_SQLITE_MMAP_MIB must be 0 or more, not {self.sqlite_mmap_mib}")
         for origin in self.cors_origins:
@@ -164,6 +180,12 @@ class Settings:
         return async_database_url(self.database_url)
 
     @property
+    def async_replica_urls(self) -> tuple[str, ...]:
+        return tuple(
+            async_database_url(url, "CMS_DATABASE_REPLICA_URLS") for url in self.database_replica_urls
+        )
+
+    @property
     def site(self) -> str | None:
         """The site's address with no trailing slash (`site_url`, else the article URLs' origin); None
         without `CMS_ARTICLE_URL`."""
@@ -173,16 +195,17 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read CMS_DATABASE_URL, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL, CMS_WORKERS, CMS_SEEDS, CMS_GRAPHIQL,
-        CMS_WEBHOOKS, CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS, CMS_SQLITE_MMAP_MIB, CMS_CORS_ORIGINS,
-        CMS_DOCUMENTS, CMS_CACHE_MAX_AGE, CMS_CACHE_S_MAXAGE, CMS_CACHE_SWR, CMS_PURGE_URL,
-        CMS_RESPONSE_CACHE_MIB, CMS_MAX_COST, CMS_MAX_COST_TOKEN, CMS_RATE_LIMIT, CMS_TRUSTED_PROXIES,
-        CMS_STATEMENT_TIMEOUT_MS, CMS_MAX_BODY_KIB, CMS_INTROSPECTION, CMS_WEBHOOK_ALLOW_PRIVATE,
-        CMS_WEBHOOK_RETENTION_DAYS, CMS_ARTICLE_URL, CMS_SITE_URL, CMS_PUBLISHER_NAME, CMS_PUBLISHER_LOGO_URL,
-        CMS_PLANNER."""
+        """Read CMS_DATABASE_URL, CMS_DATABASE_REPLICA_URLS, CMS_HOST, CMS_PORT, CMS_LOG_LEVEL, CMS_WORKERS,
+        CMS_SEEDS, CMS_GRAPHIQL, CMS_WEBHOOKS, CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS,
+        CMS_SQLITE_MMAP_MIB, CMS_CORS_ORIGINS, CMS_DOCUMENTS, CMS_CACHE_MAX_AGE, CMS_CACHE_S_MAXAGE,
+        CMS_CACHE_SWR, CMS_PURGE_URL, CMS_RESPONSE_CACHE_MIB, CMS_MAX_COST, CMS_MAX_COST_TOKEN,
+        CMS_RATE_LIMIT, CMS_TRUSTED_PROXIES, CMS_STATEMENT_TIMEOUT_MS, CMS_MAX_BODY_KIB, CMS_INTROSPECTION,
+        CMS_WEBHOOK_ALLOW_PRIVATE, CMS_WEBHOOK_RETENTION_DAYS, CMS_ARTICLE_URL, CMS_SITE_URL,
+        CMS_PUBLISHER_NAME, CMS_PUBLISHER_LOGO_URL, CMS_PLANNER."""
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("CMS_DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_replica_urls=_listed(env.get("CMS_DATABASE_REPLICA_URLS", "")),
             host=env.get("CMS_HOST", "127.0.0.1"),
             port=int(env.get("CMS_PORT", "8000")),
             log_level=env.get("CMS_LOG_LEVEL", "info"),

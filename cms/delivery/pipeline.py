@@ -30,6 +30,7 @@ from cms.content import tokens, versions
 from cms.content.errors import Timeout, Unauthenticated
 from cms.content.roles import PUBLIC
 from cms.content.visibility import can_edit
+from cms.db import Replicas
 from cms.delivery import http, surrogates
 from cms.delivery.answers import Answers, Kept
 from cms.delivery.caching import NO_STORE, PRIVATE, VARY, Lifetimes, etag, matches
@@ -82,9 +83,19 @@ class GraphQLEndpoint:
     """GraphQL over HTTP for the API and the playground; `mismatches` keeps what the differential mode
     found."""
 
-    def __init__(self, settings: Settings, *, engine: AsyncEngine, clock: Clock, examples: Path) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: AsyncEngine,
+        clock: Clock,
+        examples: Path,
+        replicas: Replicas | None = None,
+    ) -> None:
         self.settings = settings
         self.engine = engine
+        self.replicas = replicas or Replicas(engine, clock=clock)
+        """Where the public's reads go (the primary, `engine`, without replicas)."""
         self.clock = clock
         self.examples = examples
         self.graphiql_enabled = settings.graphiql
@@ -98,8 +109,9 @@ class GraphQLEndpoint:
             RateLimiter(settings.rate_limit, settings.trusted_proxies) if settings.rate_limit else None
         )
         self.mismatches: list[Mismatch] = []
-        self.token = Shared(lambda: versions.token(engine))
-        """The content version a kept answer is checked against, read once for the requests waiting."""
+        self.token = Shared(lambda: self.replicas.once(versions.token))
+        """The content version a kept answer is checked against, read once for the requests waiting (on a
+        replica, if there are some: a kept answer holds the state its version names, whichever read it)."""
         self.token_in_place = versions.token_in_place(engine)
         """...or, on SQLite, read by each in place: a read there costs less than sharing one."""
 
@@ -150,7 +162,9 @@ class GraphQLEndpoint:
         await response(scope, receive, send)
 
     async def _answered(self, asked: Asked, request: Request, scope: Scope) -> Answer:
-        """The request the whole way, in a context of its own (a kept answer needs none)."""
+        """The request the whole way, in a context of its own (a kept answer needs none). A request with a
+        token reads on the primary, where a token revoked a moment ago is already refused and an editor
+        sees what was just written; one without reads on a replica, until it writes (`Context.renew`)."""
         context = Context(
             engine=self.engine,
             viewer=PUBLIC,
@@ -159,6 +173,7 @@ class GraphQLEndpoint:
             planner=self.planner,
             allow_private_targets=self.settings.webhook_allow_private,
             settings=self.settings,
+            reads=None if "authorization" in request.headers else self.replicas.reads(),
         )
         try:
             await self.authenticate(request, context)
@@ -328,7 +343,12 @@ class GraphQLEndpoint:
         assert self.planner is not None
         own = served.request_id
         context = Context(
-            engine=self.engine, viewer=served.viewer, now=served.now, request_id=own, settings=served.settings
+            engine=self.engine,
+            viewer=served.viewer,
+            now=served.now,
+            request_id=own,
+            settings=served.settings,
+            reads=served.reads,
         )
         context.items = None if served.items is None else set()
         try:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,7 +22,7 @@ from cms.content import keys, languages, versions
 from cms.content.categories import read_tree
 from cms.content.errors import BadInput, Timeout
 from cms.content.reads import Read
-from cms.db import snapshot
+from cms.db import Replicas
 from cms.delivery.caching import Lifetimes, etag, matches
 from cms.delivery.http import refusal
 from cms.feeds import jsonfeed, reads, rss, sitemaps
@@ -58,8 +57,8 @@ class Missing(Exception):
 class Published:
     """What every route shares: the settings the documents are made from, the snapshot, the caching rules."""
 
-    def __init__(self, settings: Settings, engine: AsyncEngine, clock: Clock) -> None:
-        self.settings, self.engine, self.clock = settings, engine, clock
+    def __init__(self, settings: Settings, replicas: Replicas, clock: Clock) -> None:
+        self.settings, self.replicas, self.clock = settings, replicas, clock
         self.lifetimes = Lifetimes(settings.cache_max_age, settings.cache_s_maxage, settings.cache_swr)
         made_from = (
             settings.article_url,
@@ -78,7 +77,7 @@ class Published:
         key = b"\0".join((request.url.path.encode(), asked.encode(), self.made_from))
         if_none_match = request.headers.get("if-none-match")
         now = self.clock.now()
-        taken = await snapshot(self.engine)
+        taken = await self.replicas.snapshot()  # public: on a read replica, if there are some
 
         async def fetch(read: Read) -> Sequence[Any]:
             return await taken.fetch(read.statement, read.values)
@@ -219,9 +218,9 @@ def _language(request: Request) -> str | None:
     return languages.canonical(value)
 
 
-def routes(settings: Settings, engine: AsyncEngine, clock: Clock) -> list[Route]:
+def routes(settings: Settings, replicas: Replicas, clock: Clock) -> list[Route]:
     """The routes, to mount beside /graphql; GET and HEAD (answered as GET)."""
-    published = Published(settings, engine, clock)
+    published = Published(settings, replicas, clock)
     feeds = (("xml", rss.rss, rss.MEDIA_TYPE), ("json", jsonfeed.json_feed, jsonfeed.MEDIA_TYPE))
     made = [
         Route(path, published.feed(build, media_type), methods=["GET", "HEAD"])

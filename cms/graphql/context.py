@@ -19,7 +19,7 @@ from cms.content.keys import LISTS
 from cms.content.keys import item as item_key
 from cms.content.reads import Read
 from cms.content.roles import Viewer
-from cms.db import Snapshot, reads_on_loop, snapshot
+from cms.db import Opens, Snapshot, reads_on_loop, snapshot
 from cms.settings import Settings
 
 DEFAULT_SETTINGS = Settings()
@@ -115,6 +115,9 @@ class Context:
     """The category tree's token, when this snapshot read it with the content's (`versions.current`)."""
     settings: Settings = DEFAULT_SETTINGS
     """The app's: what an answer says of the site (`Article.url`, the publisher in `Article.jsonLd`)."""
+    reads: Opens | None = None
+    """How the snapshot opens while the request has written nothing: a public request's on a read replica
+    (`db.Replicas.reads`); None, on `engine`, the primary."""
     _in_place: bool = field(init=False)
     _snapshot: Snapshot | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -173,7 +176,7 @@ class Context:
         if self._over:
             raise RequestOver(f"request {self.request_id} has been answered")
         if self._snapshot is None:
-            self._snapshot = await snapshot(self.engine)
+            self._snapshot = await (snapshot(self.engine) if self.reads is None else self.reads())
         self.statements += 1
         return await self._snapshot.fetch(statement, values)
 
@@ -186,9 +189,11 @@ class Context:
             await self._release()
 
     async def renew(self) -> None:
-        """After a write: later reads take a new snapshot, and nothing read before the write is reused."""
+        """After a write: later reads take a new snapshot, on the primary (a replica may not have the write
+        yet), and nothing read before the write is reused."""
         async with self._lock:
             await self._release()
+        self.reads = None
         self._loaders = {}
         self.tree = self._tree = self.tree_token = None
 
