@@ -49,8 +49,8 @@ class Replica:
     bin: Path
 
     def url(self, database: str) -> str:
-        """`database` on the replica, as a plain URL (the primary's user, loopback, this port)."""
-        return _with(self.primary, port=self.port, database=database)
+        """`database` on the replica, as a plain URL (the primary's user, here on loopback)."""
+        return _with(self.primary, address=f"127.0.0.1:{self.port}", database=database)
 
     def start(self) -> None:
         log = self.data / "server.log"
@@ -102,7 +102,10 @@ class Replica:
         command = [str(self.bin / program), *arguments]
         if os.geteuid() == 0:
             command = ["runuser", "-u", SERVER_USER, "--", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=DEADLINE + 10, check=False)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=DEADLINE + 10, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:  # a program missing, or hung past its own wait
+            raise ReplicaUnavailable(f"{' '.join(command)} failed: {error}") from None
         if done.returncode != 0:
             said = done.stderr.strip() or done.stdout.strip()
             raise ReplicaUnavailable(f"{' '.join(command)} failed: {said}")
@@ -186,11 +189,12 @@ def _free_port() -> int:
         return port
 
 
-def _with(url: str, *, port: int | None = None, database: str | None = None) -> str:
+def _with(url: str, *, address: str | None = None, database: str | None = None) -> str:
+    """`url` with another host:port (its user kept), or another database."""
     parts = urlsplit(url)
     netloc = parts.netloc
-    if port is not None:
+    if address is not None:
         userinfo, at, _ = netloc.rpartition("@")
-        netloc = f"{userinfo}{at}{parts.hostname}:{port}"
+        netloc = f"{userinfo}{at}{address}"
     path = parts.path if database is None else f"/{database}"
     return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
