@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -24,14 +25,15 @@ from cms.clock import FixedClock
 from cms.content.roles import Role
 from cms.db import REPLICA_RETRY, StatementCounter
 from cms.settings import Settings
-from tests.conftest import IN_CI, POSTGRES_URL, ROOT, token_for
+from tests.conftest import IN_CI, POSTGRES_URL, ROOT, data, token_for
 from tests.replica import Replica, ReplicaUnavailable, streaming_replica
-from tests.test_article_mutations import UPDATE
+from tests.test_article_mutations import PUBLISH, UPDATE, create
 
 ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 PAGE = "query Page($slug: String!) { article(slug: $slug) { id title } }"
 SLUG = "baku-carpet-weaving-festival"
 ARTICLE_URL = "https://news.example/{language}/{slug}"
+FEED = "{ changes(since: null, first: 100) { events { action id } } }"
 NOWHERE = "postgresql://postgres@127.0.0.1:1/nowhere"
 """A replica that cannot be reached: nothing listens on port 1."""
 
@@ -156,6 +158,29 @@ async def test_public_reads_go_to_the_replica_and_see_a_write_once_it_has_replay
         await replica.caught_up()
         assert await title(http) == new  # the version it was kept under is no longer the replica's
         assert new in await feed_titles(http)
+
+
+@ON_POSTGRES
+async def test_a_public_request_that_writes_reads_on_the_primary_after_it(
+    seeded: AsyncEngine, clock: FixedClock, replica: Replica
+) -> None:
+    """The change feed gives a scheduled article that came due its event first (a write): the page, read
+    after it, holds that event, which only the primary has."""
+    bearer = {"Authorization": f"Bearer {await token_for(seeded, Role.EDITOR)}"}
+    async with served(seeded, clock, on(replica, seeded)) as (app, http):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=bearer) as editor:
+            draft = await create(editor, title="A story for later")
+            at = (clock.now() + timedelta(hours=1)).isoformat()
+            await data(editor, PUBLISH, {"id": draft["id"], "at": at})
+        await replica.caught_up()
+        await replica.pause()
+        try:
+            clock.set(clock.now() + timedelta(hours=2))
+            feed = await data(http, FEED)
+        finally:
+            await replica.resume()
+    assert draft["id"] in [event["id"] for event in feed["changes"]["events"] if event["action"] == "UPSERT"]
 
 
 @ON_POSTGRES
