@@ -12,7 +12,7 @@ of the scenario once (read from the SQLite file, which --url's database must hol
 archive imported), after a round that warms the caches (the best is the figure to compare while other work
 shares the machine). The CMS runs as `make bench` loads it: planner on, response cache off (on with --warm);
 `--server floor` is bench/floor.py answering the CMS's first answer to every body. The profile is
-sorted by BENCH_PROFILE_SORT (cumulative; or tottime).
+sorted by BENCH_PROFILE_SORT (cumulative; or tottime, ncalls), its first BENCH_PROFILE_LINES (40) lines.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ async def measure(
     profiler.enable()
     rounds = [await round_() for _ in range(ROUNDS)]
     profiler.disable()
-    pstats.Stats(profiler).sort_stats(SORT).print_stats(40)
+    pstats.Stats(profiler).sort_stats(SORT).print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "40")))
     return rounds
 
 

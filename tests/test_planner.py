@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import FieldNode, GraphQLError, GraphQLField, OperationDefinitionNode, parse
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,7 +20,8 @@ from cms.content import changes, revisions
 from cms.content.roles import Role, Viewer
 from cms.graphql.context import Context
 from cms.graphql.documents import prepare
-from cms.graphql.plan.planner import Planner
+from cms.graphql.plan.compiler import _read_directly
+from cms.graphql.plan.planner import Planner, _leaves
 from cms.graphql.plan.shapes import Value
 from cms.graphql.schema import schema
 from tests.conftest import NOW, ROOT, checked_app, client_as, data, error_codes, gql, token_for
@@ -365,3 +368,102 @@ async def test_revisions_are_forbidden_below_editor_as_on_strawberry(
     answer = json.loads(expected)
     assert answer["data"] == {"article": None}
     assert [error["extensions"]["code"] for error in answer["errors"]] == ["FORBIDDEN"]
+
+
+ARGUMENTS = [
+    ("query($s: String) { article(slug: $s) { id } }", [{"s": "a"}, {"s": None}, {}]),
+    ('query($s: String = "d") { article(slug: $s) { id } }', [{}, {"s": "a"}, {"s": None}]),
+    ('query($l: [String!]) { article(slug: "a", fallbackLanguages: $l) { id } }', [{"l": ["ru"]}, {}]),
+    ("query($n: Int, $q: String) { authors(first: $n, search: $q) { totalCount } }", [{"n": 3}, {"q": None}]),
+    ("query($b: Boolean) { categories(rootsOnly: $b) { totalCount } }", [{"b": True}, {"b": None}, {}]),
+    ("query($id: ID!) { node(id: $id) { id } }", [{"id": "art_1"}]),
+    ('query($id: ID = "art_2") { node(id: $id) { id } }', [{}, {"id": "art_1"}]),
+]
+
+
+def _field(query: str) -> tuple[OperationDefinitionNode, FieldNode, GraphQLField]:
+    operation = parse(query).definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    node = operation.selection_set.selections[0]
+    assert isinstance(node, FieldNode)
+    assert schema._schema.query_type is not None
+    return operation, node, schema._schema.query_type.fields[node.name.value]
+
+
+@pytest.mark.parametrize(("query", "cases"), ARGUMENTS, ids=[query for query, _ in ARGUMENTS])
+def test_scalar_arguments_read_from_the_variables_are_graphql_cores(query: str, cases: list[Any]) -> None:
+    """The planner reads built-in scalar arguments from the coerced variables itself: it gives what
+    graphql-core's `get_argument_values` gives, defaults and nulls included, without asking it; and where
+    graphql-core raises (a null where a value is required), it hands the request to it."""
+    operation, node, definition = _field(query)
+    asked: list[Any] = []
+
+    def graphql_cores(variables: VariableValues | None) -> dict[str, Any]:
+        asked.append(variables)
+        return get_argument_values(definition, node, variables)
+
+    read = _read_directly(definition, node, {name: name for name in definition.args}, graphql_cores)
+    assert read is not None
+    for values in cases:
+        variables = get_variable_values(schema._schema, operation.variable_definitions or (), values)
+        assert isinstance(variables, VariableValues), values
+        assert read(variables) == get_argument_values(definition, node, variables), values
+    assert asked == []
+
+
+def test_a_null_where_an_argument_is_required_is_graphql_cores_error() -> None:
+    _, node, definition = _field("query($id: ID) { node(id: $id) { id } }")
+    read = _read_directly(definition, node, {"id": "id"}, lambda v: get_argument_values(definition, node, v))
+    assert read is not None
+    with pytest.raises(GraphQLError):
+        read(VariableValues({}, {"id": None}))
+
+
+def test_a_literal_list_holding_variables_is_left_to_graphql_core() -> None:
+    listed = 'query($l: String!) { article(slug: "a", fallbackLanguages: [$l, "ru"]) { id } }'
+    _, node, definition = _field(listed)
+    names = {name: name for name in definition.args}
+    assert _read_directly(definition, node, names, lambda v: {}) is None
+
+
+LEAF_VARIABLES = "query($s: String!, $n: Int = 20, $b: Boolean, $id: ID, $l: [String!], $k: SourceKind) {a}"
+LEAF_VALUES: list[dict[str, Any]] = [
+    {"s": "x"},
+    {"s": "x", "n": None, "b": False, "id": 7, "l": ["en", "ru"], "k": "AGENCY"},
+    {"s": "x", "l": "en"},  # a list of one
+    {"s": "x", "n": 2**31},
+    {"s": "x", "n": True},
+    {"s": "x", "n": 1.5},
+    {"s": "x", "k": "NOPE"},
+    {"s": "x", "l": [None]},
+    {"s": None},
+    {"s": ["x"]},
+    {},
+]
+
+
+@pytest.mark.parametrize("values", LEAF_VALUES, ids=[json.dumps(values) for values in LEAF_VALUES])
+def test_leaf_variables_are_coerced_as_graphql_core_coerces_them(values: dict[str, Any]) -> None:
+    """The planner coerces scalar and enum variables with their types worked out once: the same values and
+    sources as graphql-core's `get_variable_values`, and nothing (graphql-core then says why) where it
+    refuses them."""
+    operation = parse(LEAF_VARIABLES, no_location=True).definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    definitions = operation.variable_definitions or ()
+    coerce = _leaves(schema._schema, definitions)
+    assert coerce is not None
+    expected, got = get_variable_values(schema._schema, definitions, values), coerce(values)
+    if not isinstance(expected, VariableValues):
+        assert got is None
+        return
+    assert got is not None
+    assert got.coerced == expected.coerced
+    assert {name: (source.signature.name, source.value) for name, source in got.sources.items()} == {
+        name: (source.signature.name, source.value) for name, source in expected.sources.items()
+    }
+
+
+def test_a_filter_variable_is_coerced_by_graphql_core() -> None:
+    operation = parse("query($f: ArticleFilter, $s: String) {a}").definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    assert _leaves(schema._schema, operation.variable_definitions or ()) is None

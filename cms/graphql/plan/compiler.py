@@ -29,13 +29,18 @@ from graphql import (
     GraphQLSkipDirective,
     GraphQLString,
     InlineFragmentNode,
+    Node,
     SelectionSetNode,
+    Undefined,
     VariableNode,
     Visitor,
     get_named_type,
+    is_non_null_type,
+    is_required_argument,
     visit,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
+from graphql.utilities.coerce_input_value import coerce_default_value, coerce_input_literal
 from strawberry.types.arguments import convert_arguments
 
 from cms.content.keys import LISTS
@@ -167,7 +172,7 @@ class Compiler:
                 raw = get_argument_values(definition, node, variables)
                 return {python: raw[name] for name, python in names if name in raw}
 
-            return renamed
+            return _read_directly(definition, node, dict(names), renamed) or renamed
 
         def converted(variables: VariableValues | None) -> dict[str, Any]:
             raw = get_argument_values(definition, node, variables)
@@ -223,6 +228,54 @@ def _builtin_scalar(type_: GraphQLInputType) -> bool:
     return type_ in BUILT_IN
 
 
+def _read_directly(
+    definition: GraphQLField,
+    node: FieldNode,
+    names: dict[str, str],
+    coerced: Callable[[VariableValues | None], dict[str, Any]],
+) -> Callable[[VariableValues | None], dict[str, Any]] | None:
+    """Built-in scalar arguments read straight from the coerced variables, with the defaults and literals
+    coerced here once: graphql-core's `get_argument_values` does the same work again for every request.
+    A value it would refuse (a null or a missing variable where one is required) goes to `coerced`, which
+    raises its error; None when an argument is a literal holding variables, which only `coerced` reads."""
+    given = {argument.name.value: argument.value for argument in node.arguments or ()}
+    steps: list[tuple[str, str | None, Any, bool, bool]] = []  # name, variable, value, non-null, required
+    for name, argument in definition.args.items():
+        python, value_node = names.get(name), given.get(name)
+        if python is None:
+            continue
+        default = coerce_default_value(argument)
+        if isinstance(value_node, VariableNode):
+            required = is_required_argument(argument)
+            steps.append((python, value_node.name.value, default, is_non_null_type(argument.type), required))
+            continue
+        if value_node is not None:
+            if _variables_of(value_node):
+                return None
+            default = coerce_input_literal(value_node, argument.type)
+        if default is not Undefined:
+            steps.append((python, None, default, False, False))
+
+    def read(variables: VariableValues | None) -> dict[str, Any]:
+        values = variables.coerced if variables is not None else {}
+        out: dict[str, Any] = {}
+        for python, variable, default, non_null, required in steps:
+            if variable is None:
+                out[python] = default
+            elif variable in values:
+                value = values[variable]
+                if value is None and non_null:
+                    return coerced(variables)
+                out[python] = value
+            elif required:
+                return coerced(variables)
+            elif default is not Undefined:
+                out[python] = default
+        return out
+
+    return read
+
+
 def _serializer(type_: GraphQLOutputType) -> Serializer | None:
     if isinstance(type_, GraphQLNonNull):
         return _serializer(type_.of_type)
@@ -255,7 +308,10 @@ class _VariableFinder(Visitor):
 
 def _variables_in(node: FieldNode) -> tuple[str, ...]:
     """The variables a field's arguments read, in order, once each."""
+    return tuple(dict.fromkeys(name for argument in node.arguments or () for name in _variables_of(argument)))
+
+
+def _variables_of(node: Node) -> dict[str, None]:
     finder = _VariableFinder()
-    for argument in node.arguments or ():
-        visit(argument, finder)
-    return tuple(finder.found)
+    visit(node, finder)
+    return finder.found

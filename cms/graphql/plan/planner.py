@@ -7,12 +7,26 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import FragmentDefinitionNode, OperationDefinitionNode, OperationType
-from graphql.execution.values import VariableValues, get_variable_values
+from graphql import (
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    Undefined,
+    VariableDefinitionNode,
+    get_named_type,
+    is_leaf_type,
+    is_non_null_type,
+)
+from graphql.execution.get_variable_signature import get_variable_signature
+from graphql.execution.values import VariableValues, VariableValueSource, get_variable_values
+from graphql.utilities import coerce_input_value
+from graphql.utilities.coerce_input_value import coerce_default_value
 from strawberry.types import ExecutionResult
 
 from cms.content.errors import DomainError, Timeout
@@ -45,6 +59,8 @@ class _Entry:
     shape_variables: tuple[str, ...] | None = None
     plans: dict[tuple[Any, ...], Plan | str] | None = None
     coerced: LRU[Any, VariableValues] = field(default_factory=lambda: LRU(VARIABLES_KEPT))
+    leaves: Callable[[dict[str, Any]], VariableValues | None] | None = None
+    """Its variables' coercion when all are leaves (`_leaves`)."""
 
 
 class Planner:
@@ -99,6 +115,8 @@ class Planner:
         definitions = entry.operation.variable_definitions or ()
 
         def coerce() -> VariableValues | None:
+            if entry.leaves is not None and (quick := entry.leaves(variables)) is not None:
+                return quick
             coerced = get_variable_values(self.schema._schema, definitions, variables)
             return coerced if isinstance(coerced, VariableValues) else None
 
@@ -119,6 +137,8 @@ class Planner:
             if operation is not None and operation.operation is not OperationType.QUERY:
                 operation = None
             entry = self._entries[key] = _Entry(operation, document.fragments)
+            if operation is not None:
+                entry.leaves = _leaves(self.schema._schema, operation.variable_definitions or ())
         return entry
 
     def _plan(self, entry: _Entry, variables: VariableValues) -> Plan | str:
@@ -142,3 +162,41 @@ class Planner:
         entry.plans = entry.plans or {}
         entry.plans[values] = plan
         return plan
+
+
+def _leaves(
+    schema: GraphQLSchema, definitions: Sequence[VariableDefinitionNode]
+) -> Callable[[dict[str, Any]], VariableValues | None] | None:
+    """The coercion of an operation's variables when each is a scalar, an enum or a list of them (a slug, a
+    page size, languages), with their types and defaults worked out here once: graphql-core's
+    `get_variable_values` works them out from the AST again for every request. None when a variable is an
+    input object (a filter), whose depth graphql-core checks. The function gives None for values it would
+    not take as they are (a missing or null required value, a wrong type): graphql-core then says why."""
+    signatures = [get_variable_signature(schema, definition) for definition in definitions]
+    steps = []
+    for signature, definition in zip(signatures, definitions, strict=True):
+        if isinstance(signature, GraphQLError) or not is_leaf_type(get_named_type(signature.type)):
+            return None
+        default = coerce_default_value(signature) if definition.default_value else Undefined
+        steps.append((signature, default, is_non_null_type(signature.type)))
+
+    def coerce(inputs: dict[str, Any]) -> VariableValues | None:
+        sources: dict[str, VariableValueSource] = {}
+        coerced: dict[str, Any] = {}
+        for signature, default, non_null in steps:
+            name = signature.name
+            value = inputs.get(name, Undefined)
+            if value is Undefined:
+                sources[name] = VariableValueSource(signature)
+                if default is not Undefined:
+                    coerced[name] = default
+                elif non_null:
+                    return None
+                continue
+            sources[name] = VariableValueSource(signature, value)
+            coerced[name] = coerce_input_value(value, signature.type)
+            if coerced[name] is Undefined:
+                return None
+        return VariableValues(sources, coerced)
+
+    return coerce
