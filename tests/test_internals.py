@@ -22,16 +22,20 @@ from graphql import (
     GraphQLSchema,
     GraphQLSkipDirective,
     OperationDefinitionNode,
+    Undefined,
     parse,
     specified_rules,
     validate,
 )
+from graphql.execution.get_variable_signature import get_variable_signature
 from graphql.execution.values import (
     VariableValues,
+    VariableValueSource,
     get_argument_values,
     get_directive_values,
     get_variable_values,
 )
+from graphql.utilities.coerce_input_value import coerce_default_value, coerce_input_literal
 from sqlalchemy import (
     Boolean,
     Column,
@@ -332,6 +336,27 @@ def test_a_field_argument_and_a_directive_are_read_with_the_variables() -> None:
     article = query_field("article")
     expected = {"id": None, "slug": "x", "language": None, "fallbackLanguages": None}
     assert get_argument_values(article, node, None) == expected
+
+
+def test_a_variable_signature_its_default_and_a_literal_are_coerced_once() -> None:
+    """`get_variable_signature(schema, definition)` (`.name`, `.type`; a GraphQLError for an unknown type),
+    `VariableValueSource(signature[, value])`, `coerce_default_value(signature or argument)` (Undefined when
+    none) and `coerce_input_literal(node, type)`: cms/graphql/plan/planner.py (`_leaves`) and compiler.py
+    (`_read_directly`) work them out once per document, where `get_variable_values` and
+    `get_argument_values` do it per request."""
+    operation, _ = first_field(parse('query ($n: Int = 20, $x: Nope) { article(slug: "x") { id } }'))
+    first, unknown = (get_variable_signature(schema._schema, d) for d in operation.variable_definitions or ())
+    assert isinstance(unknown, GraphQLError)
+    assert not isinstance(first, GraphQLError)
+    assert (first.name, str(first.type), coerce_default_value(first)) == ("n", "Int", 20)
+    assert VariableValueSource(first).value is Undefined
+    assert VariableValueSource(first, 5).value == 5
+    article = query_field("article")
+    assert coerce_default_value(article.args["slug"]) is None, "declared `= null`"
+    _, node = first_field(parse('{ article(slug: "x", fallbackLanguages: "az") { id } }'))
+    values = {argument.name.value: argument.value for argument in node.arguments or ()}
+    assert coerce_input_literal(values["slug"], article.args["slug"].type) == "x"
+    assert coerce_input_literal(values["fallbackLanguages"], article.args["fallbackLanguages"].type) == ["az"]
 
 
 # ---------------------------------------------------------------- Strawberry
