@@ -127,7 +127,7 @@ def main() -> None:
     path = case.get or "/graphql"
     app: ASGIApp = create_app(settings, examples=EXAMPLES)
     if args.server == "baseline":
-        app = baseline.create_app(str(args.database), settings=settings)
+        app = baseline.create_app(args.url or str(args.database), settings=settings)
     elif args.server == "floor":  # the CMS's answer to the first body, for every body
         folder = Path(tempfile.mkdtemp())
         (folder / f"{case.name}{floor.ANSWERS}").write_bytes(asyncio.run(_first_answer(app, case)))
