@@ -503,7 +503,7 @@ async def test_lists_and_counts_take_their_matches_from_the_full_text_index(seed
             else:
                 plan = [row[0] for row in (await connection.exec_driver_sql(f"EXPLAIN {sql}")).all()]
                 explained = "\n".join(plan)
-                assert "Bitmap Index Scan on ix_article_search_vector" in explained, explained
+                assert "Bitmap Index Scan on ix_article_search_" in explained, explained
             assert (await connection.execute(statement)).all()
 
 

@@ -25,10 +25,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.util import ClauseAdapter
 
-from cms.content import counts
+from cms.content import counts, search
 from cms.content.categories import subtree_pairs
 from cms.content.errors import BadInput
-from cms.content.filters import ArticleFilter, ArticleOrder, article_filter, article_sort
+from cms.content.filters import NEWEST_FIRST, ArticleFilter, ArticleOrder, article_filter, article_sort
 from cms.content.ids import could_be
 from cms.content.languages import among, canonical, chain, chain_values, compared, position
 from cms.content.lookups import require_one_of
@@ -143,11 +143,24 @@ def page_statement(
             lambda: keyset_page(columns, sort=sort, where=_in_stories(viewer, rest, languages), page=page),
         )
         return Read(statement, {"now": now, **chain_values(languages), **sort.after(page.cursor)}), sort
+    query = _public_search(viewer, f)
+    if query is not None and order == NEWEST_FIRST and page.forward:
+        searched = ("public search", page.size, page.cursor is not None, columns)
+        statement = _list_statement(searched, lambda: _public_search_page(columns, sort, page))
+        return Read(statement, {"now": now, **search.public_values(query), **sort.after(page.cursor)}), sort
     shape = ("page", viewer.role, f, order, page.size, page.forward, page.cursor is not None, columns)
     statement = _list_statement(
         shape, lambda: keyset_page(columns, sort=sort, where=_visible(viewer, NOW, f), page=page)
     )
     return Read(statement, {"now": now, **sort.after(page.cursor)}), sort
+
+
+def _public_search_page(columns: Columns, sort: SortKey, page: PageRequest) -> Select[Any]:
+    """The public's search newest first, forwards: the visibility rule and the seek over the few articles the
+    public's part of the index gives the page."""
+    public = article_visible(Viewer(), NOW)
+    searched = search.public_page(page.size, seek=page.cursor is not None)
+    return keyset_page(columns, sort=sort, where=[public, searched], page=page)
 
 
 def count_statement(
@@ -163,6 +176,10 @@ def count_statement(
             lambda: select(func.count()).select_from(Article).where(*_in_stories(viewer, rest, languages)),
         )
         return Read(statement, {"now": now, **chain_values(languages)})
+    query = _public_search(viewer, f)
+    if query is not None:
+        statement = _list_statement(("public search count",), lambda: select(search.public_count()))
+        return Read(statement, {"now": now, **search.public_values(query)})
     counter = None if can_preview(viewer) else _root_counter(f)
     if counter is not None:
         kind, key = counter
@@ -182,6 +199,15 @@ def _root_counter(f: ArticleFilter | None) -> tuple[str, str] | None:
     if f.language is not None and replace(f, language=None) == ArticleFilter():
         return counts.LANGUAGE, canonical(f.language)
     return None
+
+
+def _public_search(viewer: Viewer, f: ArticleFilter | None) -> str | None:
+    """The search of a public list that asks for nothing else, which the public's part of the search index
+    answers (`search.public_count`; `search.public_page` for a page newest first, forwards): one statement for
+    every search, its words parameters."""
+    if can_preview(viewer) or f is None or f.search is None or replace(f, search=None) != ArticleFilter():
+        return None
+    return f.search
 
 
 def _counted_total(by_language: bool) -> Select[Any]:

@@ -7,11 +7,13 @@ connections, and/or/not) uses the index.
 
 SQLite: the FTS5 table `article_fts(title, subtitle, excerpt, tags, body)`, tokenizer `unicode61
 remove_diacritics 0`. Its rowid is `article_fts_key.key`, an INTEGER PRIMARY KEY (which VACUUM keeps,
-unlike an implicit rowid) paired with the article's text id. A key lives as long as its article, so the
-article's FTS row is found, replaced and removed through it.
+unlike an implicit rowid) paired with the article's text id, through which the article's FTS row is found,
+replaced and removed. The key orders the public's articles by time (`PUBLIC_EPOCH`), so that the public's
+searches read one range of the index (below); every write of an article gives it its key anew.
 
-PostgreSQL: the table `article_search(article_id, search_vector, rank_vector)`, one row per article (it
-goes when its article does), with a GIN index on each vector. `search_vector` holds every field and
+PostgreSQL: the table `article_search(article_id, search_vector, rank_vector, public_at)`, one row per
+article (it goes when its article does), with a GIN index on each vector and one on `search_vector` of the
+rows with a `public_at`, the publishedAt of a PUBLISHED article. `search_vector` holds every field and
 answers `@@`. `rank_vector` holds only title, subtitle, excerpt and tags, weighted A, B, C and D, for the
 ranking. A table rather than columns of `article`, because every non-HOT update of an article row (the
 writer's own included) would put its whole vector into the GIN index again. The vectors have no planner
@@ -41,6 +43,11 @@ bm25 itself is not used); ties go by id. So title hits rank above subtitle, exce
 those above body hits. The score depends on the article alone, so keyset cursors over it stay exact while
 other articles are written (bm25's would drift with the corpus statistics).
 
+The public's searches (`public_count`, `public_page`) read only what the public may see, so that neither
+a total nor a page tests each match against its article: on SQLite the keys of PUBLISHED articles with a
+publishedAt, in time order, on PostgreSQL the rows with a `public_at`. The articles of the second the
+request's clock reads (SQLite) are tested by the visibility rule; those after it, scheduled, are not seen.
+
 Query syntax. The query is parsed here, and user text never reaches MATCH or to_tsquery as syntax:
 - bare words must all occur: `caspian wind`. Words are runs of letters and digits, and a chunk with
   punctuation inside is a phrase (`UNESCO-nun`, `2007-ci`).
@@ -68,6 +75,8 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
+    and_,
+    bindparam,
     case,
     cast,
     column,
@@ -78,6 +87,8 @@ from sqlalchemy import (
     table,
     text,
     true,
+    tuple_,
+    type_coerce,
 )
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,7 +97,11 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from cms.content.errors import BadInput
-from cms.models import Article, table_of
+from cms.content.pagination import AFTER_ID, AFTER_KEY
+from cms.content.reads import NOW
+from cms.content.roles import PUBLIC
+from cms.content.visibility import article_visible
+from cms.models import Article, UTCDateTime, table_of
 
 MAX_QUERY_LENGTH = 500
 MAX_WORDS = 24
@@ -105,7 +120,13 @@ RANK_LABELS = {"title": "A", "subtitle": "B", "excerpt": "C", "tags": "D"}
 ARTICLE = table_of(Article)
 FTS = table("article_fts", column("rowid", Integer), column("article_fts"))
 FTS_KEY = table("article_fts_key", column("key", Integer), column("article_id", String))
-SEARCH = table("article_search", column("article_id", String), column("search_vector"), column("rank_vector"))
+SEARCH = table(
+    "article_search",
+    column("article_id", String),
+    column("search_vector"),
+    column("rank_vector"),
+    column("public_at", UTCDateTime()),
+)
 
 _FOLD_TABLE = str.maketrans(FOLDS)
 # Letters and digits, with the combining marks both engines keep inside a word (NFC leaves few).
@@ -369,6 +390,117 @@ def relevance(query: str) -> ColumnElement[Any]:
     return cast(score, Float)
 
 
+# ------------------------------------------------------------------------------- the public's searches
+
+PUBLIC_EPOCH = 1 << 36
+SECOND = 1 << 24
+"""SQLite: the key of a PUBLISHED article with a publishedAt is (its second since 1970 + PUBLIC_EPOCH) *
+SECOND plus a number of its own in that second, so keys order the public's articles by their seconds, and
+the visible ones are the keys below the request's second, and those of that second the rule lets through.
+Every other article's key is negative. Years 1 to 9999 fit, with 2^24 articles a second."""
+
+
+def _second(moment: Any) -> ColumnElement[int]:
+    """The first key of a timestamp parameter's second (the request's clock, a cursor's publishedAt), as the
+    writes key an article's (`_SQLITE_SECOND`)."""
+    since = cast(func.strftime(literal_column("'%s'"), type_coerce(moment, UTCDateTime())), Integer)
+    return (since + literal_column(str(PUBLIC_EPOCH))) * literal_column(str(SECOND))
+
+
+FTS5_QUERY, TSQUERY = "search_fts5", "search_tsquery"
+"""The parameters of a public search's words (`public_values`): one statement serves every search."""
+
+
+class _Public(ColumnElement[Any]):
+    """A search of the articles the public sees: its total, or (with `size`) a condition that an article is
+    among those a page of `size` rows newest first can hold, after the cursor (`AFTER_KEY`) when `seek`.
+    Compiled for each database like `_Among`."""
+
+    inherit_cache = True
+    _traverse_internals = [
+        ("size", InternalTraversal.dp_plain_obj),
+        ("seek", InternalTraversal.dp_plain_obj),
+    ]
+
+    def __init__(self, size: int | None = None, seek: bool = False) -> None:
+        self.size, self.seek = size, seek
+        self.type = Integer() if size is None else Boolean()
+        self._is_implicitly_boolean = size is not None  # a condition as it is, not `... = 1`
+
+    @property
+    def _from_objects(self) -> list[Any]:
+        return [] if self.size is None else [ARTICLE]
+
+
+@compiles(_Public)
+def _compile_public(element: _Public, compiler: SQLCompiler, **kw: Any) -> str:
+    name = compiler.dialect.name
+    if name == "sqlite":
+        made = _sqlite_public(element)
+    elif name == "postgresql":
+        made = _postgres_public(element)
+    else:
+        raise CompileError(f"full-text search is not available on {name}")
+    return str(compiler.process(made, **kw))
+
+
+def _sqlite_public(element: _Public) -> ColumnElement[Any]:
+    """The keys below `cutoff`'s second are visible and, with a cursor, before it; those of that second are
+    tested by the visibility rule (and the cursor's seek, which the page applies). A page's articles are the
+    `size + 1` newest keys below that second, with the rest of the last one's second (ties are ordered by id,
+    which keys do not know), and that second's."""
+    matching = FTS.c.article_fts.match(bindparam(FTS5_QUERY, type_=String()))
+    cutoff = _second(NOW)
+    if element.seek:
+        cutoff = func.min(cutoff, _second(bindparam(AFTER_KEY)))
+    second: ColumnElement[int] = literal_column(str(SECOND))
+    before = and_(matching, FTS.c.rowid > literal_column("0"), FTS.c.rowid < cutoff)
+    within = and_(matching, FTS.c.rowid >= cutoff, FTS.c.rowid < cutoff + second)
+    if element.size is None:
+        due = select(FTS_KEY.c.article_id).join_from(FTS, FTS_KEY, FTS_KEY.c.key == FTS.c.rowid).where(within)
+        seen = select(func.count()).where(ARTICLE.c.id.in_(due), article_visible(PUBLIC, NOW))
+        counted = select(func.count()).select_from(FTS).where(before)
+        return counted.scalar_subquery() + seen.scalar_subquery()
+    last = select(FTS.c.rowid).where(before).order_by(FTS.c.rowid.desc()).limit(1).offset(element.size)
+    first = func.coalesce(last.scalar_subquery().op("/")(second) * second, literal_column("1"))
+    keys = select(FTS.c.rowid).where(matching, FTS.c.rowid >= first, FTS.c.rowid < cutoff + second)
+    return ARTICLE.c.id.in_(select(FTS_KEY.c.article_id).where(FTS_KEY.c.key.in_(keys)))
+
+
+def _postgres_public(element: _Public) -> ColumnElement[Any]:
+    """The rows with a `public_at` up to now match from their own GIN index, with no article to read; a
+    page's are the first `size + 1` of them newest first, after the cursor."""
+    query = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam(TSQUERY, type_=String()))
+    found = [SEARCH.c.public_at <= NOW, SEARCH.c.search_vector.bool_op("@@")(query)]
+    if element.size is None:
+        return select(func.count()).select_from(SEARCH).where(*found).scalar_subquery()
+    if element.seek:
+        at = tuple_(bindparam(AFTER_KEY, type_=UTCDateTime()), bindparam(AFTER_ID, type_=String()))
+        found.insert(0, tuple_(SEARCH.c.public_at, SEARCH.c.article_id) < at)
+    newest = SEARCH.c.public_at.desc(), SEARCH.c.article_id.desc()
+    page = select(SEARCH.c.article_id).where(*found).order_by(*newest).limit(element.size + 1)
+    return ARTICLE.c.id.in_(page)
+
+
+def public_count() -> ColumnElement[int]:
+    """How many articles the public sees that match the search of `public_values`, at the `now` parameter's
+    instant."""
+    return _Public()
+
+
+def public_page(size: int, *, seek: bool) -> ColumnElement[bool]:
+    """The articles that a page of `size` of the public's matches of the search of `public_values`, newest
+    first (after the cursor's `AFTER_KEY` and `AFTER_ID` when `seek`), can hold: with the visibility rule,
+    the cursor's seek and the order, the page."""
+    return _Public(size, seek)
+
+
+def public_values(query: str) -> dict[str, str]:
+    """The parameters of a public search (BadInput when it has nothing to look for)."""
+    parsed = search_terms(query)
+    return {FTS5_QUERY: parsed.fts5(), TSQUERY: parsed.tsquery()}
+
+
 # ------------------------------------------------------------------------------------------- the index
 
 
@@ -398,18 +530,26 @@ _SQLITE_COLUMNS = ", ".join(
         "a.body_text",
     )
 )
+_SQLITE_SECOND = (
+    "CASE WHEN a.status = 'PUBLISHED' AND a.published_at IS NOT NULL"
+    f" THEN (CAST(strftime('%s', a.published_at) AS INTEGER) + {PUBLIC_EPOCH}) * {SECOND} END"
+)
+_SQLITE_KEYS = (
+    "SELECT CASE WHEN second IS NULL"
+    " THEN (SELECT coalesce(min(key), 0) FROM article_fts_key WHERE key < 0) - rank"
+    " ELSE coalesce((SELECT max(key) + 1 FROM article_fts_key WHERE key >= second"
+    f" AND key < second + {SECOND}), second) + rank - 1 END, id"
+    " FROM (SELECT id, second, row_number() OVER (PARTITION BY second ORDER BY id) AS rank"
+    f" FROM (SELECT a.id, {_SQLITE_SECOND} AS second FROM article a WHERE a.id IN {_IDS}))"
+)
+"""New keys (`PUBLIC_EPOCH`) for these articles: each public one's next in its second, each other's below the
+lowest."""
 _SQLITE_REINDEX = (
     text(
         f"DELETE FROM article_fts WHERE rowid IN (SELECT key FROM article_fts_key WHERE article_id IN {_IDS})"
     ),
-    text(
-        f"DELETE FROM article_fts_key WHERE article_id IN {_IDS}"
-        f" AND article_id NOT IN (SELECT id FROM article WHERE id IN {_IDS})"
-    ),
-    text(
-        f"INSERT INTO article_fts_key (article_id) SELECT id FROM article WHERE id IN {_IDS}"
-        " ORDER BY id ON CONFLICT (article_id) DO NOTHING"
-    ),
+    text(f"DELETE FROM article_fts_key WHERE article_id IN {_IDS}"),
+    text(f"INSERT INTO article_fts_key (key, article_id) {_SQLITE_KEYS}"),
     # in rowid order: FTS5 flushes what it holds in memory whenever a rowid is not above the last one
     text(
         "INSERT INTO article_fts (rowid, title, subtitle, excerpt, tags, body)"
@@ -430,14 +570,15 @@ _POSTGRES_RANKED = " || ".join(
     f"setweight(to_tsvector('simple', coalesce({_postgres_fold(expression)}, '')), '{RANK_LABELS[field]}')"
     for field, expression in _POSTGRES_FIELDS.items()
 )
+_POSTGRES_PUBLIC = "CASE WHEN article.status = 'PUBLISHED' THEN article.published_at END AS public_at"
 _POSTGRES_REINDEX = (
     text(
-        "INSERT INTO article_search (article_id, search_vector, rank_vector)"
-        f" SELECT id, ranked || to_tsvector('simple', {_postgres_fold('body_text')}), ranked"
-        f" FROM (SELECT article.id, article.body_text, {_POSTGRES_RANKED} AS ranked"
+        "INSERT INTO article_search (article_id, search_vector, rank_vector, public_at)"
+        f" SELECT id, ranked || to_tsvector('simple', {_postgres_fold('body_text')}), ranked, public_at"
+        f" FROM (SELECT article.id, article.body_text, {_POSTGRES_RANKED} AS ranked, {_POSTGRES_PUBLIC}"
         " FROM article WHERE article.id = ANY(:ids) OFFSET 0) AS fields ORDER BY id"  # `ranked` once
-        " ON CONFLICT (article_id) DO UPDATE"
-        " SET search_vector = excluded.search_vector, rank_vector = excluded.rank_vector"
+        " ON CONFLICT (article_id) DO UPDATE SET search_vector = excluded.search_vector,"
+        " rank_vector = excluded.rank_vector, public_at = excluded.public_at"
     ),  # the row of an article that is gone went with it (ON DELETE CASCADE)
 )
 
