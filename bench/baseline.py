@@ -11,7 +11,8 @@ and GET /feeds/articles.xml and /feeds/articles.json, the CMS's RSS 2.0 and JSON
 visible articles (the XML built with lxml, the JSON with orjson), the same items a feed reader reads. The
 pages are built by the same code on both engines; a `Database` says what the two say differently. The
 front and category pages' totals come from the counters the writes keep (`COUNTED`), as a hand-written
-design for these pages would keep them; the other lists' totals are counted.
+design for these pages would keep them, and the search page's list and total from the public's part of the
+search index (`SQLITE_SEARCHED`, `POSTGRES_SEARCHED`); the other lists' totals are counted.
 The search's FTS5 match string and tsquery come from the CMS's parser of the reader's words
 (`search_terms`), and an article's URL from CMS_ARTICLE_URL by the CMS's rule (`article_url`): those are the
 contract's query syntax and the setting's meaning, rules rather than layers, and re-implementing them would
@@ -52,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cms import collector  # noqa: E402
 from cms.content.errors import DomainError  # noqa: E402
-from cms.content.search import SearchQuery, search_terms  # noqa: E402
+from cms.content.search import PUBLIC_EPOCH, SECOND, SearchQuery, search_terms  # noqa: E402
 from cms.content.urls import article_url  # noqa: E402
 from cms.settings import Settings  # noqa: E402
 
@@ -67,15 +68,27 @@ WORDS_PER_MINUTE = 200
 NEWEST_FIRST = "Article:PUBLISHED_AT:DESC"  # the CMS's cursor tag for the order of every card list here
 VISIBLE = "a.status = 'PUBLISHED' AND a.published_at <= ?"
 CATEGORIES = "SELECT id, slug, name, description, parent_id FROM category"
-# The unary + keeps SQLite walking the newest-first index and testing each row against the set of matches,
-# built once, so a page stops after its rows; looking the matches up instead would read each one's status
-# and publishedAt, behind the overflow pages of its body.
-SQLITE_MATCHING = """ AND +a.id IN (
-SELECT k.article_id FROM article_fts JOIN article_fts_key k ON k.key = article_fts.rowid
-WHERE article_fts MATCH ?)"""
-# IS TRUE keeps PostgreSQL from making the IN a join that looks each match's article up, as the CMS's does.
-POSTGRES_MATCHING = """ AND (a.id IN (
-SELECT article_id FROM article_search WHERE search_vector @@ to_tsquery('simple'::regconfig, ?))) IS TRUE"""
+# The public's part of the search index (cms.content.search): on SQLite the FTS keys of the PUBLISHED
+# articles, in the order of their publishedAt's seconds, those below the request's second visible; on
+# PostgreSQL the rows with a public_at, from their own GIN index. A total counts the keys (and tests the few
+# of the request's second); a page is the 21 newest keys, the rest of the last one's second (ties go by id,
+# which keys do not know) and the request's second, which the page's own conditions sort and test.
+SQLITE_SECOND = f"(CAST(strftime('%s', ?) AS INTEGER) + {PUBLIC_EPOCH}) * {SECOND}"
+SQLITE_BEFORE = f"article_fts MATCH ? AND rowid > 0 AND rowid < {SQLITE_SECOND}"
+SQLITE_WITHIN = (
+    f"f.article_fts MATCH ? AND f.rowid >= {SQLITE_SECOND} AND f.rowid < {SQLITE_SECOND} + {SECOND}"
+)
+SQLITE_LAST = f"SELECT rowid FROM article_fts WHERE {SQLITE_BEFORE} ORDER BY rowid DESC LIMIT 1 OFFSET ?"
+SQLITE_SEARCHED = f""" AND a.id IN (SELECT k.article_id FROM article_fts_key k WHERE k.key IN (
+SELECT f.rowid FROM article_fts f WHERE f.article_fts MATCH ? AND f.rowid < {SQLITE_SECOND} + {SECOND}
+AND f.rowid >= coalesce(({SQLITE_LAST}) / {SECOND} * {SECOND}, 1)))"""
+SQLITE_SEARCH_TOTAL = f"""SELECT (SELECT count(*) FROM article_fts WHERE {SQLITE_BEFORE})
++ (SELECT count(*) FROM article a WHERE {VISIBLE} AND a.id IN (
+   SELECT k.article_id FROM article_fts f JOIN article_fts_key k ON k.key = f.rowid WHERE {SQLITE_WITHIN}))"""
+POSTGRES_FOUND = "public_at <= ? AND search_vector @@ to_tsquery('simple'::regconfig, ?)"
+POSTGRES_SEARCHED = f""" AND a.id IN (SELECT article_id FROM article_search WHERE {POSTGRES_FOUND}
+ORDER BY public_at DESC, article_id DESC LIMIT ?)"""
+POSTGRES_SEARCH_TOTAL = f"SELECT count(*) FROM article_search WHERE {POSTGRES_FOUND}"
 # The unary + keeps SQLite on the translation-group index: left to itself it takes the visibility index and
 # reads every visible article.
 SQLITE_TRANSLATIONS = """
@@ -86,6 +99,15 @@ ORDER BY a.language, a.id
 TRANSLATIONS = SQLITE_TRANSLATIONS.replace("+", "")  # PostgreSQL's: no hint of SQLite's
 _OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+(\w+)")
 DEFAULTS = Settings()
+
+
+@dataclass(frozen=True)
+class Searched:
+    """A search's condition (" AND ...") and its parameters, and the statement of its total with its own."""
+
+    where: str
+    params: Sequence[Any]
+    total: tuple[str, Sequence[Any]]
 
 
 class Database:
@@ -115,8 +137,9 @@ class Database:
         """A stored timestamp as an aware UTC datetime."""
         raise NotImplementedError
 
-    def matching(self, query: SearchQuery) -> tuple[str, list[Any]]:
-        """The condition (" AND ...") that an article matches the search, and its parameters."""
+    def searching(self, query: SearchQuery, now: datetime, first: int) -> Searched:
+        """The condition that an article can be on the first page of `first` of the public's matches newest
+        first, and their total."""
         raise NotImplementedError
 
     def moment(self, stored: Any) -> str:
@@ -187,8 +210,10 @@ class SQLite(Database):
     def aware(self, stored: str) -> datetime:
         return datetime.fromisoformat(stored).replace(tzinfo=UTC)
 
-    def matching(self, query: SearchQuery) -> tuple[str, list[Any]]:
-        return SQLITE_MATCHING, [query.fts5()]
+    def searching(self, query: SearchQuery, now: datetime, first: int) -> Searched:
+        match, at = query.fts5(), self.stored(now)
+        total = (match, at, at, match, at, at)
+        return Searched(SQLITE_SEARCHED, (match, at, match, at, first), (SQLITE_SEARCH_TOTAL, total))
 
 
 class Postgres(Database):
@@ -215,8 +240,9 @@ class Postgres(Database):
     def aware(self, stored: datetime) -> datetime:
         return stored.astimezone(UTC)
 
-    def matching(self, query: SearchQuery) -> tuple[str, list[Any]]:
-        return POSTGRES_MATCHING, [query.tsquery()]
+    def searching(self, query: SearchQuery, now: datetime, first: int) -> Searched:
+        found = (self.stored(now), query.tsquery())
+        return Searched(POSTGRES_SEARCHED, (*found, first + 1), (POSTGRES_SEARCH_TOTAL, found))
 
 
 class PostgresPool:
@@ -362,24 +388,28 @@ async def newest_cards(
     params: Sequence[Any] = (),
     after: str | None = None,
     counted: tuple[str, Sequence[str]] | None = None,
+    total: tuple[str, Sequence[Any]] | None = None,
 ) -> Cards:
     """A page of the visible articles as cards, newest first: the list of the front, category and search
     pages. `where` (" AND ...", with `params` for its placeholders) narrows the list; `after` is a cursor.
     `counted` (a kind of the writes' counters and its keys, which hold what `where` narrows to) gives the
-    total from them (`COUNTED`), else the visible articles are counted."""
+    total from them (`COUNTED`), `total` (a statement and its parameters) gives it itself, else the visible
+    articles are counted."""
     narrowed = (db.stored(now), *params)
     seek = _seek(db, after) if after is not None else ()
     rows = await db.rows(
         f"SELECT {CARD_COLUMNS} FROM article a WHERE {VISIBLE}{where}{AFTER if seek else ''} {NEWEST}",
         (*narrowed, *seek, first + 1),
     )
-    if counted is None:
-        total = (await db.rows(f"SELECT count(*) FROM article a WHERE {VISIBLE}{where}", narrowed))[0][0]
+    if total is not None:
+        found = (await db.rows(*total))[0][0]
+    elif counted is None:
+        found = (await db.rows(f"SELECT count(*) FROM article a WHERE {VISIBLE}{where}", narrowed))[0][0]
     else:
         kind, keys = counted
         among, key_params = db.among(list(keys))
         statement = COUNTED.format(among=among, where=where)
-        total = (await db.rows(statement, (kind, *key_params, *narrowed)))[0][0]
+        found = (await db.rows(statement, (kind, *key_params, *narrowed)))[0][0]
     page = rows[:first]
     ids = [row[0] for row in page]
     authors = await db.related(CARD_AUTHORS, ids)
@@ -410,7 +440,7 @@ async def newest_cards(
                 "tags": [r[1] for r in tags[article_id]],
             }
         )
-    return Cards(cards, len(rows) > first, total)
+    return Cards(cards, len(rows) > first, found)
 
 
 async def front_page(db: Database, variables: Json, now: datetime) -> Json:
@@ -473,8 +503,11 @@ async def tag_page(db: Database, variables: Json, now: datetime) -> Json:
 async def search(db: Database, variables: Json, now: datetime) -> Json:
     """bench/run.py's SEARCH: the first 20 visible articles that match the words, as cards, newest first (the
     CMS's order when none is asked, a search included)."""
-    matching, params = db.matching(search_terms(variables.get("q") or ""))
-    cards = await newest_cards(db, await db.categories(), now, DEFAULT_PAGE_SIZE, matching, params)
+    searched = db.searching(search_terms(variables.get("q") or ""), now, DEFAULT_PAGE_SIZE)
+    tree = await db.categories()
+    cards = await newest_cards(
+        db, tree, now, DEFAULT_PAGE_SIZE, searched.where, searched.params, total=searched.total
+    )
     return {"articles": cards.nodes()}
 
 
