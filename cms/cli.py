@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, TypeVar
@@ -43,24 +44,30 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API and GraphiQL at http://HOST:PORT/graphql, from WORKERS processes sharing the port: each
-    builds its own app from the CMS_* environment (uvicorn's workers), with its own engine and caches."""
+    builds its own app from the CMS_* environment (uvicorn's workers), with its own engine and caches; they
+    count CMS_RATE_LIMIT together, in a file made here for them."""
     import uvicorn
 
     from cms.app import SERVED
+    from cms.delivery.ratelimit import shared_counts
 
     settings = Settings.from_env()
     if not _with_engine(_has_admin):
         typer.echo(FIRST_ADMIN_HINT)
     typer.echo(f"GraphiQL and the API: http://{host or settings.host}:{port or settings.port}/graphql")
-    uvicorn.run(
-        SERVED,
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
-        log_level=settings.log_level,
-        proxy_headers=False,  # who the client is behind a proxy is CMS_TRUSTED_PROXIES' rule alone
-    )
+    processes = workers or settings.workers
+    with ExitStack() as stack:
+        if processes > 1 and settings.rate_limit and not settings.rate_limit_counts:
+            os.environ["CMS_RATE_LIMIT_COUNTS"] = stack.enter_context(shared_counts())  # the workers' own
+        uvicorn.run(
+            SERVED,
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=processes,
+            log_level=settings.log_level,
+            proxy_headers=False,  # who the client is behind a proxy is CMS_TRUSTED_PROXIES' rule alone
+        )
 
 
 async def _has_admin(engine: AsyncEngine) -> bool:

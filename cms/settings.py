@@ -92,6 +92,9 @@ class Settings:
     rate_limit: str | None = None
     """`CMS_RATE_LIMIT`: requests a caller may send, `N/second` or `N/minute`, per token, else per client
     address; off when unset."""
+    rate_limit_counts: str | None = None
+    """`CMS_RATE_LIMIT_COUNTS`: the file where the workers of one `cms serve --workers N` count together,
+    which it makes and names for them; not a setting of its own (unset: each process counts its callers)."""
     trusted_proxies: tuple[str, ...] = ()
     """`CMS_TRUSTED_PROXIES`: addresses or networks (comma-separated) whose X-Forwarded-For is believed."""
     statement_timeout_ms: int = 5000
@@ -199,9 +202,9 @@ class Settings:
         CMS_SEEDS, CMS_GRAPHIQL, CMS_WEBHOOKS, CMS_WEBHOOK_INTERVAL, CMS_WEBHOOK_ATTEMPTS,
         CMS_SQLITE_MMAP_MIB, CMS_CORS_ORIGINS, CMS_DOCUMENTS, CMS_CACHE_MAX_AGE, CMS_CACHE_S_MAXAGE,
         CMS_CACHE_SWR, CMS_PURGE_URL, CMS_RESPONSE_CACHE_MIB, CMS_MAX_COST, CMS_MAX_COST_TOKEN,
-        CMS_RATE_LIMIT, CMS_TRUSTED_PROXIES, CMS_STATEMENT_TIMEOUT_MS, CMS_MAX_BODY_KIB, CMS_INTROSPECTION,
-        CMS_WEBHOOK_ALLOW_PRIVATE, CMS_WEBHOOK_RETENTION_DAYS, CMS_ARTICLE_URL, CMS_SITE_URL,
-        CMS_PUBLISHER_NAME, CMS_PUBLISHER_LOGO_URL, CMS_PLANNER."""
+        CMS_RATE_LIMIT, CMS_RATE_LIMIT_COUNTS, CMS_TRUSTED_PROXIES, CMS_STATEMENT_TIMEOUT_MS,
+        CMS_MAX_BODY_KIB, CMS_INTROSPECTION, CMS_WEBHOOK_ALLOW_PRIVATE, CMS_WEBHOOK_RETENTION_DAYS,
+        CMS_ARTICLE_URL, CMS_SITE_URL, CMS_PUBLISHER_NAME, CMS_PUBLISHER_LOGO_URL, CMS_PLANNER."""
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("CMS_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -226,6 +229,7 @@ class Settings:
             max_cost=int(env.get("CMS_MAX_COST", "10000")),
             max_cost_token=int(env.get("CMS_MAX_COST_TOKEN", "100000")),
             rate_limit=env.get("CMS_RATE_LIMIT") or None,
+            rate_limit_counts=env.get("CMS_RATE_LIMIT_COUNTS") or None,
             trusted_proxies=_listed(env.get("CMS_TRUSTED_PROXIES", "")),
             statement_timeout_ms=int(env.get("CMS_STATEMENT_TIMEOUT_MS", "5000")),
             max_body_kib=int(env.get("CMS_MAX_BODY_KIB", "1024")),

@@ -3,6 +3,7 @@ costs anything, with a 4xx and a JSON body carrying `extensions.code`, never a 5
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -19,6 +20,7 @@ from cms.app import create_app
 from cms.clock import FixedClock
 from cms.content.roles import Role
 from cms.db import StatementCounter
+from cms.delivery.ratelimit import RateLimiter, SharedCounts, shared_counts
 from cms.models import ApiToken
 from cms.settings import Settings
 from tests.conftest import NOW, ROOT, error_codes, token_for
@@ -239,6 +241,46 @@ async def test_a_caller_over_the_rate_limit_is_told_when_to_come_back(
             for n in range(4)
         ]
         assert spoofed[-1].status_code == 429, "X-Forwarded-For from an untrusted peer is not believed"
+
+
+ADDS = 20_000
+"""Requests each of three processes counts at once: enough for them to overlap."""
+
+
+def _scope(address: str) -> dict[str, Any]:
+    return {"type": "http", "headers": [], "client": (address, 40000)}
+
+
+def _count(path: str, caller: str, window: int, start: Any) -> None:
+    """`ADDS` requests of `caller`, counted in the file, once every process is ready (`start`, a barrier)."""
+    counts = SharedCounts(path)
+    start.wait()
+    for _ in range(ADDS):
+        counts.add(caller, window)
+
+
+def test_processes_count_a_caller_together_in_the_shared_file() -> None:
+    """The workers of one `cms serve` share a caller's count (each maps the file `shared_counts` makes):
+    the limit is the caller's, whichever worker answers; a window starts afresh; callers count apart; and
+    two processes adding at once lose no request."""
+    with shared_counts() as path:
+        workers = [RateLimiter("3/minute", (), SharedCounts(path)) for _ in range(2)]
+        reader, other = _scope("192.0.2.1"), _scope("192.0.2.2")
+        allowed = [workers[n % 2].decide(reader, 120.0 + n).allowed for n in range(5)]
+        assert allowed == [True, True, True, False, False]
+        assert workers[1].decide(other, 125.0).allowed, "another caller has its own count"
+        assert workers[0].decide(reader, 180.0).allowed, "the next minute starts afresh"
+        spawned = multiprocessing.get_context("spawn")
+        start = spawned.Barrier(3)
+        adders = [spawned.Process(target=_count, args=(path, "c", 9, start)) for _ in range(2)]
+        for adder in adders:
+            adder.start()
+        _count(path, "c", 9, start)
+        for adder in adders:
+            adder.join(timeout=60)
+            assert adder.exitcode == 0
+        assert SharedCounts(path).add("c", 9) == 3 * ADDS + 1
+    assert not Path(path).exists()
 
 
 def test_cms_serve_believes_no_forwarded_address_but_its_trusted_proxies(

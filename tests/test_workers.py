@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from cms.cli import app
 from cms.content.roles import Role
+from cms.delivery import ratelimit
 from cms.settings import Settings
 from tests.conftest import data, token_for
 from tests.live import live_cms
@@ -42,6 +43,8 @@ ROUNDS = 10
 WRITES = 30
 """Deliveries queued while both workers' delivery workers tick."""
 SCHEDULED_IN = timedelta(seconds=1.5)
+LIMIT = 3
+"""Requests a minute the rate-limit test allows a caller."""
 POLL = 0.05
 """Seconds between two looks at the outbox (on SQLite each look takes the write lock for a moment)."""
 
@@ -124,6 +127,23 @@ async def test_two_worker_processes_share_the_port_and_both_answer(
         assert set(served.workers) == served.children
         for worker in served.workers.values():
             assert await worker.title() is not None, f"worker {worker.pid} does not serve the page"
+
+
+async def test_a_caller_has_one_rate_limit_whichever_worker_answers(
+    seeded: AsyncEngine, tmp_path: Path
+) -> None:
+    """The workers count CMS_RATE_LIMIT together: a reader whose connections reach both gets the limit, not
+    the limit twice over; and `cms serve` removes the file they counted in when it stops."""
+    query = {"query": "{ viewer { role } }"}
+    before = set(ratelimit.COUNTS_DIR.glob("cms-rate-limit-*"))
+    async with two_workers(seeded, tmp_path, CMS_RATE_LIMIT=f"{LIMIT}/minute") as served:
+        assert set(ratelimit.COUNTS_DIR.glob("cms-rate-limit-*")) - before, "the workers' file"
+        statuses: Counter[int] = Counter()
+        for n in range(2 * LIMIT):
+            worker = list(served.workers.values())[n % WORKERS]
+            statuses[(await worker.send("POST", json=query)).status_code] += 1
+    assert statuses == {200: LIMIT, 429: LIMIT}
+    assert set(ratelimit.COUNTS_DIR.glob("cms-rate-limit-*")) == before
 
 
 async def test_an_edit_through_one_worker_is_seen_by_the_next_request_to_either(

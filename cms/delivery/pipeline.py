@@ -36,7 +36,7 @@ from cms.delivery.answers import Answers, Kept
 from cms.delivery.caching import NO_STORE, PRIVATE, VARY, Lifetimes, etag, matches
 from cms.delivery.http import GRAPHQL_RESPONSE, Asked, Refused
 from cms.delivery.persisted import PersistedQueries
-from cms.delivery.ratelimit import RateLimiter
+from cms.delivery.ratelimit import RateLimiter, SharedCounts
 from cms.delivery.shared import Shared
 from cms.edge import COMPRESSED_FROM, coding_for, compressed
 from cms.graphql.context import Context
@@ -105,9 +105,9 @@ class GraphQLEndpoint:
         self.answers = Answers(settings.response_cache_mib) if settings.response_cache_mib else None
         self.persisted = PersistedQueries(engine, trusted_only=settings.documents == "trusted")
         self.costs = Costs(schema._schema)
-        self.limiter = (
-            RateLimiter(settings.rate_limit, settings.trusted_proxies) if settings.rate_limit else None
-        )
+        shared = SharedCounts(settings.rate_limit_counts) if settings.rate_limit_counts else None
+        limit, proxies = settings.rate_limit, settings.trusted_proxies
+        self.limiter = RateLimiter(limit, proxies, shared) if limit else None
         self.mismatches: list[Mismatch] = []
         self.token = Shared(lambda: self.replicas.once(versions.token))
         """The content version a kept answer is checked against, read once for the requests waiting (on a
