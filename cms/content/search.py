@@ -11,9 +11,10 @@ unlike an implicit rowid) paired with the article's text id, through which the a
 replaced and removed. The key orders the public's articles by time (`PUBLIC_EPOCH`), so that the public's
 searches read one range of the index (below); every write of an article gives it its key anew.
 
-PostgreSQL: the table `article_search(article_id, search_vector, rank_vector, public_at)`, one row per
-article (it goes when its article does), with a GIN index on each vector and one on `search_vector` of the
-rows with a `public_at`, the publishedAt of a PUBLISHED article. `search_vector` holds every field and
+PostgreSQL: the table `article_search(article_id, search_vector, rank_vector, public_at)`, one row per article
+(it goes when its article does), with a GIN index on each vector, `search_vector`'s in two parts: the rows
+with a `public_at` (the publishedAt of a PUBLISHED article), and the others, so that a write puts a vector in
+one GIN index as before, and a search of every article reads both. `search_vector` holds every field and
 answers `@@`. `rank_vector` holds only title, subtitle, excerpt and tags, weighted A, B, C and D, for the
 ranking. A table rather than columns of `article`, because every non-HOT update of an article row (the
 writer's own included) would put its whole vector into the GIN index again. The vectors have no planner
@@ -89,6 +90,7 @@ from sqlalchemy import (
     true,
     tuple_,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -313,7 +315,7 @@ def _compile_among(element: _Among, compiler: SQLCompiler, **kw: Any) -> str:
     if name == "sqlite":
         return str(compiler.process(_sqlite_among(element.fts5), **kw))
     if name == "postgresql":
-        among = _postgres_among(SEARCH.c[element.vector], element.tsquery)
+        among = _postgres_among(element.vector, element.tsquery)
         return str(compiler.process(among.is_(true()) if element.vector == FILTERED else among, **kw))
     raise CompileError(f"full-text search is not available on {name}")
 
@@ -346,11 +348,16 @@ def _sqlite_among(match: ColumnElement[str]) -> ColumnElement[bool]:
     return _ROWID_PLUS_0.in_(hits)
 
 
-def _postgres_among(vector: Any, tsquery: ColumnElement[str]) -> ColumnElement[bool]:
+def _postgres_among(vector: str, tsquery: ColumnElement[str]) -> ColumnElement[bool]:
     """Whether the article is among those whose vector matches: a set built once per statement from the
-    GIN index (a hashed subplan)."""
+    GIN index (a hashed subplan); `search_vector`'s from both parts of its index, one each side of UNION ALL
+    (PostgreSQL folds an OR of the two into a scan of every row)."""
     query = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery)
-    return ARTICLE.c.id.in_(select(SEARCH.c.article_id).where(vector.bool_op("@@")(query)))
+    matches = SEARCH.c[vector].bool_op("@@")(query)
+    if vector == RANKED:
+        return ARTICLE.c.id.in_(select(SEARCH.c.article_id).where(matches))
+    parts = SEARCH.c.public_at.is_not(None), SEARCH.c.public_at.is_(None)
+    return ARTICLE.c.id.in_(union_all(*(select(SEARCH.c.article_id).where(part, matches) for part in parts)))
 
 
 def search_clause(query: str) -> ColumnElement[bool]:

@@ -9,8 +9,8 @@ tested the articles newest first against every match. Now the index itself tells
 - SQLite: `article_fts_key.key`, the FTS rowid, is (second of publishedAt + 2^36) * 2^24 plus a number in that
   second for a PUBLISHED article with a publishedAt, negative for any other, so a range of rowids is what the
   public sees. The keys are made anew here, and the FTS table is built again under them from its own text.
-- PostgreSQL: `article_search.public_at`, the publishedAt of a PUBLISHED article, with a GIN index of the
-  search vectors of the rows that have one.
+- PostgreSQL: `article_search.public_at`, the publishedAt of a PUBLISHED article, and the GIN index of the
+  search vectors in two parts, the rows that have one and the others (each vector in one index, as before).
 `search.reindex` keeps both in step; the statements are copied here, as in 0003.
 """
 
@@ -64,14 +64,16 @@ def upgrade() -> None:
             "UPDATE article_search s SET public_at = a.published_at FROM article a"
             " WHERE a.id = s.article_id AND a.status = 'PUBLISHED'"
         )
-        op.execute(
-            "CREATE INDEX ix_article_search_public ON article_search USING gin (search_vector)"
-            " WHERE public_at IS NOT NULL"
-        )
+        for name, rows in (("public", "public_at IS NOT NULL"), ("hidden", "public_at IS NULL")):
+            index = f"ix_article_search_{name} ON article_search USING gin (search_vector)"
+            op.execute(f"CREATE INDEX {index} WHERE {rows}")
+        op.execute("DROP INDEX ix_article_search_vector")
 
 
 def downgrade() -> None:
     """SQLite's keys stay as they are: 0019's writes give new ones their own way, whatever the old."""
     if op.get_bind().dialect.name != "sqlite":
+        op.execute("CREATE INDEX ix_article_search_vector ON article_search USING gin (search_vector)")
         op.execute("DROP INDEX ix_article_search_public")
+        op.execute("DROP INDEX ix_article_search_hidden")
         op.execute("ALTER TABLE article_search DROP COLUMN public_at")
