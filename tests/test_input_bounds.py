@@ -21,9 +21,10 @@ from sqlmodel import col
 
 from cms import db
 from cms.content import articles, filters, workflow
-from cms.content.editing import write_articles
+from cms.content.editing import API_NAMES, write_articles
 from cms.content.errors import BadInput, InvalidInput, InvalidRecord
 from cms.content.filters import NEWEST_FIRST, ArticleFilter, StringMatch
+from cms.content.forms import nul_errors
 from cms.content.pagination import PageRequest
 from cms.content.records import ArticleRecord, SourceRef
 from cms.content.references import AUTHOR, CATEGORY, SOURCE, create_item, update_item
@@ -266,6 +267,24 @@ async def test_nul_in_a_mutation_input_is_a_user_error_and_writes_nothing(seeded
                 session, [ArticleRecord(title="Imported", body="a\x00b")], actor="t", now=NOW
             )
         assert await _counts(session) == before
+
+
+def test_every_nul_is_named_at_its_path_in_the_order_of_the_input() -> None:
+    """The walk names paths only once it has found a NUL: each path still as the API names it."""
+    record = ArticleRecord(
+        title="a\x00",
+        tags=["x", "y\x00"],
+        sources=[SourceRef(name="s", note="\x00")],
+        seo={"k\x00": "v", "n": {"m": ["\x00"]}},
+    )
+    assert [e.field for e in nul_errors(record, ("input",), renamed=API_NAMES)] == [
+        ("input", "title"),
+        ("input", "tags", "1"),
+        ("input", "sources", "0", "note"),
+        ("input", "seo", "k\\0"),
+        ("input", "seo", "n", "m", "0"),
+    ]
+    assert nul_errors(ArticleRecord(title="clean", tags=["a"], seo={"k": None})) == []
 
 
 async def _counts(session: AsyncSession) -> tuple[int, int, int]:

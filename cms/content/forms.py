@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields, is_dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,23 +48,41 @@ def nul_errors(
     store one, and the statement that tried would fail whole. Dataclass fields are named as the API names
     them (`cover_image` is coverImage, or as `renamed` says), list items by index, mappings by key (their
     keys are checked too)."""
-    return [FieldError(found, "INVALID", NUL_MESSAGE) for found in _nul_paths(value, path, renamed or {})]
+    return [FieldError((*path, *found), "INVALID", NUL_MESSAGE) for found in _nul_paths(value, renamed or {})]
 
 
-def _nul_paths(value: Any, path: tuple[str, ...], renamed: Mapping[str, str]) -> Iterator[tuple[str, ...]]:
+_NONE: tuple[tuple[str, ...], ...] = ()
+
+
+def _nul_paths(value: Any, renamed: Mapping[str, str]) -> Sequence[tuple[str, ...]]:
+    """The paths within `value` of the strings that hold NUL, in order. A path is made only on the way back
+    from such a string: every write and every imported record is walked, and nearly none holds one."""
     if isinstance(value, str):
-        if NUL in value:
-            yield path
-    elif is_dataclass(value) and not isinstance(value, type):
-        for field in fields(value):
-            name = renamed.get(field.name) or _UPPER_AFTER_UNDERSCORE.sub(lambda m: m[1].upper(), field.name)
-            yield from _nul_paths(getattr(value, field.name), (*path, name), renamed)
+        return ((),) if NUL in value else _NONE
+    if value is None:
+        return _NONE
+    paths: list[tuple[str, ...]] = []
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            if found := _nul_paths(item, renamed):
+                paths += [(str(index), *path) for path in found]
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            named = (*path, str(key).replace(NUL, "\\0"))
+            named = str(key).replace(NUL, "\\0")
             if isinstance(key, str) and NUL in key:
-                yield named
-            yield from _nul_paths(item, named, renamed)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from _nul_paths(item, (*path, str(index)), renamed)
+                paths.append((named,))
+            if found := _nul_paths(item, renamed):
+                paths += [(named, *path) for path in found]
+    else:
+        for name, api_name in _fields(value.__class__):
+            if found := _nul_paths(getattr(value, name), renamed):
+                paths += [(renamed.get(name) or api_name, *path) for path in found]
+    return paths
+
+
+@cache
+def _fields(kind: Any) -> tuple[tuple[str, str], ...]:
+    """A dataclass's fields with their API names (none for any other type)."""
+    if not is_dataclass(kind):
+        return ()
+    return tuple((f.name, _UPPER_AFTER_UNDERSCORE.sub(lambda m: m[1].upper(), f.name)) for f in fields(kind))
