@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 YOUNG_OBJECTS = 2_000
 """Container objects allocated (net) before a young collection: Python 3.13's default, not 3.11's 700. At
@@ -18,3 +20,17 @@ def settle() -> None:
     full collection walks it again, and young collections wait for `YOUNG_OBJECTS`."""
     gc.freeze()
     gc.set_threshold(YOUNG_OBJECTS)
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No cyclic collection during a bulk job (an import) that makes millions of objects living to its end:
+    records, plans, rows. Each full collection would walk them all again and find next to no garbage; the
+    job's own cycles wait for the first collection after it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -4,14 +4,20 @@ database's statement-level triggers (counters, content version) fire once per ba
 
 from __future__ import annotations
 
+import gc
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from cms import collector
 from cms.content.editing import write_articles
 from cms.content.records import ArticleRecord
-from tests.conftest import NOW
+from cms.files import importer
+from cms.files.errors import ContentFileError
+from tests.conftest import NOW, SEEDS
 
 
 def _records(count: int, prefix: str) -> list[ArticleRecord]:
@@ -48,3 +54,31 @@ async def test_a_batch_costs_the_same_statements_whatever_its_articles(engine: A
     many = await _statements(engine, _records(300, "many"))
     assert len(many) == len(few)
     assert not [statement for statement, executemany in many if executemany and "article" in statement]
+
+
+async def test_an_import_runs_with_the_collector_paused_and_leaves_it_as_it_was(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full collection would walk every record and plan of the import again and again (cms.collector)."""
+    seen: list[bool] = []
+    write = importer.write_articles
+
+    async def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return await write(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "write_articles", watched)
+    assert gc.isenabled()
+    await importer.import_paths(engine, [SEEDS], actor="test", now=NOW)
+    assert seen == [False]
+    assert gc.isenabled()
+    with pytest.raises(ContentFileError):
+        await importer.import_paths(engine, [Path("missing.ndjson")], actor="test", now=NOW)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector.paused():
+            pass
+        assert not gc.isenabled(), "a collector the caller paused stays paused"
+    finally:
+        gc.enable()

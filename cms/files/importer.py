@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from cms import collector
 from cms.content.batches import batched
 from cms.content.directory import Directory, Kind
 from cms.content.editing import write_articles
@@ -56,6 +57,22 @@ async def import_paths(
 ) -> Summary:
     """Read every file, then write it all in one transaction. `started` hears how many articles there are,
     `progress` how many more are done."""
+    with collector.paused():
+        summary = await _import(engine, paths, actor=actor, now=now, started=started, progress=progress)
+    if summary.articles["created"] + summary.articles["updated"]:
+        await analyze(engine)
+    return summary
+
+
+async def _import(
+    engine: AsyncEngine,
+    paths: Iterable[Path],
+    *,
+    actor: str,
+    now: datetime,
+    started: Callable[[int], None] | None,
+    progress: Callable[[int], None] | None,
+) -> Summary:
     loaded = read_records(paths)
     articles = [item for item in loaded if isinstance(item.record, ArticleRecord)]
     if started:
@@ -87,8 +104,6 @@ async def import_paths(
         except InvalidRecord as error:
             raise _located(articles[error.position], error) from error
         summary.articles.update(w.outcome for w in written)
-    if summary.articles["created"] + summary.articles["updated"]:
-        await analyze(engine)
     return summary
 
 
