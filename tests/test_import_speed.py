@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from cms import collector
 from cms.content.editing import write_articles
@@ -82,3 +82,41 @@ async def test_an_import_runs_with_the_collector_paused_and_leaves_it_as_it_was(
         assert not gc.isenabled(), "a collector the caller paused stays paused"
     finally:
         gc.enable()
+
+
+async def test_an_import_tunes_its_own_transaction_and_no_other(engine: AsyncEngine) -> None:
+    """SQLite: statement journals in memory and a bigger page cache, set before the import's transaction
+    begins and put back after; PostgreSQL: lz4 for its long texts, in its transaction alone."""
+    sqlite = engine.dialect.name == "sqlite"
+    settings = ["PRAGMA temp_store", "PRAGMA cache_size"] if sqlite else ["SHOW default_toast_compression"]
+
+    async def read(session: AsyncSession | AsyncConnection) -> list[Any]:
+        return [(await session.execute(text(setting))).scalar() for setting in settings]
+
+    async with engine.connect() as connection:
+        before = await read(connection)
+        lz4 = not sqlite and await connection.scalar(
+            text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        )
+    seen: list[list[Any]] = []
+    write = importer.write_articles
+
+    async def watched(session: AsyncSession, *args: Any, **kwargs: Any) -> Any:
+        seen.append(await read(session))
+        return await write(session, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(importer, "write_articles", watched)
+        await importer.import_paths(engine, [SEEDS], actor="test", now=NOW)
+    if sqlite:
+        assert seen == [[2, importer.SQLITE_BULK["cache_size"]]]
+    else:
+        assert seen == [["lz4" if lz4 else before[0]]]
+    async with engine.connect() as connection:
+        assert await read(connection) == before
+        if lz4:
+            methods = text(
+                "SELECT array_agg(DISTINCT m) FROM (SELECT pg_column_compression(snapshot) FROM revision"
+                " UNION ALL SELECT pg_column_compression(body) FROM article) AS c (m) WHERE m IS NOT NULL"
+            )
+            assert await connection.scalar(methods) == ["lz4"]
