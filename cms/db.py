@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections import namedtuple
@@ -624,10 +625,11 @@ class _SqliteSnapshot:
 
 
 class _AsyncSnapshot:
-    """A snapshot of the async engine. On PostgreSQL, once its first statement (SQLAlchemy's, which begins
-    the transaction) has run, the statements that prepare (`_prepared`) run on the asyncpg connection itself:
-    SQLAlchemy's execution of a statement (its cache key, a greenlet, its result) costs twice the loopback
-    round trip the statement takes; asyncpg prepares each text once per connection and keeps it."""
+    """A snapshot of the async engine. On PostgreSQL its transaction is begun on the asyncpg connection by
+    SQLAlchemy's own adapter (`_begin`), with no statement, and the statements that prepare (`_prepared`)
+    run on the asyncpg connection itself: SQLAlchemy's execution of a statement (its cache key, a greenlet,
+    its result) costs more than the loopback round trip the statement takes; asyncpg prepares each text once
+    per connection and keeps it. The rest run through SQLAlchemy, in the same transaction."""
 
     on_loop = False
 
@@ -641,16 +643,20 @@ class _AsyncSnapshot:
         self.dialect = connection.dialect
         self.message = timed_out_message
         self.instead = instead
-        """Until the first statement has run: the connection to begin the snapshot on instead, should this
-        one turn out to be lost (a replica's: `Replicas`)."""
+        """Until the transaction has begun: the connection to begin the snapshot on instead, should this one
+        turn out to be lost (a replica's: `Replicas`)."""
         self.raw: Any = None
-        """The asyncpg connection, in the transaction SQLAlchemy began (None: not begun, or not asyncpg)."""
+        """The asyncpg connection, in the snapshot's transaction (None: not begun yet, or not asyncpg)."""
         self._timed_out: Timeout | None = None
+        self._begins = self.dialect.driver == "asyncpg"
+        """Its transaction is still to be begun on the asyncpg connection (`_begin`)."""
 
     async def fetch(self, statement: Executable, values: Mapping[str, Any] | None = None) -> Sequence[Any]:
         if self._timed_out is not None:  # PostgreSQL has ended the transaction: the request has had its time
             raise self._timed_out
         try:
+            if self._begins:
+                await self._begin()
             found = None if self.raw is None else _prepared(statement, values, self.dialect)
             if found is None:
                 rows = await self._executed(statement, values)
@@ -684,8 +690,28 @@ class _AsyncSnapshot:
             self.dialect = self.connection.dialect
         return (await self.connection.execute(statement, values)).all()
 
+    async def _begin(self) -> None:
+        """BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY (as the execution options set it) sent by
+        SQLAlchemy's adapter as it sends it before a statement, so that SQLAlchemy's statements and its
+        rollback at the end know the transaction. Should it fail, the first statement goes through
+        SQLAlchemy, which meets the same error and handles it as it does (a lost connection invalidates the
+        pool, and the snapshot may begin on the connection `instead` gives)."""
+        self._begins = False
+        with contextlib.suppress(Exception):
+            self.raw = await _begun(self.connection)
+            self.instead = None
+
     async def close(self) -> None:
         await self.connection.close()
+
+
+async def _begun(connection: AsyncConnection) -> Any:
+    """The asyncpg connection of `connection`, its transaction begun by SQLAlchemy's adapter
+    (`_start_transaction`: what the adapter runs before a statement when none has begun)."""
+    fairy = await connection.get_raw_connection()
+    adapter: Any = fairy.dbapi_connection
+    await adapter._start_transaction()
+    return fairy.driver_connection
 
 
 class _Readers:

@@ -53,6 +53,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import CompileError, InvalidRequestError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -274,6 +275,24 @@ def test_a_field_max_length_is_its_column_length() -> None:
     table: Table = Author.__table__  # type: ignore[attr-defined]
     lengths = [getattr(table.c[name].type, "length", None) for name in ("name", "slug", "email", "bio")]
     assert lengths == [200, 200, 320, None]
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_the_asyncpg_adapter_begins_a_transaction_before_any_statement(engine: AsyncEngine) -> None:
+    """`fairy.dbapi_connection._start_transaction()` (SQLAlchemy's asyncpg adapter, `await`ed), under the
+    isolation level and read-only flag that `execution_options` set, and its `_transaction` after it, which
+    SQLAlchemy's next statement then runs in rather than beginning its own: cms/db.py (`_begun`) begins a
+    snapshot with no statement through SQLAlchemy."""
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        fairy = await connection.get_raw_connection()
+        adapter: Any = fairy.dbapi_connection
+        await adapter._start_transaction()
+        assert adapter._transaction is not None
+        driver: Any = fairy.driver_connection
+        assert driver.is_in_transaction()
+        settings = "SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')"
+        assert tuple((await connection.execute(text(settings))).one()) == ("repeatable read", "on")
 
 
 # ---------------------------------------------------------------- graphql-core (cms/graphql/plan)
