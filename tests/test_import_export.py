@@ -18,7 +18,7 @@ from sqlmodel import SQLModel, col
 from typer.testing import CliRunner
 
 from cms.cli import app
-from cms.content import versions
+from cms.content import editing, versions
 from cms.content.editing import write_articles
 from cms.content.markdown import render
 from cms.content.records import ArticleRecord
@@ -368,3 +368,42 @@ async def test_a_write_after_a_rolled_back_savepoint_changes_the_content_version
         await savepoint.rollback()
         await write_articles(session, [second], actor="test", now=NOW)
     assert await versions.token(engine) != before
+
+
+async def test_a_big_import_that_fails_late_writes_nothing(
+    engine: AsyncEngine, archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rendering in processes, batches stored while the next is prepared, the import's tuned connection:
+    a bad last line, or a failure while the third batch is stored, still leaves the database as it was."""
+    monkeypatch.setattr(importer, "PARALLEL_FROM", 100)
+    monkeypatch.setattr(editing, "CHUNK", 50)
+    bad, line = _last_line_spoiled(archive, tmp_path / "bad.ndjson")
+    empty = (await _export(engine), await _history(engine))
+    with pytest.raises(ContentFileError) as caught:
+        await import_paths(engine, [bad], actor="test", now=NOW)
+    assert (caught.value.path, caught.value.line) == (bad, line)
+    assert (await _export(engine), await _history(engine)) == empty
+
+    stored: list[int] = []
+    store = editing._store
+
+    async def failing(*args: object, **kwargs: object) -> None:
+        stored.append(len(stored))
+        if len(stored) == 3:
+            raise RuntimeError("the disk is full")
+        await store(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(editing, "_store", failing)
+    with pytest.raises(RuntimeError, match="disk"):
+        await import_paths(engine, [archive], actor="test", now=NOW)
+    assert (await _export(engine), await _history(engine)) == empty
+    monkeypatch.setattr(editing, "_store", store)
+    assert (await import_paths(engine, [archive], actor="test", now=NOW)).articles["created"] == 400
+
+
+def _last_line_spoiled(archive: Path, path: Path) -> tuple[Path, int]:
+    """The archive with its last article naming an author that does not exist, and that line's number."""
+    lines = archive.read_bytes().splitlines()
+    spoiled = orjson.loads(lines[-1]) | {"authors": ["nobody"]}
+    path.write_bytes(b"\n".join([*lines[:-1], orjson.dumps(spoiled)]))
+    return path, len(lines)
