@@ -32,7 +32,7 @@ from cms.content.documents import (
 from cms.content.errors import BadInput, DomainError, FieldError, InvalidInput, InvalidRecord
 from cms.content.forms import nul_errors, web_url
 from cms.content.ids import id_problem, new_id
-from cms.content.markdown import RenderedBody, RenderMany, derive_excerpt, render_here
+from cms.content.markdown import RenderedBody, RenderMany, render_here
 from cms.content.records import ArticleRecord, CorrectionRecord, SourceRef
 from cms.content.search import reindex
 from cms.content.slugs import check_slug, slugify
@@ -449,7 +449,7 @@ def _row(plan: _Plan, rendered: RenderedBody, now: datetime) -> Row:
         "body_html": rendered.html,
         "body_text": rendered.text,
         "word_count": rendered.word_count,
-        "derived_excerpt": derive_excerpt(rendered.text),
+        "derived_excerpt": rendered.excerpt,
         "status": record.status,
         "published_at": record.published_at,
         "first_published_at": first_public(

@@ -63,6 +63,8 @@ class RenderedBody:
     html: str
     text: str
     word_count: int
+    excerpt: str
+    """`derive_excerpt` of the text: made where the body is rendered, in the import's processes too."""
 
 
 def render(markdown: str) -> RenderedBody:
@@ -75,7 +77,7 @@ def render(markdown: str) -> RenderedBody:
         link_rel="noopener noreferrer",
     )
     text = _plain_text(html)
-    return RenderedBody(html=html, text=text, word_count=len(text.split()))
+    return RenderedBody(html=html, text=text, word_count=len(text.split()), excerpt=derive_excerpt(text))
 
 
 def render_all(bodies: Sequence[str]) -> list[RenderedBody]:
