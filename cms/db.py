@@ -357,7 +357,15 @@ statement lives."""
 _by_cache_key: LRU[Any, tuple[_Prepared, Any] | None] = LRU(PREPARED_SQL, _weight)
 """By dialect and SQLAlchemy's cache key: the statement prepared and its compiled form (which makes a
 statement's values from a statement of the same shape)."""
-_raw_counters: list[Callable[[], None]] = []
+_raw_counters: list[tuple[tuple[Engine, ...], Callable[[], None]]] = []
+"""The active `StatementCounter`s: the engines each counts for, and its count."""
+
+
+def _counted(engine: Engine) -> None:
+    """A statement run on a driver's connection of `engine`, where no SQLAlchemy event sees it."""
+    for engines, count in _raw_counters:
+        if engine in engines:
+            count()
 
 
 def _prepared(
@@ -456,27 +464,42 @@ class StatementCounter:
     def __enter__(self) -> StatementCounter:
         for engine in self.engines:
             event.listen(engine, "before_cursor_execute", self._count)
-        _raw_counters.append(self._count)
+        _raw_counters.append((tuple(self.engines), self._count))
         return self
 
     def __exit__(self, *_: Any) -> None:
         for engine in self.engines:
             event.remove(engine, "before_cursor_execute", self._count)
-        _raw_counters.remove(self._count)
+        _raw_counters.remove((tuple(self.engines), self._count))
 
 
 async def read_once(engine: AsyncEngine, statement: Executable) -> Sequence[Any]:
     """One read statement with no parameters, on its own: a statement outside a transaction sees one
-    state of the database, so it needs no snapshot (on SQLite a read connection, no BEGIN)."""
+    state of the database, so it needs no snapshot (on SQLite a read connection, no BEGIN; on PostgreSQL
+    the asyncpg connection, with no BEGIN and no ROLLBACK either: one round trip where SQLAlchemy's
+    transaction takes three). Stopped by the statement timeout, it is a `Timeout`; should asyncpg fail
+    otherwise, SQLAlchemy runs it, and raises its error as it does (a lost connection invalidates the
+    pool)."""
     readers = _reader(engine)
     if readers is None:
         async with engine.connect() as connection:
+            dialect = connection.dialect
+            found = _prepared(statement, None, dialect) if dialect.driver == "asyncpg" else None
+            if found is not None:
+                prepared, given = found
+                sql, params = prepared.statement(given)
+                raw: Any = (await connection.get_raw_connection()).driver_connection
+                _counted(engine.sync_engine)
+                try:
+                    return prepared.rows(await raw.fetch(sql, *params))
+                except Exception as error:
+                    if stopped(error):
+                        raise Timeout(_timed_out_message(engine)) from None
             return (await connection.execute(statement)).all()
     prepared, sql, params = _plain(readers, statement)
     pooled = readers.take()
     try:
-        for count in _raw_counters:
-            count()
+        _counted(readers.engine)
         raw = cast(ReadConnection, pooled.driver_connection)
         if hash(sql) not in raw.texts:
             raw.ran(sql)
@@ -497,8 +520,7 @@ def read_in_place(engine: AsyncEngine, statement: Executable) -> Callable[[], Se
 
     def read() -> Sequence[Any]:
         raw = readers.own()
-        for count in _raw_counters:
-            count()
+        _counted(readers.engine)
         if raw.timeout is not None:
             raw.deadline = perf_counter() + raw.timeout
         try:
@@ -563,8 +585,7 @@ class _SqliteSnapshot:
         found = _prepared(statement, values, self.readers.engine.dialect)
         if found is None:
             return await self._slow(lambda: self._connection().execute(statement, values).all(), None, turn)
-        for count in _raw_counters:
-            count()
+        _counted(self.readers.engine)
         prepared, given = found
         sql, params = prepared.statement(given)
         if hash(sql) not in raw.texts:
@@ -663,8 +684,7 @@ class _AsyncSnapshot:
                 if self.raw is None and self.dialect.driver == "asyncpg":
                     self.raw = (await self.connection.get_raw_connection()).driver_connection
                 return rows
-            for count in _raw_counters:
-                count()
+            _counted(self.connection.sync_engine)
             prepared, given = found
             sql, params = prepared.statement(given)
             try:

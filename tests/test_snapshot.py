@@ -7,6 +7,7 @@ import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,16 @@ from sqlmodel import col
 from cms.content import articles
 from cms.content.categories import CategoryTree, read_tree
 from cms.content.roles import PUBLIC
-from cms.db import LISTED_KEYS, READERS, Snapshot, StatementCounter, create_engine, reads_on_loop, snapshot
+from cms.db import (
+    LISTED_KEYS,
+    READERS,
+    Snapshot,
+    StatementCounter,
+    create_engine,
+    read_once,
+    reads_on_loop,
+    snapshot,
+)
 from cms.files.importer import import_paths
 from cms.graphql.context import Context, Shared
 from cms.graphql.nodes import AUTHORS
@@ -246,6 +256,35 @@ async def test_a_snapshot_is_one_read_only_state_from_its_first_read(seeded: Asy
             assert tuple((await view.fetch(settings))[0]) == ("repeatable read", "on")
         with pytest.raises(DBAPIError):
             await view.fetch(update(Article).values(title="Written in a read"))
+
+
+async def test_a_read_of_its_own_runs_on_the_driver_with_no_transaction(seeded: AsyncEngine) -> None:
+    """`read_once` (a kept answer's version check): the rows SQLAlchemy would give, none of its statements
+    and no BEGIN; a pooled connection lost meanwhile is SQLAlchemy's to report (invalidated, as it would
+    be), and the next read works on a new one."""
+    executed: list[str] = []
+    listener = lambda *args: executed.append(args[2])  # noqa: E731  # before_cursor_execute's statement
+    begun: list[object] = []
+    began = begun.append
+    event.listen(seeded.sync_engine, "before_cursor_execute", listener)
+    event.listen(seeded.sync_engine, "begin", began)
+    try:
+        rows = await read_once(seeded, TITLES)
+    finally:
+        event.remove(seeded.sync_engine, "before_cursor_execute", listener)
+        event.remove(seeded.sync_engine, "begin", began)
+    async with seeded.connect() as connection:
+        assert [tuple(row) for row in rows] == [tuple(row) for row in await connection.execute(TITLES)]
+    if seeded.dialect.name != "postgresql":
+        return  # SQLite's reads are on sqlite3 connections of their own (tests above)
+    assert (executed, begun) == ([], [])
+    async with seeded.connect() as connection:  # the pool's connection, lost under it
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        driver.terminate()
+    with pytest.raises(DBAPIError) as lost:
+        await read_once(seeded, TITLES)
+    assert lost.value.connection_invalidated
+    assert len(await read_once(seeded, TITLES)) == len(rows)
 
 
 async def test_a_snapshot_runs_its_reads_on_the_driver_itself(seeded: AsyncEngine) -> None:

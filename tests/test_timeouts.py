@@ -158,8 +158,14 @@ async def test_a_write_past_the_timeout_is_stopped_and_its_transaction_rolled_ba
 
 
 async def test_read_once_is_held_to_the_timeout_too(timed: AsyncEngine) -> None:
+    """Through SQLAlchemy (text) and on the driver (a statement it prepares): stopped once, and not run
+    again another way."""
     with pytest.raises(Timeout):
         await db.read_once(timed, sleeping(timed))
+    prepared = select(func.pg_sleep(1000)) if timed.dialect.name == "postgresql" else counting(FOREVER)
+    with db.StatementCounter(timed) as counter, pytest.raises(Timeout):
+        await db.read_once(timed, prepared)
+    assert counter.count == 1
 
 
 async def test_a_read_in_place_is_held_to_the_timeout_too(timed: AsyncEngine) -> None:
