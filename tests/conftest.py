@@ -15,7 +15,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import text
+from alembic import command
+from sqlalchemy import Executable, Row, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
 
@@ -25,7 +26,7 @@ from cms.content import tokens
 from cms.content.roles import Role
 from cms.db import create_engine
 from cms.files.importer import import_paths
-from cms.migrate import upgrade
+from cms.migrate import alembic_config, upgrade
 from cms.settings import Settings, async_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,3 +184,19 @@ async def data(http: httpx.AsyncClient, query: str, variables: dict[str, Any] | 
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [error["extensions"]["code"] for error in body.get("errors", [])]
+
+
+async def migrated_down_and_up(
+    engine: AsyncEngine, revision: str, rows: Executable
+) -> tuple[list[Row[Any]], ...]:
+    """`rows` read before and after migrating `engine`'s database down to `revision` and up to head again (up
+    whatever happens down): what a migration must fill again as the writes filled it."""
+    async with engine.connect() as connection:
+        before = list((await connection.execute(rows)).all())
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    try:
+        await asyncio.to_thread(command.downgrade, config, revision)
+    finally:
+        await asyncio.to_thread(command.upgrade, config, "head")
+    async with engine.connect() as connection:
+        return before, list((await connection.execute(rows)).all())

@@ -4,12 +4,10 @@ its instant, each is what the visibility rule says of the full index's matches, 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from alembic import command
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -23,9 +21,8 @@ from cms.content.records import ArticleRecord
 from cms.content.roles import PUBLIC, Role, Viewer
 from cms.content.search import SECOND, search_terms
 from cms.files.importer import import_paths
-from cms.migrate import alembic_config
 from cms.models import UTCDateTime
-from tests.conftest import NOW, SEEDS, data
+from tests.conftest import NOW, SEEDS, data, migrated_down_and_up
 
 WORDS = ("walrus", "heritage", "walrus OR heritage", '"walrus colony"', "walr*")
 VISIBLE = "a.status = 'PUBLISHED' AND a.published_at <= :now"
@@ -150,15 +147,8 @@ async def test_the_migration_fills_the_public_index_as_the_writes_do(
         snapshot = text(f"SELECT article_id, key / {SECOND} FROM article_fts_key ORDER BY article_id")
     else:
         snapshot = text("SELECT article_id, public_at FROM article_search ORDER BY article_id")
-    async with seeded.connect() as connection:
-        before = (await connection.execute(snapshot)).all()
-    config = alembic_config(seeded.url.render_as_string(hide_password=False))
-    try:
-        await asyncio.to_thread(command.downgrade, config, "0019")
-    finally:
-        await asyncio.to_thread(command.upgrade, config, "head")
-    async with seeded.connect() as connection:
-        assert (await connection.execute(snapshot)).all() == before
+    before, after = await migrated_down_and_up(seeded, "0019", snapshot)
+    assert after == before
     await agree(seeded, client, clock)
     clock.set(NOW + timedelta(hours=2))
     await agree(seeded, client, clock)

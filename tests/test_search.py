@@ -3,13 +3,11 @@ prefixes, Azerbaijani and Russian words, filters, pagination, bad input, and an 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from alembic import command
 from sqlalchemy import Select, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
@@ -23,9 +21,8 @@ from cms.content.records import ArticleRecord
 from cms.content.roles import PUBLIC
 from cms.content.search import reindex, search_clause, words
 from cms.db import StatementCounter
-from cms.migrate import alembic_config
 from cms.models import Article
-from tests.conftest import NOW, data, error_codes, gql
+from tests.conftest import NOW, data, error_codes, gql, migrated_down_and_up
 
 LIST = """
 query ($filter: ArticleFilter, $order: ArticleOrder, $first: Int, $after: String, $last: Int,
@@ -573,14 +570,6 @@ async def test_the_migration_indexes_existing_articles_as_reindex_does(seeded: A
             "SELECT article_id, search_vector::text, rank_vector::text"
             " FROM article_search ORDER BY article_id"
         )
-    async with seeded.connect() as connection:
-        before = (await connection.execute(snapshot)).all()
-    config = alembic_config(seeded.url.render_as_string(hide_password=False))
-    try:
-        await asyncio.to_thread(command.downgrade, config, "0002")
-    finally:
-        await asyncio.to_thread(command.upgrade, config, "head")
-    async with seeded.connect() as connection:
-        after = (await connection.execute(snapshot)).all()
+    before, after = await migrated_down_and_up(seeded, "0002", snapshot)
     assert len(before) == 15
     assert after == before
