@@ -129,6 +129,11 @@ class Snapshot(Protocol):
         self, statement: Executable, values: Mapping[str, Any] | None = None
     ) -> Sequence[Row[Any]]: ...
 
+    def leave_loop(self) -> None:
+        """Its statements from now on start in a worker thread (`deadlines.READ_THREADS`), which yields the
+        CPU to the loop: for a request whose statements the caller's words make costly (a search), however
+        short each, so that callers sending them nonstop leave the loop to the other requests."""
+
     async def close(self) -> None: ...
 
 
@@ -551,8 +556,9 @@ class _SqliteSnapshot:
     """Its transaction begins at once (SQLite takes the snapshot at the first read). Statements are compiled
     once (`_prepared`) and run on the sqlite3 connection itself, rows made as named tuples: about 5 us a
     statement where SQLAlchemy's execution costs about 40, and a page of 20 articles 0.4 ms instead of 1.3.
-    They run on the loop; one that takes longer (`deadlines.ON_LOOP`) goes on in a worker thread, and the
-    snapshot's other statements wait their turn for it (`_turns`, taken only then)."""
+    They run on the loop; one that takes longer (`deadlines.ON_LOOP`) goes on in a worker thread (and all do,
+    once it has left the loop), and the snapshot's other statements wait their turn for it (`_turns`, taken
+    only then)."""
 
     on_loop = True
 
@@ -567,6 +573,9 @@ class _SqliteSnapshot:
         self._turns = asyncio.Lock()
         self._timed_out: Timeout | None = None
         self._closed = False
+
+    def leave_loop(self) -> None:
+        self.on_loop = False
 
     async def fetch(self, statement: Executable, values: Mapping[str, Any] | None = None) -> Sequence[Any]:
         if self._turns.locked():  # one of its statements runs in a worker thread
@@ -584,14 +593,18 @@ class _SqliteSnapshot:
         raw = self.raw
         found = _prepared(statement, values, self.readers.engine.dialect)
         if found is None:
-            return await self._slow(lambda: self._connection().execute(statement, values).all(), None, turn)
+
+            def executed() -> Sequence[Any]:
+                return self._connection().execute(statement, values).all()
+
+            return await self._slow(executed, None if self.on_loop else perf_counter(), turn)
         _counted(self.readers.engine)
         prepared, given = found
         sql, params = prepared.statement(given)
         if hash(sql) not in raw.texts:
             raw.ran(sql)
         started = perf_counter()  # `guarded`, in place: no closure, no await for a statement on time
-        if not prepared.slow:
+        if not prepared.slow and self.on_loop:
             raw.deadline = started + raw.on_loop
             try:
                 return prepared.rows(raw.execute(sql, params).fetchall())
@@ -616,8 +629,8 @@ class _SqliteSnapshot:
     async def _slow(
         self, run: Callable[[], Sequence[Any]], started: float | None, turn: bool
     ) -> Sequence[Any]:
-        """A statement stopped on the loop (`started`), or not tried there yet (None), holding the snapshot's
-        turn while it goes on in a worker thread."""
+        """A statement stopped on the loop, or begun off it (`started`), or not tried there yet (None),
+        holding the snapshot's turn while it goes on in a worker thread."""
         if not turn:
             async with self._turns:  # free: nothing came in between since `fetch` looked
                 return await self._slow(run, started, True)
@@ -653,6 +666,9 @@ class _AsyncSnapshot:
     per connection and keeps it. The rest run through SQLAlchemy, in the same transaction."""
 
     on_loop = False
+
+    def leave_loop(self) -> None:
+        """Its statements run in the database's server."""
 
     def __init__(
         self,

@@ -36,6 +36,14 @@ READ_THREADS = 2
 """Worker threads for reads moved off the loop; more reads at once wait their turn (their deadline runs
 meanwhile). They yield the CPU to the loop (`READ_NICENESS`), so that however many long reads callers
 send, the requests the loop serves keep their core."""
+SEARCHES = READ_THREADS
+"""Requests that search executing at once in a process while they give way to other requests
+(`GIVING_WAY`), their statements in the read threads; the others wait their turn. A search costs what its
+words make it, however short each of its statements: callers sending searches nonstop would otherwise take
+the loop's turns from every other request."""
+GIVING_WAY = 1.0
+"""Seconds after another request executed during which searches still give way to the others (`SEARCHES`);
+on a process that serves only searches they run on the loop, where each costs the least."""
 READ_NICENESS = 10
 """How much a worker thread's reads yield the CPU to the loop (Linux: the thread's nice value, about a
 tenth of the loop's share when both want a core)."""

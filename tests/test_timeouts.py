@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Executable, and_, bindparam, func, insert, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
+from starlette.applications import Starlette
 
 from cms import db, deadlines
 from cms.app import create_app
@@ -37,7 +38,7 @@ from cms.db import (
 )
 from cms.deadlines import ON_LOOP
 from cms.graphql.context import Context
-from cms.graphql.documents import prepare
+from cms.graphql.documents import prepare, searches
 from cms.graphql.plan.planner import Planner
 from cms.graphql.schema import schema
 from cms.models import Article, PersistedDocument, table_of
@@ -335,6 +336,140 @@ async def test_the_planner_lets_a_timeout_through_instead_of_running_it_again_on
         await context.close()
     assert time.perf_counter() - started < TIMEOUT_MS / 1000 + 2
     assert not planner.fallbacks
+
+
+SEARCH = "query ($q: String) { articles(first: 5, filter: {search: $q}) { nodes { id } totalCount } }"
+FILTERED = "query ($f: ArticleFilter) { articles(first: 5, filter: $f) { nodes { id } } }"
+PLAIN = "{ articles(first: 1) { nodes { id } } }"
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "searching"),
+    [
+        (SEARCH, {"q": "storm"}, True),
+        ('{ tags(search: "ba") { nodes { slug } } }', None, True),
+        (FILTERED, {"f": {"or": [{"tag": "x"}, {"not": {"search": "storm"}}]}}, True),
+        (FILTERED, {"f": {"tag": "x"}}, False),
+        (PLAIN, None, False),
+    ],
+)
+def test_a_request_searches_by_its_document_or_its_variables(
+    query: str, variables: dict[str, Any] | None, searching: bool
+) -> None:
+    assert searches(prepare(schema._schema, query), variables) is searching
+
+
+@SQLITE_ONLY
+async def test_a_request_that_left_the_loop_runs_its_statements_in_a_read_thread(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    """Each of them, kept by the snapshot or not (SQLAlchemy's), however short, in its snapshot."""
+    context = Context(engine=sqlite_engine, viewer=Viewer(Role.READER, None), now=NOW, request_id="searching")
+    thread = func.thread_name().label("thread")
+    try:
+        await context.fetch(select(literal(1)))
+        assert isinstance(context._snapshot, db._SqliteSnapshot)
+        context._snapshot.raw.create_function("thread_name", 0, lambda: threading.current_thread().name)
+        before = await context.fetch(select(thread))
+        context.leave_loop()
+        after = await context.fetch(select(thread))
+        unkept = await context.fetch(text("SELECT thread_name() AS thread"))
+    finally:
+        await context.close()
+    assert before[0].thread == threading.current_thread().name
+    assert after[0].thread.startswith("cms-read")
+    assert unkept[0].thread.startswith("cms-read")
+
+
+def _searching_app(engine: AsyncEngine, planner: str = "on") -> Starlette:
+    settings = Settings(planner=planner, webhooks=False, response_cache_mib=0)
+    return create_app(settings, engine=engine, clock=FixedClock(NOW), examples=ROOT / "schema" / "examples")
+
+
+def _search(http: httpx.AsyncClient, i: int) -> asyncio.Task[httpx.Response]:
+    return asyncio.create_task(http.post("/graphql", json={"query": SEARCH, "variables": {"q": f"w{i}"}}))
+
+
+@pytest.mark.parametrize("planner", ["off", "on"])
+async def test_searches_give_way_and_take_turns_while_other_requests_come(
+    sqlite_engine: AsyncEngine, planner: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search on a process that serves nothing else runs on the loop; after another request, searches
+    leave the loop, and no more than `deadlines.SEARCHES` of them execute at once, whichever engine answers
+    them, while a plain request goes straight through."""
+    monkeypatch.setattr(deadlines, "GIVING_WAY", 3600.0)
+    app = _searching_app(sqlite_engine, planner)
+    endpoint = app.state.graphql
+    execute, run = endpoint.execute, endpoint._run
+    asking = deadlines.SEARCHES + 2
+    arrived, inside, most, left = 0, 0, 0, []
+    all_arrived, released = asyncio.Event(), asyncio.Event()
+
+    async def arriving(document: Any, asked: Any, context: Any) -> Any:
+        nonlocal arrived
+        arrived += searches(document, asked.variables)
+        if arrived == asking:
+            all_arrived.set()
+        return await execute(document, asked, context)
+
+    async def held(document: Any, asked: Any, context: Any) -> Any:
+        nonlocal inside, most
+        if not searches(document, asked.variables):
+            return await run(document, asked, context)
+        left.append(context._off_loop)
+        if not context._off_loop:
+            return await run(document, asked, context)
+        inside += 1
+        most = max(most, inside)
+        try:
+            await released.wait()
+            return await run(document, asked, context)
+        finally:
+            inside -= 1
+
+    endpoint._run = held
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        alone = await _search(http, 0)
+        assert (await http.post("/graphql", json={"query": PLAIN})).status_code == 200
+        endpoint.execute = arriving
+        searching = [_search(http, i) for i in range(asking)]
+        await asyncio.wait_for(all_arrived.wait(), 30)
+        plain = await http.post("/graphql", json={"query": PLAIN})
+        assert (plain.status_code, plain.json().get("errors")) == (200, None)
+        assert (inside, most) == (deadlines.SEARCHES, deadlines.SEARCHES)
+        released.set()
+        answers = [alone, *await asyncio.gather(*searching)]
+    assert left == [False] + [True] * asking
+    assert [a.status_code for a in answers] == [200] * len(answers)
+    assert all("errors" not in a.json() for a in answers)
+
+
+async def test_a_search_gives_way_while_another_request_executes(
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However long ago the last other request ended; and not once none is left."""
+    monkeypatch.setattr(deadlines, "GIVING_WAY", 0.0)
+    app = _searching_app(sqlite_engine)
+    endpoint = app.state.graphql
+    run, started, released, left = endpoint._run, asyncio.Event(), asyncio.Event(), []
+
+    async def held(document: Any, asked: Any, context: Any) -> Any:
+        if searches(document, asked.variables):
+            left.append(context._off_loop)
+        else:
+            started.set()
+            await released.wait()
+        return await run(document, asked, context)
+
+    endpoint._run = held
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        plain = asyncio.create_task(http.post("/graphql", json={"query": PLAIN}))
+        await asyncio.wait_for(started.wait(), 30)
+        beside = await _search(http, 1)
+        released.set()
+        assert (await plain).status_code == 200
+        after = await _search(http, 2)
+    assert (beside.status_code, after.status_code, left) == (200, 200, [True, False])
 
 
 # ---------------------------------------------------------------- bounded caches

@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse
 from starlette.types import Receive, Scope, Send
 from strawberry.types import ExecutionResult
 
-from cms import graphiql
+from cms import deadlines, graphiql
 from cms.clock import Clock
 from cms.content import tokens, versions
 from cms.content.errors import Timeout, Unauthenticated
@@ -41,7 +41,7 @@ from cms.delivery.shared import Shared
 from cms.edge import COMPRESSED_FROM, coding_for, compressed
 from cms.graphql.context import Context
 from cms.graphql.cost import Costs
-from cms.graphql.documents import Prepared, known, prepare
+from cms.graphql.documents import Prepared, known, prepare, searches
 from cms.graphql.plan.planner import Planner
 from cms.graphql.schema import schema
 from cms.settings import Settings
@@ -114,6 +114,10 @@ class GraphQLEndpoint:
         replica, if there are some: a kept answer holds the state its version names, whichever read it)."""
         self.token_in_place = versions.token_in_place(engine)
         """...or, on SQLite, read by each in place: a read there costs less than sharing one."""
+        self.searching = asyncio.Semaphore(deadlines.SEARCHES)
+        self.plain = 0
+        """Requests executing that do not search; `plain_at`: when the last of them ended."""
+        self.plain_at = -deadlines.GIVING_WAY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # HEAD is answered as GET is; Starlette's response, given the HEAD scope, sends the headers alone
@@ -295,6 +299,23 @@ class GraphQLEndpoint:
         return answer
 
     async def execute(self, document: Prepared, asked: Asked, context: Context) -> ExecutionResult:
+        """The request executed. One that searches gives way to the others while they come
+        (`deadlines.GIVING_WAY`): its statements leave the loop to them (`Context.leave_loop`), and it waits
+        its turn for the read threads (`deadlines.SEARCHES`)."""
+        if searches(document, asked.variables):
+            if not self.plain and time.perf_counter() - self.plain_at >= deadlines.GIVING_WAY:
+                return await self._run(document, asked, context)
+            async with self.searching:
+                context.leave_loop()
+                return await self._run(document, asked, context)
+        self.plain += 1
+        try:
+            return await self._run(document, asked, context)
+        finally:
+            self.plain -= 1
+            self.plain_at = time.perf_counter()
+
+    async def _run(self, document: Prepared, asked: Asked, context: Context) -> ExecutionResult:
         """The planner's answer when it has one; else, or when checking, Strawberry's."""
         if self.planner is not None and not self.checking:
             try:

@@ -124,6 +124,7 @@ class Context:
     _loaders: dict[Hashable, Any] = field(default_factory=dict)
     _tree: Shared[CategoryTree] | None = None
     _over: bool = False
+    _off_loop: bool = False
 
     def __post_init__(self) -> None:
         self._in_place = reads_on_loop(self.engine)
@@ -172,11 +173,19 @@ class Context:
         async with self._lock:
             return await self._fetch(statement, values)
 
+    def leave_loop(self) -> None:
+        """The request's statements from now on leave the event loop to the others (`Snapshot.leave_loop`)."""
+        self._off_loop = True
+        if self._snapshot is not None:
+            self._snapshot.leave_loop()
+
     async def _fetch(self, statement: Executable, values: Mapping[str, Any] | None) -> Sequence[Any]:
         if self._over:
             raise RequestOver(f"request {self.request_id} has been answered")
         if self._snapshot is None:
             self._snapshot = await (snapshot(self.engine) if self.reads is None else self.reads())
+            if self._off_loop:
+                self._snapshot.leave_loop()
         self.statements += 1
         return await self._snapshot.fetch(statement, values)
 

@@ -77,6 +77,20 @@ class Prepared:
         return operation is not None and operation.operation is OperationType.QUERY
 
 
+def searches(document: Prepared, variables: Mapping[str, Any] | None) -> bool:
+    """Whether a request may search: `search` in its document (an argument, a filter's field) or as a key
+    in its variables (a filter passed whole). A false alarm only makes a request wait its turn."""
+    return "search" in document.text or (variables is not None and _names_search(variables))
+
+
+def _names_search(value: object) -> bool:
+    if isinstance(value, Mapping):
+        return "search" in value or any(_names_search(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_names_search(v) for v in value)
+    return False
+
+
 @lru_cache(maxsize=DOCUMENTS_CACHED)
 def parsed(text: str) -> DocumentNode:
     """The document of `text` (GraphQLError if it is not one, or longer than MAX_TOKENS)."""
