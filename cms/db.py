@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 
 from cms.clock import Clock
+from cms.commits import Commits
 from cms.content.errors import Timeout
 from cms.deadlines import (
     FOREVER,
@@ -516,15 +517,26 @@ async def read_once(engine: AsyncEngine, statement: Executable) -> Sequence[Any]
 def read_in_place(engine: AsyncEngine, statement: Executable) -> Callable[[], Sequence[Any]] | None:
     """For a SQLite file, `read_once` of a statement that reads a row or a few, as a plain call on the loop,
     compiled once, on a read connection kept for such reads: what every hit of the response cache pays, so
-    no pool, no await and no worker thread (past the statement timeout it is stopped: `Timeout`). None for
-    other databases."""
+    no pool, no await and no worker thread (past the statement timeout it is stopped: `Timeout`). Its rows
+    are read again only once the file has had a commit since they were (`cms.commits`). None for other
+    databases."""
     readers = _reader(engine)
     if readers is None:
         return None
     prepared, sql, params = _plain(readers, statement)
+    last: tuple[bytes, Sequence[Any]] | None = None
 
     def read() -> Sequence[Any]:
+        nonlocal last
         raw = readers.own()
+        mark = readers.commits.mark()
+        if last is not None and last[0] == mark:
+            return last[1]
+        rows = statement_rows(raw)
+        last = None if mark is None else (mark, rows)
+        return rows
+
+    def statement_rows(raw: ReadConnection) -> Sequence[Any]:
         _counted(readers.engine)
         if raw.timeout is not None:
             raw.deadline = perf_counter() + raw.timeout
@@ -759,14 +771,18 @@ class _Readers:
         self.engine = engine
         self.idle: list[PoolProxiedConnection] = []
         self._own: PoolProxiedConnection | None = None
+        self.commits = Commits(cast(str, engine.url.database))
+        """The file's commits, looked at while `own` holds the file open."""
 
     def take(self) -> PoolProxiedConnection:
         return self.idle.pop() if self.idle else self.engine.raw_connection()
 
     def own(self) -> ReadConnection:
-        """The connection `read_in_place` reads on, never in a snapshot (each of its reads is its own)."""
+        """The connection `read_in_place` reads on, never in a snapshot (each of its reads is its own). A
+        read at once opens the file's WAL index, which it then holds while `commits` looks at it."""
         if self._own is None:
             self._own = self.engine.raw_connection()
+            cast(ReadConnection, self._own.driver_connection).execute("PRAGMA schema_version").fetchall()
         return cast(ReadConnection, self._own.driver_connection)
 
     def give(self, connection: PoolProxiedConnection) -> None:
@@ -779,7 +795,9 @@ class _Readers:
         while self.idle:
             self.idle.pop().close()
         if self._own is not None:
+            self.commits.close()
             self._own.close()
+            self._own = None
         self.engine.dispose()
 
 

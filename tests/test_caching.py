@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -97,13 +98,39 @@ async def test_hits_waiting_together_share_one_version_read(
 ) -> None:
     """Requests ready in the same turn of the loop are all answered by a version read that began after
     they arrived (cms/delivery/shared.py): a burst of hits costs one statement. On SQLite each reads it in
-    place, on the loop (`db.read_in_place`): a statement there costs less than sharing it."""
+    place, on the loop (`db.read_in_place`), and not again while the file has had no commit."""
     first = await get(reader, FRONT)
     await asyncio.sleep(0)
     with StatementCounter(seeded) as counter:
         burst = await asyncio.gather(*(get(reader, FRONT) for _ in range(10)))
-    assert counter.count == (10 if seeded.dialect.name == "sqlite" else 1)
+    assert counter.count == 1
     assert {response.content for response in burst} == {first.content}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_on_sqlite_a_hit_reads_the_version_again_only_after_a_commit_by_anyone(
+    seeded: AsyncEngine, reader: httpx.AsyncClient
+) -> None:
+    """A commit by another connection (as another process would make it), of any table, is seen by the very
+    next hit: an unrelated one costs the version read again, a new version makes the answer anew."""
+    first = await get(reader, FRONT)
+    await get(reader, FRONT)
+    with StatementCounter(seeded) as counter:
+        kept = await get(reader, FRONT)
+    assert (counter.count, kept.content) == (0, first.content)
+    other = sqlite3.connect(str(seeded.url.database), isolation_level=None)
+    try:
+        other.execute("CREATE TABLE unrelated (x INTEGER)")
+        with StatementCounter(seeded) as counter:
+            unchanged = await get(reader, FRONT)
+        assert (counter.count, unchanged.headers["etag"]) == (1, first.headers["etag"])
+        other.execute("UPDATE content_version SET token = 'from-elsewhere'")
+        with StatementCounter(seeded) as counter:
+            anew = await get(reader, FRONT)
+    finally:
+        other.close()
+    assert counter.count > 1
+    assert anew.headers["etag"] != first.headers["etag"]
 
 
 async def test_token_answers_are_private_and_never_kept_for_the_public(

@@ -63,6 +63,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.types.arguments import convert_arguments
 
+from cms.commits import Commits
 from cms.content import reads, search
 from cms.graphql.inputs import ArticleFilter, ArticleOrder
 from cms.graphql.schema import schema
@@ -167,6 +168,40 @@ def test_a_connection_made_on_a_pooled_connection_shares_its_transaction(tmp_pat
     raw.rollback()
     pooled.close()
     engine.dispose()
+
+
+# ---------------------------------------------------------------- SQLite: the WAL index
+
+
+def test_the_wal_index_header_changes_with_every_commit_and_only_then(tmp_path: Path) -> None:
+    """cms/commits.py reads SQLite's WAL-index header (walformat.html) from the -shm file mapped: two equal
+    copies at rest, iVersion 3007000 and isInit set; a commit by any connection changes it, a read does not.
+    A connection that has read holds the file open when the others close (cms/db.py `_Readers.own`)."""
+    path = tmp_path / "t.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("PRAGMA schema_version").fetchall()
+    commits = Commits(str(path))
+    try:
+        first = commits.mark()
+        assert first is not None
+        reader.execute("SELECT * FROM t").fetchall()
+        assert commits.mark() == first
+        writer.execute("INSERT INTO t VALUES (1)")
+        second = commits.mark()
+        assert second not in (None, first)
+        writer.close()
+        assert Path(f"{path}-shm").exists()
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("INSERT INTO t VALUES (2)")
+        other.close()
+        assert commits.mark() not in (None, second)
+    finally:
+        commits.close()
+        reader.close()
+    assert Commits(str(tmp_path / "none.db")).mark() is None
 
 
 # ---------------------------------------------------------------- SQLAlchemy: custom constructs
