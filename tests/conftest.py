@@ -188,15 +188,15 @@ def error_codes(body: dict[str, Any]) -> list[str]:
 
 async def migrated_down_and_up(
     engine: AsyncEngine, revision: str, rows: Executable
-) -> tuple[list[Row[Any]], ...]:
+) -> tuple[list[Row[Any]], list[Row[Any]]]:
     """`rows` read before and after migrating `engine`'s database down to `revision` and up to head again (up
     whatever happens down): what a migration must fill again as the writes filled it."""
     async with engine.connect() as connection:
         before = list((await connection.execute(rows)).all())
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    url = engine.url.render_as_string(hide_password=False)
     try:
-        await asyncio.to_thread(command.downgrade, config, revision)
+        await asyncio.to_thread(command.downgrade, alembic_config(url), revision)
     finally:
-        await asyncio.to_thread(command.upgrade, config, "head")
+        await asyncio.to_thread(upgrade, url)
     async with engine.connect() as connection:
         return before, list((await connection.execute(rows)).all())
