@@ -7,13 +7,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
 from cms.clock import FixedClock
+from cms.content.editing import write_articles
+from cms.content.errors import InvalidInput, InvalidRecord
+from cms.content.records import ArticleRecord
 from cms.models import Article
-from tests.conftest import data
+from tests.conftest import NOW, data
 
 HIDDEN = {
     "greater-caucasus-glacier-monitoring": "DRAFT",
@@ -176,3 +179,19 @@ async def test_a_filter_may_name_several_categories(seeded: AsyncEngine, client:
     assert _slugs(result["culture"])
     assert _slugs(result["science"])
     assert result["neither"]["nodes"] == []
+
+
+async def test_a_published_article_always_has_a_published_at(seeded: AsyncEngine) -> None:
+    """`visibility.held_back` counts only those whose publishedAt is ahead: the one write refuses a
+    PUBLISHED (or ARCHIVED) article without one, on every path (the API's and the import's)."""
+    for status in ("PUBLISHED", "ARCHIVED"):
+        record = ArticleRecord(title="No date", body="Body.", status=status, published_at=None)
+        async with AsyncSession(seeded) as session, session.begin():
+            with pytest.raises(InvalidRecord) as refused:
+                await write_articles(session, [record], actor="test", now=NOW)
+        invalid = refused.value.error
+        assert isinstance(invalid, InvalidInput)
+        assert [(e.field, e.code) for e in invalid.errors] == [(("publishedAt",), "REQUIRED")]
+    async with AsyncSession(seeded) as session:
+        unset = and_(col(Article.status) == "PUBLISHED", col(Article.published_at).is_(None))
+        assert (await session.execute(select(col(Article.id)).where(unset))).all() == []
