@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -117,7 +118,7 @@ class GraphQLEndpoint:
         self.searching = asyncio.Semaphore(deadlines.SEARCHES)
         self.plain = 0
         """Requests executing that do not search; `plain_at`: when the last of them ended."""
-        self.plain_at = -deadlines.GIVING_WAY
+        self.plain_at = -math.inf
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # HEAD is answered as GET is; Starlette's response, given the HEAD scope, sends the headers alone
