@@ -34,6 +34,10 @@ front and article scenarios, its answers checked to hold data (not equal to the 
 BENCH_WORKERS=1,2 (default 1): the CMS's cold and warm rows once per count of `cms serve` workers ("CMS, 2
 workers"), with the ratio of their requests/s to one worker's. wrk keeps its -t2 -c32 and runs on the same
 cores (two on this machine): a second worker shares them with wrk, so the ratio is what it gains here.
+A PostgreSQL run writes bench/RESULTS-postgresql.md, beside SQLite's bench/RESULTS.md.
+BENCH_SCENARIOS=front,article,guarded: only those loads (the scenarios' names, and "walk" and "guarded" for
+the static-site walk and the guarded row), their table written to the working directory's RESULTS.md, not
+to bench/, which keeps whole runs; the in-process counts and checks still cover every scenario.
 """
 
 from __future__ import annotations
@@ -89,7 +93,11 @@ WORKERS = sorted({1, *(int(n) for n in os.environ.get("BENCH_WORKERS", "1").spli
 """The CMS's cold and warm rows run once per count; one worker always, the figure the others compare with."""
 EXPORT = VAR / "export.ndjson"
 LUA = ROOT / "bench" / "graphql.lua"
-RESULTS = ROOT / "bench" / "RESULTS.md"
+ONLY = frozenset(name for name in os.environ.get("BENCH_SCENARIOS", "").split(",") if name)
+RESULTS = (
+    VAR / "RESULTS.md" if ONLY else ROOT / "bench" / ("RESULTS-postgresql.md" if POSTGRES else "RESULTS.md")
+)
+"""A whole run's table, kept in bench/ (one per database); a run of some scenarios' stays in VAR."""
 EXAMPLES = ROOT / "schema" / "examples"
 BIN = Path(sys.executable).parent
 CMS_MODES = {"CMS": "on", "CMS, planner off": "off"}  # the planned reads (the default) and the resolvers
@@ -304,11 +312,12 @@ def main() -> None:
     busy = os.getloadavg()[0]  # other work on the machine skews every figure: say how much there was
     figures = prepare(console, env)
     figures["Load average (1 min) before the run"] = f"{busy:.2f} on {os.cpu_count()} cores"
-    cases = scenarios(DATABASE_URL.removeprefix("sqlite:///"))
+    every = scenarios(DATABASE_URL.removeprefix("sqlite:///"))
+    cases = [case for case in every if _asked(case.name)]
     peer = {case.name: _peer_case(case) for case in cases if POSTGRES and case.name in PEER_QUERIES}
     for scenario in [*cases, *peer.values()]:
         scenario.file.write_text(scenario.lines())
-    statements = asyncio.run(count_statements(cases, DATABASE_URL.removeprefix("sqlite:///")))
+    statements = asyncio.run(count_statements(every, DATABASE_URL.removeprefix("sqlite:///")))
     figures["Planner fallbacks on these operations (checked in-process)"] = "none"
     loads: dict[tuple[str, str], Load] = {}
     walks: dict[str, Walks] = {}
@@ -352,9 +361,10 @@ def main() -> None:
                     wrk, port, peer.get(scenario.name, scenario) if server == PEER else scenario, path
                 )
                 _settle(port)  # idle again before the next server is loaded
-        guarded = _guarded(wrk, running["CMS"], next(c for c in cases if c.name == "article"), words(cases))
+        article = next(c for c in every if c.name == "article")
+        guarded = _guarded(wrk, running["CMS"], article, words(every)) if _asked("guarded") else None
         for server, (process, port) in running.items():
-            if server not in (*CMS_MODES, "baseline"):  # one connection: more workers would not help it
+            if server not in (*CMS_MODES, "baseline") or not _asked("walk"):  # more workers: no help to one
                 continue
             console.print(f"[bold]{server}[/] static-site walk")
             walked = walks[server] = Walks([_walk(port) for _ in range(WALKS)])
@@ -376,9 +386,10 @@ def main() -> None:
                 f"{cms_load.per_second / base_load.per_second:.2g}× the requests/s, "
                 f"{cms_load.p50_ms / base_load.p50_ms:.3g}× the p50 latency"
             )
-        figures[f"{server}/baseline, static-site walk"] = (
-            f"{walks[server].seconds / walks['baseline'].seconds:.2g}× the time"
-        )
+        if walks:
+            figures[f"{server}/baseline, static-site walk"] = (
+                f"{walks[server].seconds / walks['baseline'].seconds:.2g}× the time"
+            )
     for count in WORKERS[1:]:
         for scenario in cases:
             for one in ("CMS", CACHED):
@@ -404,15 +415,21 @@ def main() -> None:
             figures[f"{CACHED}, {_in_sentence(scenario.label)}"] = (
                 f"{warm / floor:.0%} of the HTTP floor's requests/s, {warm / cold:.2g}× the baseline's (cold)"
             )
-    alone, beside, hostile, memory = guarded
-    figures["Guarded: article page alone (24 connections)"] = _shown_load(alone)
-    figures["Guarded: the same beside 8 hostile connections"] = (
-        f"{_shown_load(beside)}: {beside.per_second / alone.per_second:.0%} of the requests/s alone, "
-        f"p99 {beside.p99_ms / alone.p99_ms:.1f}× alone's; the hostile connections sent "
-        f"{hostile['requests']:,} requests, {hostile['server_errors']} answered 5xx; "
-        f"the server's memory after: {memory}"
-    )
+    if guarded is not None:
+        alone, beside, hostile, memory = guarded
+        figures["Guarded: article page alone (24 connections)"] = _shown_load(alone)
+        figures["Guarded: the same beside 8 hostile connections"] = (
+            f"{_shown_load(beside)}: {beside.per_second / alone.per_second:.0%} of the requests/s alone, "
+            f"p99 {beside.p99_ms / alone.p99_ms:.1f}× alone's; the hostile connections sent "
+            f"{hostile['requests']:,} requests, {hostile['server_errors']} answered 5xx; "
+            f"the server's memory after: {memory}"
+        )
     report(console, cases, loads, statements, figures)
+
+
+def _asked(name: str) -> bool:
+    """Whether BENCH_SCENARIOS asks for this load (every one when it is unset)."""
+    return not ONLY or name in ONLY
 
 
 def prepare(console: Console, env: dict[str, str]) -> dict[str, str]:
@@ -586,7 +603,7 @@ def report(
     statements: dict[tuple[str, str], float],
     figures: dict[str, str],
 ) -> None:
-    """The table on the terminal and in bench/RESULTS.md, with the machine it ran on."""
+    """The table on the terminal and in `RESULTS`, with the machine it ran on."""
     headers = ["Scenario", "Server", "Requests/s", "p50 ms", "p99 ms", "SQL/request", "Failed"]
     rows = []
     for (name, server), load in loads.items():
@@ -635,7 +652,7 @@ def report(
         "",
     ]
     RESULTS.write_text("\n".join(lines))
-    console.print(f"written to {RESULTS.relative_to(ROOT)}")
+    console.print(f"written to {_shown(RESULTS)}")
 
 
 def _markdown(headers: list[str], rows: list[list[str]]) -> str:
