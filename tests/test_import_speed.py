@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from cms import collector
 from cms.content.editing import write_articles
 from cms.content.records import ArticleRecord
+from cms.content.search import reindex
 from cms.files import importer
 from cms.files.errors import ContentFileError
 from tests.conftest import NOW, SEEDS
@@ -120,3 +121,48 @@ async def test_an_import_tunes_its_own_transaction_and_no_other(engine: AsyncEng
                 " UNION ALL SELECT pg_column_compression(body) FROM article) AS c (m) WHERE m IS NOT NULL"
             )
             assert await connection.scalar(methods) == ["lz4"]
+
+
+async def test_a_big_import_on_postgresql_makes_its_search_vectors_beside_its_transaction(
+    engine: AsyncEngine,
+) -> None:
+    """PostgreSQL: a big import's vectors come from a connection of their own (`search.vectors_aside`), not
+    from its transaction's statements, and are the ones those statements make. SQLite's FTS5 rows are made
+    by the writer's statements, as are a small import's vectors."""
+    async with importer._vectors(engine, importer.PARALLEL_FROM - 1) as few:
+        assert few is None
+    async with importer._vectors(engine, importer.PARALLEL_FROM) as make_vectors:
+        if engine.dialect.name == "sqlite":
+            assert make_vectors is None
+            return
+        assert make_vectors is not None
+        records = [
+            *_records(3, "İstanbul-Ёлка trend.az"),
+            ArticleRecord(title="No tags", subtitle="Sub/title", excerpt="ex.cerpt", body="Bakı: **ıİ** ё"),
+        ]
+        writer: list[Any] = []
+        tsvectors: list[str] = []
+
+        def listener(*args: Any) -> None:  # before_cursor_execute: (connection, cursor, statement, ...)
+            if args[0] in writer and "to_tsvector" in args[2]:
+                tsvectors.append(args[2])
+
+        async with AsyncSession(engine) as session, session.begin():
+            writer.append((await session.connection()).sync_connection)
+            event.listen(engine.sync_engine, "before_cursor_execute", listener)
+            try:
+                written = await write_articles(
+                    session, records, actor="test", now=NOW, make_vectors=make_vectors
+                )
+            finally:
+                event.remove(engine.sync_engine, "before_cursor_execute", listener)
+            rows = text(
+                "SELECT article_id, search_vector::text, rank_vector::text, public_at FROM article_search"
+                " ORDER BY article_id"
+            )
+            given = (await session.execute(rows)).all()
+            await reindex(session, [w.id for w in written])  # the writer's own statements
+            own = (await session.execute(rows)).all()
+    assert not tsvectors
+    assert len(given) == len(records)
+    assert given == own

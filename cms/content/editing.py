@@ -34,7 +34,7 @@ from cms.content.forms import nul_errors, web_url
 from cms.content.ids import id_problem, new_id
 from cms.content.markdown import RenderedBody, RenderMany, render_here
 from cms.content.records import ArticleRecord, CorrectionRecord, SourceRef
-from cms.content.search import reindex
+from cms.content.search import Indexed, MakeVectors, Vectors, reindex
 from cms.content.slugs import check_slug, slugify
 from cms.content.visibility import first_public, public_sees
 from cms.models import (
@@ -108,9 +108,11 @@ async def write_articles(
     directory: Directory | None = None,
     progress: Callable[[int], None] | None = None,
     render_many: RenderMany = render_here,
+    make_vectors: MakeVectors | None = None,
 ) -> list[Written]:
     """Check every record, then write what changed in batches; one bad record raises InvalidRecord before
-    anything of the batch is written (the caller's transaction takes care of earlier batches)."""
+    anything of the batch is written (the caller's transaction takes care of earlier batches). With
+    `make_vectors` (PostgreSQL, `search.vectors_aside`) each batch's search vectors are made beside it."""
     directory = directory or await Directory.load(session, now)
     plans = []
     for position, record in enumerate(records):
@@ -135,14 +137,14 @@ async def write_articles(
     if progress:
         progress(len(plans) - len(changed))
     chunks = list(batched(changed, CHUNK))
-    upcoming = _render(render_many, chunks, 0)
+    upcoming = _render(render_many, make_vectors, chunks, 0)
     storing: asyncio.Future[None] | None = None  # the batch before: prepared while its statements run
     try:
         for index, chunk in enumerate(chunks):
-            rendered = await upcoming
+            rendered, vectors = await upcoming
             # the next batch renders while this one is prepared and written
-            upcoming = _render(render_many, chunks, index + 1)
-            batch = await _prepare(chunk, rendered, directory, actor=actor, now=now)
+            upcoming = _render(render_many, make_vectors, chunks, index + 1)
+            batch = await _prepare(chunk, rendered, vectors, directory, actor=actor, now=now)
             if storing is not None:
                 await storing
             storing = asyncio.ensure_future(_store(session, batch, progress))
@@ -430,10 +432,23 @@ def _content(plan: _Plan) -> Row:
 
 
 def _render(
-    render_many: RenderMany, chunks: list[list[_Plan]], index: int
-) -> asyncio.Future[list[RenderedBody]]:
-    bodies = [plan.record.body for plan in chunks[index]] if index < len(chunks) else []
-    return asyncio.ensure_future(render_many(bodies))
+    render_many: RenderMany, make_vectors: MakeVectors | None, chunks: list[list[_Plan]], index: int
+) -> asyncio.Future[tuple[list[RenderedBody], Vectors | None]]:
+    plans = chunks[index] if index < len(chunks) else []
+
+    async def render() -> tuple[list[RenderedBody], Vectors | None]:
+        rendered = await render_many([plan.record.body for plan in plans])
+        if make_vectors is None or not plans:
+            return rendered, None
+        indexed = {
+            plan.id: Indexed(
+                plan.title, plan.record.subtitle, plan.record.excerpt, " ".join(plan.tags) or None, body.text
+            )
+            for plan, body in zip(plans, rendered, strict=True)
+        }
+        return rendered, await make_vectors(indexed)
+
+    return asyncio.ensure_future(render())
 
 
 def _row(plan: _Plan, rendered: RenderedBody, now: datetime) -> Row:
@@ -479,6 +494,7 @@ class _Batch:
     links: list[tuple[Table, list[Row]]]
     revisions: list[Row]
     events: list[Row]
+    vectors: Vectors | None
 
 
 PREPARE_STEP = 50
@@ -487,7 +503,13 @@ statement."""
 
 
 async def _prepare(
-    plans: list[_Plan], rendered: list[RenderedBody], directory: Directory, *, actor: str, now: datetime
+    plans: list[_Plan],
+    rendered: list[RenderedBody],
+    vectors: Vectors | None,
+    directory: Directory,
+    *,
+    actor: str,
+    now: datetime,
 ) -> _Batch:
     rows: list[Row] = []
     revisions: list[Row] = []
@@ -569,7 +591,7 @@ async def _prepare(
         for row, plan in zip(rows, plans, strict=True)
         if plan.existing is not None
     ]
-    return _Batch(created, updated, links, revisions, events)
+    return _Batch(created, updated, links, revisions, events, vectors)
 
 
 async def _store(session: AsyncSession, batch: _Batch, progress: Callable[[int], None] | None) -> None:
@@ -586,7 +608,7 @@ async def _store(session: AsyncSession, batch: _Batch, progress: Callable[[int],
             await session.execute(delete(link).where(link.c.article_id.in_(ids)))
     for table, rows in batch.links:
         await _insert(session, table, rows)
-    await reindex(session, [row["id"] for row in (*batch.created, *batch.updated)])
+    await reindex(session, [row["id"] for row in (*batch.created, *batch.updated)], batch.vectors)
     await _insert(session, _REVISION, batch.revisions)
     await changes.append(session, batch.events)
     if progress:

@@ -65,7 +65,8 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -93,7 +94,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.exc import CompileError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -573,26 +574,90 @@ _POSTGRES_FIELDS = {
         " FROM article_tag t WHERE t.article_id = article.id)"
     ),
 }
-_POSTGRES_RANKED = " || ".join(
-    f"setweight(to_tsvector('simple', coalesce({_postgres_fold(expression)}, '')), '{RANK_LABELS[field]}')"
-    for field, expression in _POSTGRES_FIELDS.items()
-)
+
+
+def _postgres_ranked(fields: dict[str, str]) -> str:
+    weighted = "setweight(to_tsvector('simple', coalesce({}, '')), '{}')"
+    return " || ".join(
+        weighted.format(_postgres_fold(expression), RANK_LABELS[field])
+        for field, expression in fields.items()
+    )
+
+
+def _postgres_searched(body: str) -> str:
+    return f"ranked || to_tsvector('simple', {_postgres_fold(body)})"
+
+
 _POSTGRES_PUBLIC = "CASE WHEN article.status = 'PUBLISHED' THEN article.published_at END AS public_at"
+_POSTGRES_UPSERT = (
+    " ON CONFLICT (article_id) DO UPDATE SET search_vector = excluded.search_vector,"
+    " rank_vector = excluded.rank_vector, public_at = excluded.public_at"
+)
 _POSTGRES_REINDEX = (
     text(
         "INSERT INTO article_search (article_id, search_vector, rank_vector, public_at)"
-        f" SELECT id, ranked || to_tsvector('simple', {_postgres_fold('body_text')}), ranked, public_at"
-        f" FROM (SELECT article.id, article.body_text, {_POSTGRES_RANKED} AS ranked, {_POSTGRES_PUBLIC}"
-        " FROM article WHERE article.id = ANY(:ids) OFFSET 0) AS fields ORDER BY id"  # `ranked` once
-        " ON CONFLICT (article_id) DO UPDATE SET search_vector = excluded.search_vector,"
-        " rank_vector = excluded.rank_vector, public_at = excluded.public_at"
+        f" SELECT id, {_postgres_searched('body_text')}, ranked, public_at"
+        f" FROM (SELECT article.id, article.body_text, {_postgres_ranked(_POSTGRES_FIELDS)} AS ranked,"
+        f" {_POSTGRES_PUBLIC} FROM article WHERE article.id = ANY(:ids) OFFSET 0) AS fields ORDER BY id"
+        f"{_POSTGRES_UPSERT}"  # `ranked` once
     ),  # the row of an article that is gone went with it (ON DELETE CASCADE)
+)
+_GIVEN = ("title", "subtitle", "excerpt", "tags", "body_text")
+_POSTGRES_VECTORS = text(
+    f"SELECT ({_postgres_searched('body_text')})::text, ranked::text FROM (SELECT n, body_text,"
+    f" {_postgres_ranked({field: field for field in _POSTGRES_FIELDS})} AS ranked"
+    f" FROM unnest({', '.join(f'CAST(:{field} AS TEXT[])' for field in _GIVEN)})"
+    f" WITH ORDINALITY AS given ({', '.join(_GIVEN)}, n) OFFSET 0) AS fields ORDER BY n"
+)
+_POSTGRES_GIVEN_VECTORS = text(
+    "INSERT INTO article_search (article_id, search_vector, rank_vector, public_at)"
+    f" SELECT article.id, given.searched::tsvector, given.ranked::tsvector, {_POSTGRES_PUBLIC}"
+    " FROM unnest(CAST(:ids AS TEXT[]), CAST(:searched AS TEXT[]), CAST(:ranked AS TEXT[]))"
+    " AS given (id, searched, ranked) JOIN article ON article.id = given.id ORDER BY article.id"
+    f"{_POSTGRES_UPSERT}"
 )
 
 
-async def reindex(session: AsyncSession, article_ids: Collection[str]) -> None:
+@dataclass(frozen=True)
+class Indexed:
+    """What an article's search row is made of, as its rows will hold it: its tags in their order, joined by
+    spaces (None for none), as the index's own statement joins them."""
+
+    title: str
+    subtitle: str | None
+    excerpt: str | None
+    tags: str | None
+    body_text: str
+
+
+Vectors = dict[str, tuple[str, str]]
+"""PostgreSQL: articles' search and rank vectors (as text), by id, made before their rows are written."""
+MakeVectors = Callable[[dict[str, Indexed]], Awaitable[Vectors]]
+
+
+@asynccontextmanager
+async def vectors_aside(engine: AsyncEngine) -> AsyncIterator[MakeVectors]:
+    """PostgreSQL: articles' vectors made on a connection of their own, beside a writer's transaction. A
+    big import's one transaction otherwise parses every text into its vectors on its own backend, in turn
+    with all its writes (most of their time); a vector depends on its texts alone, so another backend makes
+    the next batch's while the writer stores this one. The same vectors, from the same expressions."""
+    async with engine.connect() as connection:
+
+        async def make(articles: dict[str, Indexed]) -> Vectors:
+            given = {field: [getattr(indexed, field) for indexed in articles.values()] for field in _GIVEN}
+            made = (await connection.execute(_POSTGRES_VECTORS, given)).all()
+            await connection.rollback()  # nothing to keep: no transaction left open between batches
+            return {id_: (searched, ranked) for id_, (searched, ranked) in zip(articles, made, strict=True)}
+
+        yield make
+
+
+async def reindex(
+    session: AsyncSession, article_ids: Collection[str], vectors: Vectors | None = None
+) -> None:
     """Bring the search index in step with these articles as the transaction now holds them: index the
     ones that exist, forget the ones that do not. A fixed number of set-based statements, whatever the count.
+    On PostgreSQL, `vectors` (`vectors_aside`) are the given articles' own, as their rows now say.
     """
     ids = sorted(set(article_ids))
     if not ids:
@@ -601,6 +666,12 @@ async def reindex(session: AsyncSession, article_ids: Collection[str]) -> None:
     if connection.dialect.name == "sqlite":
         for statement in _SQLITE_REINDEX:
             await session.execute(statement, {"ids": json.dumps(ids)})
+    elif vectors is not None:
+        made = [vectors[i] for i in ids]
+        await session.execute(
+            _POSTGRES_GIVEN_VECTORS,
+            {"ids": ids, "searched": [m[0] for m in made], "ranked": [m[1] for m in made]},
+        )
     else:
         for statement in _POSTGRES_REINDEX:
             await session.execute(statement, {"ids": ids})

@@ -20,6 +20,7 @@ from cms.content.errors import DomainError, InvalidRecord
 from cms.content.ids import id_problem
 from cms.content.markdown import RenderMany, render_here, render_in_processes
 from cms.content.records import ArticleRecord, AuthorRecord, CategoryRecord, EntityRecord, SourceRecord
+from cms.content.search import MakeVectors, vectors_aside
 from cms.db import analyze
 from cms.files.errors import ContentFileError
 from cms.files.reader import LoadedRecord, read_records
@@ -103,7 +104,7 @@ async def _import(
                 except DomainError as error:
                     raise _located(item, error) from error
         try:
-            async with _renderer(len(articles)) as render_many:
+            async with _renderer(len(articles)) as render_many, _vectors(engine, len(articles)) as vectors:
                 written = await write_articles(
                     session,
                     [item.record for item in articles],  # type: ignore[misc]
@@ -112,6 +113,7 @@ async def _import(
                     directory=directory,
                     progress=progress,
                     render_many=render_many,
+                    make_vectors=vectors,
                 )
         except InvalidRecord as error:
             raise _located(articles[error.position], error) from error
@@ -148,6 +150,16 @@ async def _renderer(count: int) -> AsyncIterator[RenderMany]:
         return
     async with render_in_processes() as render_many:
         yield render_many
+
+
+@asynccontextmanager
+async def _vectors(engine: AsyncEngine, count: int) -> AsyncIterator[MakeVectors | None]:
+    """A big import on PostgreSQL has its search vectors made beside its transaction (`vectors_aside`)."""
+    if count < PARALLEL_FROM or engine.dialect.name != "postgresql":
+        yield None
+        return
+    async with vectors_aside(engine) as make_vectors:
+        yield make_vectors
 
 
 async def _check_ids(session: AsyncSession, loaded: list[LoadedRecord], directory: Directory) -> None:
