@@ -771,6 +771,8 @@ class _Readers:
         self.engine = engine
         self.idle: list[PoolProxiedConnection] = []
         self._own: PoolProxiedConnection | None = None
+        self._own_raw: ReadConnection | None = None
+        """Its sqlite3 connection, asked for on every hit of the response cache."""
         self.commits = Commits(cast(str, engine.url.database))
         """The file's commits, looked at while `own` holds the file open."""
 
@@ -780,10 +782,11 @@ class _Readers:
     def own(self) -> ReadConnection:
         """The connection `read_in_place` reads on, never in a snapshot (each of its reads is its own). A
         read at once opens the file's WAL index, which it then holds while `commits` looks at it."""
-        if self._own is None:
+        if self._own_raw is None:
             self._own = self.engine.raw_connection()
-            cast(ReadConnection, self._own.driver_connection).execute("PRAGMA schema_version").fetchall()
-        return cast(ReadConnection, self._own.driver_connection)
+            self._own_raw = cast(ReadConnection, self._own.driver_connection)
+            self._own_raw.execute("PRAGMA schema_version").fetchall()
+        return self._own_raw
 
     def give(self, connection: PoolProxiedConnection) -> None:
         if len(self.idle) < READERS and cast(ReadConnection, connection.driver_connection).kept < TEXTS_KEPT:
@@ -797,7 +800,7 @@ class _Readers:
         if self._own is not None:
             self.commits.close()
             self._own.close()
-            self._own = None
+            self._own = self._own_raw = None
         self.engine.dispose()
 
 

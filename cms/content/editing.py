@@ -441,9 +441,7 @@ def _render(
         if make_vectors is None or not plans:
             return rendered, None
         indexed = {
-            plan.id: Indexed(
-                plan.title, plan.record.subtitle, plan.record.excerpt, " ".join(plan.tags) or None, body.text
-            )
+            plan.id: Indexed.of(plan.title, plan.record.subtitle, plan.record.excerpt, plan.tags, body.text)
             for plan, body in zip(plans, rendered, strict=True)
         }
         return rendered, await make_vectors(indexed)

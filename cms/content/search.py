@@ -65,7 +65,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -620,14 +620,20 @@ _POSTGRES_GIVEN_VECTORS = text(
 
 @dataclass(frozen=True)
 class Indexed:
-    """What an article's search row is made of, as its rows will hold it: its tags in their order, joined by
-    spaces (None for none), as the index's own statement joins them."""
+    """What an article's search row is made of, as its rows will hold it (`of`)."""
 
     title: str
     subtitle: str | None
     excerpt: str | None
     tags: str | None
     body_text: str
+
+    @classmethod
+    def of(
+        cls, title: str, subtitle: str | None, excerpt: str | None, tags: Sequence[str], body_text: str
+    ) -> Indexed:
+        """Its tags in their order joined by spaces, None for none, as `_POSTGRES_FIELDS` joins them."""
+        return cls(title, subtitle, excerpt, " ".join(tags) or None, body_text)
 
 
 Vectors = dict[str, tuple[str, str]]
